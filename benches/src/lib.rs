@@ -1,0 +1,1 @@
+//! Shared fixtures for the criterion benches live in the bench targets themselves.

@@ -1,0 +1,20 @@
+//! mcflow's pure core: validated portfolios, behaviour models, the cash-flow kernel and
+//! exact aggregation. No I/O, no clock, no environment: results leave through return
+//! values.
+//!
+//! The central types are [`Portfolio`] (validated loans in structure-of-arrays form),
+//! [`kernel::Behaviour`] (what a model supplies per loan and month) and
+//! [`CashflowTable`] (exact monthly totals of one scenario).
+
+pub mod cashflow;
+pub mod deterministic;
+pub mod kernel;
+pub mod money;
+pub mod portfolio;
+pub mod speed;
+
+pub use cashflow::{CashflowRow, CashflowTable, Summed};
+pub use deterministic::{DefaultSpeed, DeterministicModel, PrepaySpeed, project_deterministic};
+pub use kernel::{Pipeline, Projection};
+pub use money::Money;
+pub use portfolio::{LoanRecord, Portfolio, PortfolioError, Problem, ProblemSink};
