@@ -1,1 +1,54 @@
-fn main() {}
+//! Criterion benchmarks of the deterministic kernel: loan-months per second on one and
+//! two threads (150% PSA, 100% SDA, 12-month lag, advancing; 360-month new loans).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use engine::sample::benchmark_loans;
+use engine::{
+    DefaultSpeed, DeterministicModel, Isa, Pipeline, Portfolio, PrepaySpeed, ProblemSink,
+    project_deterministic, project_deterministic_on,
+};
+
+const LOANS: usize = 20_000;
+const MONTHS: u32 = 360;
+
+fn kernel(c: &mut Criterion) {
+    let portfolio =
+        Portfolio::from_records(benchmark_loans(LOANS, MONTHS, 1), ProblemSink::default())
+            .expect("valid");
+    let model = DeterministicModel::new(
+        PrepaySpeed::Psa(150.0),
+        DefaultSpeed::Sda(100.0),
+        20.0,
+        Pipeline {
+            recovery_lag_months: 12,
+            advancing: true,
+        },
+    )
+    .expect("valid");
+    let mut group = c.benchmark_group("deterministic_kernel");
+    group.throughput(Throughput::Elements(LOANS as u64 * u64::from(MONTHS)));
+    group.sample_size(20);
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        group.bench_function(format!("threads_{threads}"), |b| {
+            b.iter(|| pool.install(|| project_deterministic(&portfolio, &model, MONTHS)))
+        });
+    }
+    // Single-threaded, each compiled variant: what runtime dispatch buys.
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    for isa in Isa::available() {
+        group.bench_function(format!("isa_{}", isa.name()), |b| {
+            b.iter(|| single.install(|| project_deterministic_on(isa, &portfolio, &model, MONTHS)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernel);
+criterion_main!(benches);

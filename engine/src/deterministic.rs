@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::kernel::{Behaviour, ChunkLoans, MonthRates, Pipeline, Projection, project_portfolio};
+use crate::kernel::{
+    Behaviour, ChunkLoans, Isa, MonthRates, Pipeline, Projection, project_portfolio_on,
+};
 use crate::portfolio::{MAX_TERM_MONTHS, Portfolio};
 use crate::speed::{monthly_from_annual, psa_cpr, sda_cdr};
 
@@ -215,7 +217,18 @@ pub fn project_deterministic(
     model: &DeterministicModel,
     horizon_months: u32,
 ) -> Projection {
-    project_portfolio(
+    project_deterministic_on(Isa::detect(), portfolio, model, horizon_months)
+}
+
+/// [`project_deterministic`] on an explicit kernel variant.
+pub fn project_deterministic_on(
+    isa: Isa,
+    portfolio: &Portfolio,
+    model: &DeterministicModel,
+    horizon_months: u32,
+) -> Projection {
+    project_portfolio_on(
+        isa,
         portfolio,
         horizon_months,
         model.pipeline,

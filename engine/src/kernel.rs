@@ -145,7 +145,6 @@ pub struct Scratch {
     ring_scaled: Vec<f64>,
     /// Defaults of the last `lag` months as defaulted (severity applies to these).
     ring_raw: Vec<f64>,
-    out: Vec<f64>,
     rates: MonthRates,
 }
 
@@ -163,7 +162,6 @@ impl Scratch {
             remaining: v(),
             ring_scaled: vec![0.0; ring],
             ring_raw: vec![0.0; ring],
-            out: vec![0.0; SUMMED_COUNT * CHUNK_LOANS],
             rates: MonthRates {
                 smm: v(),
                 mdr: v(),
@@ -188,6 +186,7 @@ pub fn annuity_factor(c: f64, n: u32) -> f64 {
 /// Projects loans `loans` for up to `horizon_months` and adds the sums to `table`.
 /// Returns the loan-months projected.
 pub fn project_chunk<B: Behaviour>(
+    isa: Isa,
     loans: &ChunkLoans<'_>,
     horizon_months: u32,
     pipeline: Pipeline,
@@ -236,7 +235,6 @@ pub fn project_chunk<B: Behaviour>(
     // No loan pays after its maturity and the last-months rule empties the pipeline by
     // then, so months past the chunk's longest remaining term are all zero.
     let months = horizon_months.min(last_month);
-    let isa = Isa::detect();
     for month in 1..=months {
         behaviour.month_rates(
             &mut state,
@@ -264,6 +262,31 @@ pub fn project_portfolio<B: Behaviour>(
     pipeline: Pipeline,
     behaviour: &B,
 ) -> Projection {
+    project_portfolio_on(
+        Isa::detect(),
+        portfolio,
+        horizon_months,
+        pipeline,
+        behaviour,
+    )
+}
+
+/// [`project_portfolio`] with an explicit kernel variant (for benchmarks and the test
+/// that all variants agree).
+///
+/// # Panics
+/// When `isa` is not among [`Isa::available`].
+pub fn project_portfolio_on<B: Behaviour>(
+    isa: Isa,
+    portfolio: &Portfolio,
+    horizon_months: u32,
+    pipeline: Pipeline,
+    behaviour: &B,
+) -> Projection {
+    assert!(
+        Isa::available().contains(&isa),
+        "{isa:?} is not supported by this CPU"
+    );
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
     let empty = || (CashflowTable::new(horizon_months, pipeline.advancing), 0u64);
     let (table, loan_months) = (0..chunks)
@@ -275,6 +298,7 @@ pub fn project_portfolio<B: Behaviour>(
                 let end = (start + CHUNK_LOANS).min(portfolio.len());
                 let loans = ChunkLoans::new(portfolio, start..end);
                 let added = project_chunk(
+                    isa,
                     &loans,
                     horizon_months,
                     pipeline,
@@ -293,9 +317,11 @@ pub fn project_portfolio<B: Behaviour>(
     Projection { table, loan_months }
 }
 
-/// Which compiled variant of the month step to run.
+/// Which compiled variant of the month step runs. Every variant gives the same bits;
+/// they differ only in speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Isa {
+pub enum Isa {
+    /// The target's baseline (SSE2 on x86_64, NEON on aarch64).
     Baseline,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -304,7 +330,34 @@ enum Isa {
 }
 
 impl Isa {
-    fn detect() -> Isa {
+    /// Every variant this CPU can run, slowest first.
+    pub fn available() -> Vec<Isa> {
+        let mut all = vec![Isa::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                all.push(Isa::Avx2);
+            }
+            if Isa::detect() == Isa::Avx512 {
+                all.push(Isa::Avx512);
+            }
+        }
+        all
+    }
+
+    /// Short name for reports ("baseline", "avx2", "avx512").
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Baseline => "baseline",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// The fastest variant this CPU supports.
+    pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
@@ -404,36 +457,7 @@ fn month_step_generic<const ADVANCING: bool>(
     let mdr_in = &s.rates.mdr[..n];
     let severity = &s.rates.severity[..n];
 
-    let (o_perf, rest) = s.out.split_at_mut(CHUNK_LOANS);
-    let (o_new_def, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_fcl, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_exp_am, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_vol, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_am_def, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_act_am, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_exp_int, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_lost_int, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_net_int, rest) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_liq, o_loss) = rest.split_at_mut(CHUNK_LOANS);
-    let (o_perf, o_new_def, o_fcl, o_exp_am) = (
-        &mut o_perf[..n],
-        &mut o_new_def[..n],
-        &mut o_fcl[..n],
-        &mut o_exp_am[..n],
-    );
-    let (o_vol, o_am_def, o_act_am, o_exp_int) = (
-        &mut o_vol[..n],
-        &mut o_am_def[..n],
-        &mut o_act_am[..n],
-        &mut o_exp_int[..n],
-    );
-    let (o_lost_int, o_net_int, o_liq, o_loss) = (
-        &mut o_lost_int[..n],
-        &mut o_net_int[..n],
-        &mut o_liq[..n],
-        &mut o_loss[..n],
-    );
-
+    let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
         let perf0 = perf[j];
         let fcl0 = fcl[j];
@@ -488,27 +512,25 @@ fn month_step_generic<const ADVANCING: bool>(
         annuity[j] = a1;
         remaining[j] = rem - 1.0;
 
-        o_perf[j] = perf1;
-        o_new_def[j] = new_def;
-        o_fcl[j] = fcl1;
-        o_exp_am[j] = exp_am;
-        o_vol[j] = vol;
-        o_am_def[j] = am_def;
-        o_act_am[j] = act_am;
-        o_exp_int[j] = exp_int;
-        o_lost_int[j] = lost_int;
-        o_net_int[j] = interest_base * net[j];
-        o_liq[j] = adb;
-        o_loss[j] = loss;
+        let amounts = [
+            perf1,
+            new_def,
+            fcl1,
+            exp_am,
+            vol,
+            am_def,
+            act_am,
+            exp_int,
+            lost_int,
+            interest_base * net[j],
+            adb,
+            loss,
+        ];
+        for (sum, amount) in sums.iter_mut().zip(amounts) {
+            *sum = sum.wrapping_add(usd_to_units(amount));
+        }
     }
 
-    let mut sums = [0i64; SUMMED_COUNT];
-    for (k, sum) in sums.iter_mut().enumerate() {
-        let column = &s.out[k * CHUNK_LOANS..k * CHUNK_LOANS + n];
-        *sum = column
-            .iter()
-            .fold(0i64, |acc, &x| acc.wrapping_add(usd_to_units(x)));
-    }
     debug_assert_eq!(Summed::PrincipalLoss as usize, SUMMED_COUNT - 1);
     sums
 }

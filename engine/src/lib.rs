@@ -11,10 +11,13 @@ pub mod deterministic;
 pub mod kernel;
 pub mod money;
 pub mod portfolio;
+pub mod sample;
 pub mod speed;
 
 pub use cashflow::{CashflowRow, CashflowTable, Summed};
-pub use deterministic::{DefaultSpeed, DeterministicModel, PrepaySpeed, project_deterministic};
-pub use kernel::{Pipeline, Projection};
+pub use deterministic::{
+    DefaultSpeed, DeterministicModel, PrepaySpeed, project_deterministic, project_deterministic_on,
+};
+pub use kernel::{Isa, Pipeline, Projection};
 pub use money::Money;
 pub use portfolio::{LoanRecord, Portfolio, PortfolioError, Problem, ProblemSink};

@@ -180,3 +180,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Every compiled kernel variant this CPU can run (baseline, AVX2, AVX-512) produces
+    /// the same bits, so results do not depend on the machine's instruction set.
+    #[test]
+    fn every_instruction_set_gives_identical_totals(
+        loans in prop::collection::vec(loan(), 1..600),
+        model in model(),
+    ) {
+        let p = portfolio_of(loans);
+        let horizon = p.max_remaining_term_months();
+        let reference = engine::project_deterministic_on(engine::Isa::Baseline, &p, &model, horizon);
+        for isa in engine::Isa::available() {
+            let other = engine::project_deterministic_on(isa, &p, &model, horizon);
+            prop_assert_eq!(&other, &reference, "{:?}", isa);
+        }
+    }
+}
