@@ -113,10 +113,10 @@ impl DeterministicModel {
             DefaultSpeed::CdrPct(v) => Some(("cdr_pct", v, 100.0)),
             DefaultSpeed::MdrPct(v) => Some(("mdr_pct", v, 100.0)),
         };
-        if let Some((key, value, max)) = limit {
-            if !check(value, max) {
-                return Err(ModelError::Default { key, value, max });
-            }
+        if let Some((key, value, max)) = limit
+            && !check(value, max)
+        {
+            return Err(ModelError::Default { key, value, max });
         }
         if !check(severity_pct, 100.0) {
             return Err(ModelError::Severity(severity_pct));

@@ -84,14 +84,20 @@ impl fmt::Display for ProblemList<'_> {
 
 /// Collects problems up to the cap; shared by the engine's rules and the file readers'
 /// parse errors so the user sees one list.
+/// A cell with one problem gets no second one (a cell that failed to parse is not also
+/// reported as out of range).
 #[derive(Debug, Default)]
 pub struct ProblemSink {
     problems: Vec<Problem>,
+    reported: HashSet<(usize, &'static str)>,
     truncated: bool,
 }
 
 impl ProblemSink {
     pub fn push(&mut self, row: usize, column: &'static str, value: impl ToString, message: &str) {
+        if !self.reported.insert((row, column)) {
+            return;
+        }
         if self.problems.len() >= MAX_REPORTED_PROBLEMS {
             self.truncated = true;
         } else {
@@ -232,20 +238,20 @@ impl Portfolio {
                     "must be below orig_term_months (the loan has no payments left)",
                 );
             }
-            if let Some(ltv) = r.orig_ltv_pct {
-                if !(ltv.is_finite() && (1.0..=200.0).contains(&ltv)) {
-                    sink.push(row, "orig_ltv_pct", ltv, "must be between 1 and 200");
-                }
+            if let Some(ltv) = r.orig_ltv_pct
+                && !(ltv.is_finite() && (1.0..=200.0).contains(&ltv))
+            {
+                sink.push(row, "orig_ltv_pct", ltv, "must be between 1 and 200");
             }
-            if let Some(fico) = r.fico {
-                if !(300..=850).contains(&fico) {
-                    sink.push(row, "fico", fico, "must be between 300 and 850");
-                }
+            if let Some(fico) = r.fico
+                && !(300..=850).contains(&fico)
+            {
+                sink.push(row, "fico", fico, "must be between 300 and 850");
             }
-            if let Some(state) = &r.state {
-                if !is_us_state(state) {
-                    sink.push(row, "state", state, "is not a two-letter US state code");
-                }
+            if let Some(state) = &r.state
+                && !is_us_state(state)
+            {
+                sink.push(row, "state", state, "is not a two-letter US state code");
             }
             if let Some(orig) = r.orig_upb {
                 if !(orig.is_finite() && orig > 0.0) {

@@ -1,1 +1,128 @@
-fn main() {}
+//! The `mcflow` binary: parses arguments and wires the libraries together.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use orchestrator::cli::{BenchArgs, Cli, Command, InputArgs, RunArgs, SampleArgs};
+use worker::config::RunConfig;
+use worker::job::{JobRequest, run_job};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Validate(args) => validate(&args),
+        Command::Bench(args) => bench(&args),
+        Command::Sample(args) => sample(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn threads(requested: Option<usize>) -> Result<usize> {
+    match requested {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+fn load_config(path: &Path) -> Result<RunConfig> {
+    RunConfig::load(path).with_context(|| {
+        if path.exists() {
+            "invalid run configuration".to_string()
+        } else {
+            format!(
+                "no run configuration at {} (run from the repository root for the bundled sample, or pass --config)",
+                path.display()
+            )
+        }
+    })
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let config = load_config(&args.inputs.config)?;
+    let threads = threads(args.threads)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")?;
+    let today = chrono::Utc::now().date_naive();
+    let request = JobRequest {
+        portfolio_path: &args.inputs.portfolio,
+        config: &config,
+        out_dir: &args.out,
+        default_run_date: today,
+    };
+    let result = pool
+        .install(|| run_job(&request))
+        .with_context(|| format!("run {} failed", config.run_id))?;
+    println!("mcflow run {} on {threads} thread(s)", config.run_id);
+    print!("{}", orchestrator::summary::render(&result.report));
+    println!("  {:<19}  {}", "report", result.report_path.display());
+    Ok(())
+}
+
+fn validate(args: &InputArgs) -> Result<()> {
+    let config = load_config(&args.config)?;
+    let portfolio = worker::job::check_inputs(&args.portfolio)?;
+    println!(
+        "ok: {} loans in {}, run {} ({})",
+        portfolio.len(),
+        args.portfolio.display(),
+        config.run_id,
+        config.model.describe()
+    );
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    let threads = threads(args.threads)?;
+    let r = orchestrator::bench::bench(args.loans, args.months, threads, args.repeat)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} loans x {} months on {} thread(s) [{}]: {} loan-months in {:.4} s (median of {}) = {:.3e} loan-months/s",
+            r.loans,
+            r.months,
+            r.threads,
+            r.isa,
+            r.loan_months,
+            r.seconds,
+            r.repetitions_seconds.len(),
+            r.loan_months_per_second
+        );
+    }
+    Ok(())
+}
+
+fn sample(args: &SampleArgs) -> Result<()> {
+    anyhow::ensure!(args.loans > 0, "--loans must be at least 1");
+    let loans = engine::sample::synthetic_loans(args.loans, args.seed);
+    let is_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        worker::portfolio_file::write_portfolio_csv(&args.out, &loans)?;
+    } else {
+        worker::portfolio_file::write_portfolio_parquet(&args.out, &loans)?;
+    }
+    println!("wrote {} loans to {}", loans.len(), args.out.display());
+    Ok(())
+}

@@ -1,1 +1,12 @@
-//! placeholder
+//! mcflow's shard runner: reads inputs (portfolio files, run configuration), calls the
+//! engine, and writes Parquet tables and the run report.
+//!
+//! The central entry point is [`job::run_job`]; inputs are validated into engine types by
+//! [`config::RunConfig`] and [`portfolio_file::load_portfolio`].
+
+pub mod atomic;
+pub mod cashflow_parquet;
+pub mod config;
+pub mod job;
+pub mod portfolio_file;
+pub mod report;

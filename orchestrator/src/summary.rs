@@ -1,0 +1,73 @@
+//! The run summary printed to the terminal.
+
+use worker::report::RunReport;
+
+fn money(x: f64) -> String {
+    let neg = x <= -0.5;
+    let dollars = (x.abs().round() as u128).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}", if neg { "-" } else { "" })
+}
+
+/// Formats a report as an aligned two-column table.
+pub fn render(r: &RunReport) -> String {
+    let t = &r.totals;
+    let rows: Vec<(&str, String)> = vec![
+        ("run", format!("{} ({})", r.run_id, r.run_date)),
+        ("model", r.model.description.clone()),
+        ("loans", r.loans.to_string()),
+        ("balance (USD)", money(r.portfolio.total_upb)),
+        ("scenarios", r.scenarios.to_string()),
+        ("horizon (months)", r.horizon_months.to_string()),
+        ("loan-months", r.loan_months.to_string()),
+        ("wall time (s)", format!("{:.3}", r.timing.wall_seconds)),
+        (
+            "loan-months/s",
+            format!("{:.3e}", r.timing.loan_months_per_second),
+        ),
+        ("scheduled principal", money(t.scheduled_principal)),
+        ("prepayments", money(t.voluntary_prepayment)),
+        (
+            "defaults",
+            format!(
+                "{} ({:.2}%)",
+                money(t.new_default),
+                t.cumulative_default_pct
+            ),
+        ),
+        ("recoveries", money(t.principal_recovery)),
+        (
+            "losses",
+            format!("{} ({:.2}%)", money(t.principal_loss), t.loss_pct),
+        ),
+        ("net interest", money(t.net_interest)),
+        ("WAL (years)", format!("{:.2}", t.wal_years)),
+    ];
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in rows {
+        out.push_str(&format!("  {k:<width$}  {v}\n"));
+    }
+    for o in &r.outputs {
+        out.push_str(&format!("  {:<width$}  {o}\n", "table"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(super::money(1_234_567.891), "1,234,568");
+        assert_eq!(super::money(-999.4), "-999");
+        assert_eq!(super::money(2_776_018.6), "2,776,019");
+        assert_eq!(super::money(-0.2), "0");
+        assert_eq!(super::money(0.0), "0");
+    }
+}

@@ -1,0 +1,317 @@
+//! The run configuration file (TOML): wire types that mirror the file exactly, and their
+//! validation into the engine's domain types.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use engine::deterministic::ModelError;
+use engine::{DefaultSpeed, DeterministicModel, Pipeline, PrepaySpeed};
+use serde::Deserialize;
+
+/// Why a run configuration could not be used. Every message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read run config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("run config {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("run config {path}: {source}")]
+    Model { path: PathBuf, source: ModelError },
+    #[error("run config {path}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+}
+
+/// The file as written. Unknown keys are errors so that a typo never silently falls
+/// back to a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfigFile {
+    pub run_id: String,
+    /// Projection months; default: the longest remaining term in the portfolio.
+    pub horizon_months: Option<u32>,
+    /// Business date of the run (YYYY-MM-DD), used for the `run_date` partition; default:
+    /// today (UTC).
+    pub as_of: Option<String>,
+    pub model: ModelConfigFile,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ModelConfigFile {
+    Deterministic(DeterministicConfigFile),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterministicConfigFile {
+    pub prepay: PrepayConfigFile,
+    pub default: Option<DefaultConfigFile>,
+    #[serde(default)]
+    pub severity_pct: f64,
+    #[serde(default)]
+    pub recovery_lag_months: u32,
+    #[serde(default)]
+    pub advancing: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PrepayConfigFile {
+    #[serde(rename = "psa")]
+    Psa(f64),
+    #[serde(rename = "cpr_pct")]
+    CprPct(f64),
+    #[serde(rename = "smm_pct")]
+    SmmPct(f64),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum DefaultConfigFile {
+    #[serde(rename = "sda")]
+    Sda(f64),
+    #[serde(rename = "cdr_pct")]
+    CdrPct(f64),
+    #[serde(rename = "mdr_pct")]
+    MdrPct(f64),
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    pub run_id: RunId,
+    pub horizon_months: Option<u32>,
+    pub as_of: Option<NaiveDate>,
+    pub model: Model,
+}
+
+/// The model a run uses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    Deterministic(DeterministicModel),
+}
+
+impl Model {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Model::Deterministic(_) => "deterministic",
+        }
+    }
+
+    pub fn scenarios(&self) -> u32 {
+        match self {
+            Model::Deterministic(_) => 1,
+        }
+    }
+
+    pub fn advancing(&self) -> bool {
+        match self {
+            Model::Deterministic(m) => m.pipeline().advancing,
+        }
+    }
+
+    /// One line describing the assumptions, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Model::Deterministic(m) => format!(
+                "deterministic: {}, {}, severity {}%, {}-month recovery lag, P&I {}",
+                m.prepay(),
+                m.default_speed(),
+                m.severity_pct(),
+                m.pipeline().recovery_lag_months,
+                if m.pipeline().advancing {
+                    "advanced"
+                } else {
+                    "not advanced"
+                }
+            ),
+        }
+    }
+}
+
+/// A run identifier: it becomes a Hive partition value and part of object keys, so it is
+/// restricted to characters that are safe in both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunId(String);
+
+impl RunId {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(s: &str) -> Result<RunId, String> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(format!(
+                "{s:?} must be 1 to {} characters long",
+                Self::MAX_LEN
+            ));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || s.starts_with('.')
+        {
+            return Err(format!(
+                "{s:?} may only hold ASCII letters, digits, '-', '_' and '.' (not first)"
+            ));
+        }
+        Ok(RunId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl RunConfig {
+    /// Reads and validates a run configuration file.
+    pub fn load(path: &Path) -> Result<RunConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        RunConfig::parse(&text, path)
+    }
+
+    /// Validates configuration text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<RunConfig, ConfigError> {
+        let file: RunConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let value_error = |key, message| ConfigError::Value {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        let run_id = RunId::parse(&file.run_id).map_err(|m| value_error("run_id", m))?;
+        if let Some(h) = file.horizon_months
+            && !(1..=engine::portfolio::MAX_TERM_MONTHS).contains(&h)
+        {
+            return Err(value_error(
+                "horizon_months",
+                format!("{h} must be between 1 and 480"),
+            ));
+        }
+        let as_of = file
+            .as_of
+            .as_deref()
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| value_error("as_of", format!("{s:?} is not a YYYY-MM-DD date")))
+            })
+            .transpose()?;
+        let model = match file.model {
+            ModelConfigFile::Deterministic(d) => {
+                let prepay = match d.prepay {
+                    PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
+                    PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
+                    PrepayConfigFile::SmmPct(v) => PrepaySpeed::SmmPct(v),
+                };
+                let default = match d.default {
+                    None => DefaultSpeed::None,
+                    Some(DefaultConfigFile::Sda(v)) => DefaultSpeed::Sda(v),
+                    Some(DefaultConfigFile::CdrPct(v)) => DefaultSpeed::CdrPct(v),
+                    Some(DefaultConfigFile::MdrPct(v)) => DefaultSpeed::MdrPct(v),
+                };
+                let pipeline = Pipeline {
+                    recovery_lag_months: d.recovery_lag_months,
+                    advancing: d.advancing,
+                };
+                Model::Deterministic(
+                    DeterministicModel::new(prepay, default, d.severity_pct, pipeline).map_err(
+                        |source| ConfigError::Model {
+                            path: path.to_path_buf(),
+                            source,
+                        },
+                    )?,
+                )
+            }
+        };
+        Ok(RunConfig {
+            run_id,
+            horizon_months: file.horizon_months,
+            as_of,
+            model,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RunConfig, ConfigError> {
+        RunConfig::parse(text, Path::new("run.toml"))
+    }
+
+    const SIFMA_B: &str = r#"
+run_id = "sifma-b"
+horizon_months = 360
+[model]
+kind = "deterministic"
+prepay = { psa = 150.0 }
+default = { sda = 100 }
+severity_pct = 20.0
+recovery_lag_months = 12
+advancing = true
+"#;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c = parse(SIFMA_B).expect("valid");
+        assert_eq!(c.run_id.as_str(), "sifma-b");
+        assert_eq!(c.horizon_months, Some(360));
+        let Model::Deterministic(m) = c.model;
+        assert_eq!(m.prepay(), PrepaySpeed::Psa(150.0));
+        assert_eq!(m.default_speed(), DefaultSpeed::Sda(100.0));
+        assert_eq!(m.pipeline().recovery_lag_months, 12);
+        assert!(m.pipeline().advancing);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let text = SIFMA_B.replace("severity_pct", "severity");
+        let e = parse(&text).expect_err("typo").to_string();
+        assert!(e.contains("run.toml") && e.contains("severity"), "{e}");
+        let e = parse(&SIFMA_B.replace("run_id", "run_name"))
+            .expect_err("typo")
+            .to_string();
+        assert!(e.contains("run_name"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = parse(&SIFMA_B.replace("psa = 150.0", "cpr_pct = 150"))
+            .expect_err("range")
+            .to_string();
+        assert!(e.contains("model.prepay.cpr_pct: 150"), "{e}");
+        let e = parse(&SIFMA_B.replace("\"sifma-b\"", "\"a/b\""))
+            .expect_err("id")
+            .to_string();
+        assert!(e.contains("run_id"), "{e}");
+        let e = parse(&SIFMA_B.replace("horizon_months = 360", "horizon_months = 0"))
+            .expect_err("horizon")
+            .to_string();
+        assert!(e.contains("horizon_months"), "{e}");
+        let e = parse(&format!("as_of = \"2026-13-01\"\n{SIFMA_B}"))
+            .expect_err("date")
+            .to_string();
+        assert!(e.contains("as_of"), "{e}");
+        let e = parse(&SIFMA_B.replace("deterministic", "magic"))
+            .expect_err("kind")
+            .to_string();
+        assert!(e.contains("magic"), "{e}");
+    }
+}

@@ -1,0 +1,156 @@
+//! `report.json`: the run's summary numbers, written last so its presence means the
+//! run's tables are complete.
+
+use std::path::{Path, PathBuf};
+
+use engine::{CashflowTable, Money, Summed};
+use serde::{Deserialize, Serialize};
+
+/// File name of the report inside `runs/<run_id>/`.
+pub const REPORT_FILE: &str = "report.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub mcflow_version: String,
+    pub run_id: String,
+    /// The `run_date` partition (YYYY-MM-DD).
+    pub run_date: String,
+    pub model: ModelSummary,
+    pub portfolio: PortfolioSummary,
+    pub loans: u64,
+    pub scenarios: u32,
+    pub horizon_months: u32,
+    pub loan_months: u64,
+    /// Lifetime sums over the horizon, USD (cents).
+    pub totals: Totals,
+    pub timing: Timing,
+    /// Output tables, as paths relative to the output directory.
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub kind: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioSummary {
+    pub path: String,
+    pub total_upb: f64,
+}
+
+/// Totals over all months of the (single or mean) scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub scheduled_principal: f64,
+    pub voluntary_prepayment: f64,
+    pub new_default: f64,
+    pub liquidated_balance: f64,
+    pub principal_recovery: f64,
+    pub principal_loss: f64,
+    pub net_interest: f64,
+    pub servicing_fee: f64,
+    /// new_default / starting balance, percent.
+    pub cumulative_default_pct: f64,
+    /// principal_loss / starting balance, percent.
+    pub loss_pct: f64,
+    /// Weighted average life of investor principal, years:
+    /// sum(t x principal_t) / sum(principal_t) / 12, on the projected cash flow.
+    pub wal_years: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub wall_seconds: f64,
+    pub loan_months_per_second: f64,
+}
+
+fn usd(m: Money) -> f64 {
+    m.to_cents() as f64 / 100.0
+}
+
+impl Totals {
+    /// Lifetime totals of a table; `start_upb` is the portfolio's starting balance.
+    pub fn of(table: &CashflowTable, start_upb: Money) -> Totals {
+        let advancing = table.advancing();
+        let mut principal_sum = 0f64;
+        let mut weighted = 0f64;
+        let mut scheduled = Money::ZERO;
+        let mut recovery = Money::ZERO;
+        let mut servicing = Money::ZERO;
+        for row in table.rows() {
+            let sched = if advancing {
+                row.expected_amortization
+            } else {
+                row.actual_amortization
+            };
+            scheduled += sched;
+            recovery += row.principal_recovery;
+            servicing += row.servicing_fee;
+            let principal = (sched + row.voluntary_prepayment + row.principal_recovery).to_usd();
+            principal_sum += principal;
+            weighted += f64::from(row.month) * principal;
+        }
+        let total = |c| table.column_total(c);
+        let pct = |m: Money| {
+            if start_upb == Money::ZERO {
+                0.0
+            } else {
+                100.0 * m.to_usd() / start_upb.to_usd()
+            }
+        };
+        Totals {
+            scheduled_principal: usd(scheduled),
+            voluntary_prepayment: usd(total(Summed::VoluntaryPrepayment)),
+            new_default: usd(total(Summed::NewDefault)),
+            liquidated_balance: usd(total(Summed::LiquidatedBalance)),
+            principal_recovery: usd(recovery),
+            principal_loss: usd(total(Summed::PrincipalLoss)),
+            net_interest: usd(total(Summed::NetInterest)),
+            servicing_fee: usd(servicing),
+            cumulative_default_pct: pct(total(Summed::NewDefault)),
+            loss_pct: pct(total(Summed::PrincipalLoss)),
+            wal_years: if principal_sum > 0.0 {
+                weighted / principal_sum / 12.0
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Why a report could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write report {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("cannot read report {path}: {message}")]
+    Read { path: PathBuf, message: String },
+}
+
+/// `out/runs/<run_id>/report.json`.
+pub fn report_path(out: &Path, run_id: &str) -> PathBuf {
+    out.join("runs").join(run_id).join(REPORT_FILE)
+}
+
+impl RunReport {
+    pub fn write(&self, path: &Path) -> Result<(), ReportError> {
+        let write_error = |message: String| ReportError::Write {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| write_error(e.to_string()))?;
+        json.push(b'\n');
+        crate::atomic::write_bytes_atomically(path, &json).map_err(|e| write_error(e.to_string()))
+    }
+
+    pub fn read(path: &Path) -> Result<RunReport, ReportError> {
+        let read_error = |message: String| ReportError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| read_error(e.to_string()))
+    }
+}
