@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Monte Carlo cash-flow projections for mortgage portfolios.
 #[derive(Debug, Parser)]
-#[command(name = "mcflow", version, about, propagate_version = true)]
+#[command(name = "mcflow", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
