@@ -4,7 +4,8 @@
 use std::fmt;
 
 use crate::kernel::{
-    Behaviour, ChunkLoans, Isa, MonthRates, Pipeline, Projection, project_portfolio_on,
+    Behaviour, ChunkLoans, Isa, LoanBalances, MonthRates, Pipeline, Projection,
+    project_portfolio_on,
 };
 use crate::portfolio::{MAX_TERM_MONTHS, Portfolio};
 use crate::speed::{monthly_from_annual, psa_cpr, sda_cdr};
@@ -192,12 +193,13 @@ impl Behaviour for AgeCurves {
 
     fn start_chunk(&self, _loans: &ChunkLoans<'_>) {}
 
+    #[inline(always)]
     fn month_rates(
         &self,
         _state: &mut (),
         month: u32,
         loans: &ChunkLoans<'_>,
-        _performing_upb: &[f64],
+        _balances: LoanBalances<'_>,
         rates: &mut MonthRates,
     ) {
         let last = MAX_TERM_MONTHS as usize;

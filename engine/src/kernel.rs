@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use crate::cashflow::{CashflowTable, SUMMED_COUNT, Summed};
 use crate::money::usd_to_units;
 use crate::portfolio::Portfolio;
+use crate::risk::LoanSums;
 
 /// Loans per chunk: large enough to amortise per-month overhead, small enough that a
 /// chunk's state and one month of outputs stay in the first two cache levels.
@@ -97,6 +98,19 @@ pub struct MonthRates {
     /// Loss severity applied to loans liquidated this month, as a fraction of their
     /// balance at default.
     pub severity: Vec<f64>,
+    /// Discount factor of this month's cash flows (the same for every loan of a path);
+    /// used only for per-loan present values.
+    pub discount: f64,
+}
+
+/// Each loan's state at the start of a month, as a behaviour model sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct LoanBalances<'a> {
+    /// Performing balance, USD.
+    pub performing_upb: &'a [f64],
+    /// Annuity factor of the remaining schedule (see [`annuity_factor`]); the scheduled
+    /// balance of a loan is proportional to it, and it is 0 once the loan has matured.
+    pub annuity: &'a [f64],
 }
 
 /// Supplies loan behaviour to the kernel. Implementations must be pure functions of their
@@ -109,14 +123,14 @@ pub trait Behaviour: Sync {
     fn start_chunk(&self, loans: &ChunkLoans<'_>) -> Self::State;
 
     /// Fills `rates` (each vector already sized to the chunk) for projection month `month`
-    /// (1-based). `performing_upb` holds each loan's performing balance at the start of
-    /// the month.
+    /// (1-based) from each loan's balances at the start of the month. Implementations
+    /// should be `#[inline(always)]` so they are compiled into each kernel variant.
     fn month_rates(
         &self,
         state: &mut Self::State,
         month: u32,
         loans: &ChunkLoans<'_>,
-        performing_upb: &[f64],
+        balances: LoanBalances<'_>,
         rates: &mut MonthRates,
     );
 }
@@ -145,6 +159,11 @@ pub struct Scratch {
     ring_scaled: Vec<f64>,
     /// Defaults of the last `lag` months as defaulted (severity applies to these).
     ring_raw: Vec<f64>,
+    /// Per-loan present value, loss and defaults of the current scenario (only filled
+    /// when loan results are requested).
+    loan_pv: Vec<f64>,
+    loan_loss: Vec<f64>,
+    loan_default: Vec<f64>,
     rates: MonthRates,
 }
 
@@ -162,10 +181,14 @@ impl Scratch {
             remaining: v(),
             ring_scaled: vec![0.0; ring],
             ring_raw: vec![0.0; ring],
+            loan_pv: v(),
+            loan_loss: v(),
+            loan_default: v(),
             rates: MonthRates {
                 smm: v(),
                 mdr: v(),
                 severity: v(),
+                discount: 1.0,
             },
         }
     }
@@ -184,7 +207,9 @@ pub fn annuity_factor(c: f64, n: u32) -> f64 {
 }
 
 /// Projects loans `loans` for up to `horizon_months` and adds the sums to `table`.
-/// Returns the loan-months projected.
+/// With `loan_sums` (one entry per loan of the chunk), also adds each loan's present
+/// value, loss and defaults for this scenario. Returns the loan-months projected.
+#[allow(clippy::too_many_arguments)]
 pub fn project_chunk<B: Behaviour>(
     isa: Isa,
     loans: &ChunkLoans<'_>,
@@ -193,6 +218,7 @@ pub fn project_chunk<B: Behaviour>(
     behaviour: &B,
     scratch: &mut Scratch,
     table: &mut CashflowTable,
+    loan_sums: Option<&mut [LoanSums]>,
 ) -> u64 {
     let n = loans.len();
     assert!(n <= CHUNK_LOANS, "chunk of {n} loans exceeds {CHUNK_LOANS}");
@@ -221,6 +247,9 @@ pub fn project_chunk<B: Behaviour>(
         last_month = last_month.max(rem);
         loan_months += u64::from(rem.min(horizon_months));
     }
+    scratch.loan_pv[..n].fill(0.0);
+    scratch.loan_loss[..n].fill(0.0);
+    scratch.loan_default[..n].fill(0.0);
     scratch.ring_scaled[..lag.max(1) * CHUNK_LOANS].fill(0.0);
     scratch.ring_raw[..lag.max(1) * CHUNK_LOANS].fill(0.0);
     for v in [
@@ -235,23 +264,42 @@ pub fn project_chunk<B: Behaviour>(
     // No loan pays after its maturity and the last-months rule empties the pipeline by
     // then, so months past the chunk's longest remaining term are all zero.
     let months = horizon_months.min(last_month);
+    let per_loan = loan_sums.is_some();
     for month in 1..=months {
-        behaviour.month_rates(
-            &mut state,
-            month,
-            loans,
-            &scratch.perf[..n],
-            &mut scratch.rates,
-        );
         let slot = if lag == 0 {
             0
         } else {
             (month as usize - 1) % lag
         };
-        let sums = month_step(isa, pipeline, scratch, n, slot);
+        let step = Step {
+            pipeline,
+            n,
+            slot,
+            month,
+        };
+        let sums = month_step(isa, per_loan, step, behaviour, &mut state, loans, scratch);
         table.add_month(month, &sums);
     }
+    if let Some(loan_sums) = loan_sums {
+        assert_eq!(loan_sums.len(), n);
+        for (j, acc) in loan_sums.iter_mut().enumerate() {
+            acc.add_scenario(
+                scratch.loan_pv[j],
+                scratch.loan_loss[j],
+                scratch.loan_default[j],
+            );
+        }
+    }
     loan_months
+}
+
+/// What one month step needs besides the scratch state.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    pipeline: Pipeline,
+    n: usize,
+    slot: usize,
+    month: u32,
 }
 
 /// Projects a whole portfolio on the current rayon pool. The result is bit-identical for
@@ -305,6 +353,7 @@ pub fn project_portfolio_on<B: Behaviour>(
                     behaviour,
                     &mut scratch,
                     &mut table,
+                    None,
                 );
                 (scratch, (table, lm + added))
             },
@@ -374,49 +423,59 @@ impl Isa {
     }
 }
 
-fn month_step(
+fn month_step<B: Behaviour>(
     isa: Isa,
-    pipeline: Pipeline,
+    per_loan: bool,
+    step: Step,
+    behaviour: &B,
+    state: &mut B::State,
+    loans: &ChunkLoans<'_>,
     s: &mut Scratch,
-    n: usize,
-    slot: usize,
 ) -> [i64; SUMMED_COUNT] {
-    match (isa, pipeline.advancing) {
-        (Isa::Baseline, true) => month_step_generic::<true>(pipeline, s, n, slot),
-        (Isa::Baseline, false) => month_step_generic::<false>(pipeline, s, n, slot),
-        // SAFETY: `Isa::detect` returned these variants only after checking that the CPU
-        // supports every feature the called function is compiled with.
+    macro_rules! variants {
+        ($f:ident) => {
+            match (step.pipeline.advancing, per_loan) {
+                (true, true) => $f::<B, true, true>(step, behaviour, state, loans, s),
+                (true, false) => $f::<B, true, false>(step, behaviour, state, loans, s),
+                (false, true) => $f::<B, false, true>(step, behaviour, state, loans, s),
+                (false, false) => $f::<B, false, false>(step, behaviour, state, loans, s),
+            }
+        };
+    }
+    match isa {
+        Isa::Baseline => variants!(month_step_generic),
+        // SAFETY: `Isa::detect`/`Isa::available` offer these variants only after checking
+        // that the CPU supports every feature the called function is compiled with, and
+        // `project_portfolio_on` rejects any other.
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx2, true) => unsafe { month_step_avx2::<true>(pipeline, s, n, slot) },
+        Isa::Avx2 => unsafe { variants!(month_step_avx2) },
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx2, false) => unsafe { month_step_avx2::<false>(pipeline, s, n, slot) },
-        #[cfg(target_arch = "x86_64")]
-        (Isa::Avx512, true) => unsafe { month_step_avx512::<true>(pipeline, s, n, slot) },
-        #[cfg(target_arch = "x86_64")]
-        (Isa::Avx512, false) => unsafe { month_step_avx512::<false>(pipeline, s, n, slot) },
+        Isa::Avx512 => unsafe { variants!(month_step_avx512) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn month_step_avx2<const ADVANCING: bool>(
-    pipeline: Pipeline,
+fn month_step_avx2<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
+    step: Step,
+    behaviour: &B,
+    state: &mut B::State,
+    loans: &ChunkLoans<'_>,
     s: &mut Scratch,
-    n: usize,
-    slot: usize,
 ) -> [i64; SUMMED_COUNT] {
-    month_step_generic::<ADVANCING>(pipeline, s, n, slot)
+    month_step_generic::<B, ADVANCING, PER_LOAN>(step, behaviour, state, loans, s)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-fn month_step_avx512<const ADVANCING: bool>(
-    pipeline: Pipeline,
+fn month_step_avx512<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
+    step: Step,
+    behaviour: &B,
+    state: &mut B::State,
+    loans: &ChunkLoans<'_>,
     s: &mut Scratch,
-    n: usize,
-    slot: usize,
 ) -> [i64; SUMMED_COUNT] {
-    month_step_generic::<ADVANCING>(pipeline, s, n, slot)
+    month_step_generic::<B, ADVANCING, PER_LOAN>(step, behaviour, state, loans, s)
 }
 
 /// One month of one chunk: SIFMA chapter SF, section C.3 ("Standard Formulas for the
@@ -436,12 +495,29 @@ fn month_step_avx512<const ADVANCING: bool>(
 /// PRIN LOSS(i)  = min(NEW DEF(i-L) * severity, ADB(i));  PRIN RECOV = ADB - PRIN LOSS
 /// ```
 #[inline(always)]
-fn month_step_generic<const ADVANCING: bool>(
-    pipeline: Pipeline,
+fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
+    step: Step,
+    behaviour: &B,
+    state: &mut B::State,
+    loans: &ChunkLoans<'_>,
     s: &mut Scratch,
-    n: usize,
-    slot: usize,
 ) -> [i64; SUMMED_COUNT] {
+    let Step {
+        pipeline,
+        n,
+        slot,
+        month,
+    } = step;
+    behaviour.month_rates(
+        state,
+        month,
+        loans,
+        LoanBalances {
+            performing_upb: &s.perf[..n],
+            annuity: &s.annuity[..n],
+        },
+        &mut s.rates,
+    );
     let lag = f64::from(pipeline.recovery_lag_months);
     let lag_zero = pipeline.recovery_lag_months == 0;
     let perf = &mut s.perf[..n];
@@ -456,6 +532,10 @@ fn month_step_generic<const ADVANCING: bool>(
     let smm = &s.rates.smm[..n];
     let mdr_in = &s.rates.mdr[..n];
     let severity = &s.rates.severity[..n];
+    let discount = s.rates.discount;
+    let loan_pv = &mut s.loan_pv[..n];
+    let loan_loss = &mut s.loan_loss[..n];
+    let loan_default = &mut s.loan_default[..n];
 
     let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
@@ -512,18 +592,15 @@ fn month_step_generic<const ADVANCING: bool>(
         annuity[j] = a1;
         remaining[j] = rem - 1.0;
 
+        let net_int = interest_base * net[j];
+        if PER_LOAN {
+            let principal = if ADVANCING { exp_am } else { act_am };
+            loan_pv[j] += discount * (principal + vol + (adb - loss) + net_int);
+            loan_loss[j] += loss;
+            loan_default[j] += new_def;
+        }
         let amounts = [
-            perf1,
-            new_def,
-            fcl1,
-            exp_am,
-            vol,
-            am_def,
-            act_am,
-            exp_int,
-            lost_int,
-            interest_base * net[j],
-            adb,
+            perf1, new_def, fcl1, exp_am, vol, am_def, act_am, exp_int, lost_int, net_int, adb,
             loss,
         ];
         for (sum, amount) in sums.iter_mut().zip(amounts) {

@@ -7,12 +7,17 @@
 //! [`CashflowTable`] (exact monthly totals of one scenario).
 
 pub mod cashflow;
+pub mod curve;
 pub mod deterministic;
+pub mod fastexp;
 pub mod kernel;
 pub mod money;
 pub mod portfolio;
+pub mod risk;
 pub mod sample;
+pub mod scenario;
 pub mod speed;
+pub mod stochastic;
 
 pub use cashflow::{CashflowRow, CashflowTable, Summed};
 pub use deterministic::{

@@ -2,6 +2,7 @@
 
 mod properties;
 mod sifma;
+mod stochastic;
 
 use engine::{
     DefaultSpeed, DeterministicModel, LoanRecord, Pipeline, Portfolio, PrepaySpeed, ProblemSink,

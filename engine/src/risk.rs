@@ -1,0 +1,287 @@
+//! Risk measures: per-loan sums that merge exactly across scenario shards, per-scenario
+//! results derived from exact cash-flow tables, and the portfolio statistics a risk team
+//! reports (mean PV with its Monte Carlo standard error, percentiles, VaR and expected
+//! shortfall of lifetime loss).
+
+use crate::cashflow::{CashflowTable, Summed};
+use crate::money::{Money, usd_to_units};
+
+/// One loan's sums over the scenarios projected so far. All integers, so sums from
+/// shards that split scenarios add up to the same bits in any order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoanSums {
+    /// Sum of present values, [`Money`] units.
+    pub pv_units: i128,
+    /// Sum of squared present values rounded to cents, cents^2.
+    pub pv_cents_squared: i128,
+    /// Sum of lifetime principal losses, [`Money`] units.
+    pub loss_units: i128,
+    /// Sum of defaulted balance, [`Money`] units.
+    pub default_units: i128,
+    pub scenarios: u32,
+}
+
+impl LoanSums {
+    pub fn add_scenario(&mut self, pv_usd: f64, loss_usd: f64, default_usd: f64) {
+        let pv = i128::from(usd_to_units(pv_usd));
+        let cents = Money::from_units(pv).to_cents();
+        self.pv_units += pv;
+        self.pv_cents_squared += cents * cents;
+        self.loss_units += i128::from(usd_to_units(loss_usd));
+        self.default_units += i128::from(usd_to_units(default_usd));
+        self.scenarios += 1;
+    }
+
+    pub fn merge(&mut self, other: &LoanSums) {
+        self.pv_units += other.pv_units;
+        self.pv_cents_squared += other.pv_cents_squared;
+        self.loss_units += other.loss_units;
+        self.default_units += other.default_units;
+        self.scenarios += other.scenarios;
+    }
+
+    /// Mean and results over the scenarios; `current_upb` scales default probability.
+    pub fn result(&self, current_upb: f64) -> LoanResult {
+        let n = f64::from(self.scenarios.max(1));
+        let pv_mean = Money::from_units(self.pv_units).to_usd() / n;
+        let mean_cents = self.pv_units as f64 / 100.0 / n;
+        let var_cents = if self.scenarios > 1 {
+            ((self.pv_cents_squared as f64 - n * mean_cents * mean_cents) / (n - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        LoanResult {
+            pv_mean,
+            pv_std: var_cents.sqrt() / 100.0,
+            expected_loss: Money::from_units(self.loss_units).to_usd() / n,
+            default_probability: Money::from_units(self.default_units).to_usd() / n / current_upb,
+        }
+    }
+}
+
+/// One loan's statistics across scenarios.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoanResult {
+    pub pv_mean: f64,
+    pub pv_std: f64,
+    /// Mean lifetime principal loss, USD.
+    pub expected_loss: f64,
+    /// Mean share of today's balance that defaults over the horizon (defaulted balance /
+    /// current balance), in [0, 1].
+    pub default_probability: f64,
+}
+
+/// One scenario's portfolio numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioResult {
+    pub scenario: u32,
+    /// Investor cash flows discounted along the path's own short rates (plus OAS), USD.
+    pub pv: f64,
+    pub lifetime_loss: Money,
+    pub new_default: Money,
+    pub voluntary_prepayment: Money,
+    /// Weighted average life of the path's investor principal, years.
+    pub wal_years: f64,
+}
+
+impl ScenarioResult {
+    /// Derives a scenario's results from its exact table and the discount factors of its
+    /// path (`discount[m]` for month m, index 0 = today). Depends only on its inputs, so
+    /// any shard layout that yields the same table yields the same bits.
+    pub fn from_table(scenario: u32, table: &CashflowTable, discount: &[f64]) -> ScenarioResult {
+        let advancing = table.advancing();
+        let mut pv = 0.0;
+        let (mut principal_sum, mut weighted) = (0.0, 0.0);
+        for row in table.rows() {
+            pv += discount[row.month as usize] * row.investor_cash_flow(advancing).to_usd();
+            let sched = if advancing {
+                row.expected_amortization
+            } else {
+                row.actual_amortization
+            };
+            let principal = (sched + row.voluntary_prepayment + row.principal_recovery).to_usd();
+            principal_sum += principal;
+            weighted += f64::from(row.month) * principal;
+        }
+        ScenarioResult {
+            scenario,
+            pv,
+            lifetime_loss: table.column_total(Summed::PrincipalLoss),
+            new_default: table.column_total(Summed::NewDefault),
+            voluntary_prepayment: table.column_total(Summed::VoluntaryPrepayment),
+            wal_years: if principal_sum > 0.0 {
+                weighted / principal_sum / 12.0
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Percentiles of PV.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PvSummary {
+    pub mean: f64,
+    pub std_error: f64,
+    pub p01: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+/// Lifetime loss statistics, USD.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossSummary {
+    pub expected: f64,
+    pub expected_pct_upb: f64,
+    pub var_95: f64,
+    pub var_99: f64,
+    pub es_95: f64,
+    pub es_99: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskSummary {
+    pub scenarios: usize,
+    pub pv: PvSummary,
+    pub loss: LossSummary,
+    /// Mean defaulted balance / starting balance, percent.
+    pub cumulative_default_pct: f64,
+    /// Mean over scenarios of the path WAL, years.
+    pub wal_years: f64,
+}
+
+/// ceil(x), forgiving the last bits of float error so that 0.01 x 200 counts as 2.
+fn ceil_count(x: f64) -> usize {
+    (x - 1e-9).ceil().max(0.0) as usize
+}
+
+/// Nearest-rank order statistic: the ceil(p N)-th smallest value (1-based), p in (0, 1].
+/// Ties need no rule: equal values are interchangeable.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    let rank = ceil_count(p * n as f64).clamp(1, n);
+    sorted[rank - 1]
+}
+
+/// Mean of the worst ceil((1 - alpha) N) values of an ascending-sorted loss vector
+/// (exactly that many outcomes, so ties at the boundary are split by count).
+pub fn expected_shortfall(sorted_losses: &[f64], alpha: f64) -> f64 {
+    let n = sorted_losses.len();
+    let k = ceil_count((1.0 - alpha) * n as f64).clamp(1, n);
+    sorted_losses[n - k..].iter().sum::<f64>() / k as f64
+}
+
+/// Portfolio statistics over scenario results (sorted by scenario before use, so the
+/// input order never matters). With antithetic pairs, the standard error is that of the
+/// pair means, the independent draws.
+pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -> RiskSummary {
+    assert!(!results.is_empty(), "no scenarios");
+    let mut by_scenario: Vec<&ScenarioResult> = results.iter().collect();
+    by_scenario.sort_by_key(|r| r.scenario);
+    let n = by_scenario.len();
+    let pvs: Vec<f64> = by_scenario.iter().map(|r| r.pv).collect();
+    let mean = pvs.iter().sum::<f64>() / n as f64;
+    let samples: Vec<f64> = if antithetic && n % 2 == 0 {
+        pvs.chunks(2).map(|p| (p[0] + p[1]) / 2.0).collect()
+    } else {
+        pvs.clone()
+    };
+    let m = samples.len() as f64;
+    let sample_mean = samples.iter().sum::<f64>() / m;
+    let std_error = if samples.len() > 1 {
+        (samples
+            .iter()
+            .map(|x| (x - sample_mean).powi(2))
+            .sum::<f64>()
+            / (m - 1.0))
+            .sqrt()
+            / m.sqrt()
+    } else {
+        0.0
+    };
+    let mut sorted_pv = pvs;
+    sorted_pv.sort_by(f64::total_cmp);
+    let mut losses: Vec<f64> = by_scenario
+        .iter()
+        .map(|r| r.lifetime_loss.to_usd())
+        .collect();
+    let expected_loss = losses.iter().sum::<f64>() / n as f64;
+    losses.sort_by(f64::total_cmp);
+    let defaults = by_scenario
+        .iter()
+        .map(|r| r.new_default.to_usd())
+        .sum::<f64>()
+        / n as f64;
+    let pct = |x: f64| {
+        if start_upb > 0.0 {
+            100.0 * x / start_upb
+        } else {
+            0.0
+        }
+    };
+    RiskSummary {
+        scenarios: n,
+        pv: PvSummary {
+            mean,
+            std_error,
+            p01: percentile(&sorted_pv, 0.01),
+            p05: percentile(&sorted_pv, 0.05),
+            p50: percentile(&sorted_pv, 0.50),
+            p95: percentile(&sorted_pv, 0.95),
+            p99: percentile(&sorted_pv, 0.99),
+        },
+        loss: LossSummary {
+            expected: expected_loss,
+            expected_pct_upb: pct(expected_loss),
+            var_95: percentile(&losses, 0.95),
+            var_99: percentile(&losses, 0.99),
+            es_95: expected_shortfall(&losses, 0.95),
+            es_99: expected_shortfall(&losses, 0.99),
+        },
+        cumulative_default_pct: pct(defaults),
+        wal_years: by_scenario.iter().map(|r| r.wal_years).sum::<f64>() / n as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_statistics_follow_the_documented_rules() {
+        let v: Vec<f64> = (1..=200).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.01), 2.0);
+        assert_eq!(percentile(&v, 0.5), 100.0);
+        assert_eq!(percentile(&v, 0.99), 198.0);
+        // ES99 of 200 outcomes = mean of the worst 2.
+        assert_eq!(expected_shortfall(&v, 0.99), 199.5);
+        assert_eq!(
+            expected_shortfall(&v, 0.95),
+            (191..=200).sum::<i32>() as f64 / 10.0
+        );
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+    }
+
+    #[test]
+    fn loan_sums_merge_exactly_and_give_moments() {
+        let mut a = LoanSums::default();
+        for pv in [100.0, 110.0, 90.0, 100.0] {
+            a.add_scenario(pv, 1.0, 10.0);
+        }
+        let mut left = LoanSums::default();
+        left.add_scenario(100.0, 1.0, 10.0);
+        left.add_scenario(110.0, 1.0, 10.0);
+        let mut right = LoanSums::default();
+        right.add_scenario(90.0, 1.0, 10.0);
+        right.add_scenario(100.0, 1.0, 10.0);
+        right.merge(&left);
+        assert_eq!(right, a);
+        let r = a.result(1000.0);
+        assert_eq!(r.pv_mean, 100.0);
+        assert!((r.pv_std - (200.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(r.expected_loss, 1.0);
+        assert!((r.default_probability - 0.01).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,588 @@
+//! Stochastic mode: loan behaviour that responds to each scenario path (refinancing
+//! incentive, burnout, seasoning, seasonality, turnover; mark-to-market LTV and FICO
+//! default hazard; severity from the marked-to-market property value), projected through
+//! the shared kernel for a range of scenarios.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::cashflow::CashflowTable;
+use crate::fastexp::exp;
+use crate::kernel::{
+    Behaviour, CHUNK_LOANS, ChunkLoans, Isa, LoanBalances, MonthRates, Pipeline, Scratch,
+    annuity_factor, project_chunk,
+};
+use crate::portfolio::Portfolio;
+use crate::risk::LoanSums;
+use crate::scenario::{ScenarioPath, ScenarioSet};
+
+/// Month-of-year prepayment multipliers, January first (the Richard-Roll seasonality used
+/// in Monte Carlo MBS teaching models).
+pub const SEASONALITY: [f64; 12] = [
+    0.94, 0.76, 0.74, 0.95, 0.98, 0.92, 0.98, 1.10, 1.18, 1.22, 1.23, 0.98,
+];
+
+/// Voluntary prepayment: an annual hazard (continuous, percent a year) of
+/// `(turnover + refi(incentive) x burnout) x seasoning x seasonality`, with
+/// `refi = refi_max / (1 + exp(-slope (incentive - midpoint)))`, incentive = note rate
+/// minus last month's mortgage rate (percentage points), burnout = floor + (1 - floor) x
+/// performing balance / starting balance, seasoning = min(1, age / seasoning_months).
+/// SMM = 1 - exp(-hazard / 12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrepayParams {
+    pub turnover_pct: f64,
+    pub refi_max_pct: f64,
+    pub refi_midpoint_pct: f64,
+    pub refi_slope_per_pct: f64,
+    pub burnout_floor: f64,
+    pub seasoning_months: f64,
+    pub seasonality: bool,
+}
+
+impl Default for PrepayParams {
+    fn default() -> Self {
+        PrepayParams {
+            turnover_pct: 6.0,
+            refi_max_pct: 50.0,
+            refi_midpoint_pct: 0.75,
+            refi_slope_per_pct: 2.5,
+            burnout_floor: 0.3,
+            seasoning_months: 30.0,
+            seasonality: true,
+        }
+    }
+}
+
+/// Default: an annual hazard (continuous, percent a year) of
+/// `(floor + max / (1 + exp(-slope (MTM LTV - midpoint)))) x exp(-fico_slope (FICO - 740) / 100)
+/// x seasoning`, MTM LTV = scheduled balance / (original value x HPI_t / HPI_0), in
+/// percent. MDR = 1 - exp(-hazard / 12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DefaultParams {
+    pub floor_pct: f64,
+    pub max_pct: f64,
+    pub ltv_midpoint_pct: f64,
+    pub ltv_slope_per_pct: f64,
+    pub fico_slope_per_100: f64,
+    pub seasoning_months: f64,
+    /// Used when a loan has no `orig_ltv_pct`.
+    pub missing_ltv_pct: f64,
+    /// Used when a loan has no `fico`.
+    pub missing_fico: f64,
+}
+
+impl Default for DefaultParams {
+    fn default() -> Self {
+        DefaultParams {
+            floor_pct: 0.1,
+            max_pct: 15.0,
+            ltv_midpoint_pct: 115.0,
+            ltv_slope_per_pct: 0.1,
+            fico_slope_per_100: 0.9,
+            seasoning_months: 30.0,
+            missing_ltv_pct: 80.0,
+            missing_fico: 700.0,
+        }
+    }
+}
+
+/// Loss: severity = clamp(1 - net recovery / scheduled balance, min_severity, 1), net
+/// recovery = original value x HPI_t / HPI_0 x (1 - reo_discount) x (1 - sale_cost), at
+/// the liquidation month; the foreclosure pipeline and advancing as in deterministic mode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossParams {
+    pub reo_discount_pct: f64,
+    pub sale_cost_pct: f64,
+    pub min_severity_pct: f64,
+    pub pipeline: Pipeline,
+}
+
+impl Default for LossParams {
+    fn default() -> Self {
+        LossParams {
+            reo_discount_pct: 10.0,
+            sale_cost_pct: 8.0,
+            min_severity_pct: 10.0,
+            pipeline: Pipeline {
+                recovery_lag_months: 24,
+                advancing: true,
+            },
+        }
+    }
+}
+
+/// Why a stochastic model was rejected; messages name the configuration key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {value} {rule}")]
+pub struct ParamError {
+    pub key: &'static str,
+    pub value: f64,
+    pub rule: &'static str,
+}
+
+/// A validated stochastic model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StochasticModel {
+    scenarios: ScenarioSet,
+    prepay: PrepayParams,
+    default: DefaultParams,
+    loss: LossParams,
+    /// Option-adjusted spread added to the path's short rates when discounting, bp.
+    oas_bp: f64,
+    /// Calendar month (1-12) of the first projected payment, for seasonality.
+    first_month_of_year: u32,
+}
+
+fn check(
+    key: &'static str,
+    value: f64,
+    lo: f64,
+    hi: f64,
+    rule: &'static str,
+) -> Result<(), ParamError> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(ParamError { key, value, rule })
+    }
+}
+
+impl StochasticModel {
+    pub fn new(
+        scenarios: ScenarioSet,
+        prepay: PrepayParams,
+        default: DefaultParams,
+        loss: LossParams,
+        oas_bp: f64,
+        first_month_of_year: u32,
+    ) -> Result<StochasticModel, ParamError> {
+        let p = &prepay;
+        check(
+            "prepay.turnover_pct",
+            p.turnover_pct,
+            0.0,
+            100.0,
+            "must be between 0 and 100",
+        )?;
+        check(
+            "prepay.refi_max_pct",
+            p.refi_max_pct,
+            0.0,
+            500.0,
+            "must be between 0 and 500",
+        )?;
+        check(
+            "prepay.refi_midpoint_pct",
+            p.refi_midpoint_pct,
+            -10.0,
+            10.0,
+            "must be between -10 and 10",
+        )?;
+        check(
+            "prepay.refi_slope_per_pct",
+            p.refi_slope_per_pct,
+            0.0,
+            50.0,
+            "must be between 0 and 50",
+        )?;
+        check(
+            "prepay.burnout_floor",
+            p.burnout_floor,
+            0.0,
+            1.0,
+            "must be between 0 and 1",
+        )?;
+        check(
+            "prepay.seasoning_months",
+            p.seasoning_months,
+            1.0,
+            480.0,
+            "must be between 1 and 480",
+        )?;
+        let d = &default;
+        check(
+            "default.floor_pct",
+            d.floor_pct,
+            0.0,
+            100.0,
+            "must be between 0 and 100",
+        )?;
+        check(
+            "default.max_pct",
+            d.max_pct,
+            0.0,
+            500.0,
+            "must be between 0 and 500",
+        )?;
+        check(
+            "default.ltv_midpoint_pct",
+            d.ltv_midpoint_pct,
+            1.0,
+            300.0,
+            "must be between 1 and 300",
+        )?;
+        check(
+            "default.ltv_slope_per_pct",
+            d.ltv_slope_per_pct,
+            0.0,
+            10.0,
+            "must be between 0 and 10",
+        )?;
+        check(
+            "default.fico_slope_per_100",
+            d.fico_slope_per_100,
+            -10.0,
+            10.0,
+            "must be between -10 and 10",
+        )?;
+        check(
+            "default.seasoning_months",
+            d.seasoning_months,
+            1.0,
+            480.0,
+            "must be between 1 and 480",
+        )?;
+        check(
+            "default.missing_ltv_pct",
+            d.missing_ltv_pct,
+            1.0,
+            200.0,
+            "must be between 1 and 200",
+        )?;
+        check(
+            "default.missing_fico",
+            d.missing_fico,
+            300.0,
+            850.0,
+            "must be between 300 and 850",
+        )?;
+        let l = &loss;
+        check(
+            "loss.reo_discount_pct",
+            l.reo_discount_pct,
+            0.0,
+            100.0,
+            "must be between 0 and 100",
+        )?;
+        check(
+            "loss.sale_cost_pct",
+            l.sale_cost_pct,
+            0.0,
+            100.0,
+            "must be between 0 and 100",
+        )?;
+        check(
+            "loss.min_severity_pct",
+            l.min_severity_pct,
+            0.0,
+            100.0,
+            "must be between 0 and 100",
+        )?;
+        check(
+            "loss.recovery_lag_months",
+            f64::from(l.pipeline.recovery_lag_months),
+            0.0,
+            120.0,
+            "must be between 0 and 120",
+        )?;
+        check(
+            "discount.oas_bp",
+            oas_bp,
+            -1000.0,
+            5000.0,
+            "must be between -1000 and 5000",
+        )?;
+        check(
+            "as_of month",
+            f64::from(first_month_of_year),
+            1.0,
+            12.0,
+            "must be between 1 and 12",
+        )?;
+        Ok(StochasticModel {
+            scenarios,
+            prepay,
+            default,
+            loss,
+            oas_bp,
+            first_month_of_year,
+        })
+    }
+
+    pub fn scenarios(&self) -> &ScenarioSet {
+        &self.scenarios
+    }
+    pub fn pipeline(&self) -> Pipeline {
+        self.loss.pipeline
+    }
+    pub fn oas_bp(&self) -> f64 {
+        self.oas_bp
+    }
+
+    /// The same model on a parallel-shifted curve with the same random numbers.
+    pub fn with_curve_shift(&self, shift: f64) -> StochasticModel {
+        StochasticModel {
+            scenarios: self.scenarios.with_curve_shift(shift),
+            ..self.clone()
+        }
+    }
+
+    /// Discount factors of a path's cash flows, month 0 to `months`, OAS included.
+    pub fn discount_factors(&self, path: &ScenarioPath) -> Vec<f64> {
+        let oas = self.oas_bp / 10_000.0;
+        path.discount
+            .iter()
+            .enumerate()
+            .map(|(m, df)| df * libm::exp(-oas * m as f64 / 12.0))
+            .collect()
+    }
+}
+
+/// The behaviour of every loan along one path.
+struct PathBehaviour<'a> {
+    model: &'a StochasticModel,
+    path: &'a ScenarioPath,
+    discount: &'a [f64],
+}
+
+/// Per-chunk constants of the behaviour models.
+struct LoanTraits {
+    start_upb: Vec<f64>,
+    /// Scheduled balance per unit of annuity factor.
+    upb_per_annuity: Vec<f64>,
+    /// 100 / original property value, so MTM LTV % = scheduled balance x this / HPI.
+    ltv_scale: Vec<f64>,
+    note_rate_pct: Vec<f64>,
+    fico_multiplier: Vec<f64>,
+    age_months: Vec<f64>,
+}
+
+impl Behaviour for PathBehaviour<'_> {
+    type State = LoanTraits;
+
+    fn start_chunk(&self, loans: &ChunkLoans<'_>) -> LoanTraits {
+        let d = &self.model.default;
+        let n = loans.len();
+        let mut t = LoanTraits {
+            start_upb: loans.current_upb().to_vec(),
+            upb_per_annuity: Vec::with_capacity(n),
+            ltv_scale: Vec::with_capacity(n),
+            note_rate_pct: loans.note_rate_pct().to_vec(),
+            fico_multiplier: Vec::with_capacity(n),
+            age_months: loans
+                .loan_age_months()
+                .iter()
+                .map(|&a| f64::from(a))
+                .collect(),
+        };
+        for j in 0..n {
+            let upb = loans.current_upb()[j];
+            let rem = loans.orig_term_months()[j] - loans.loan_age_months()[j];
+            t.upb_per_annuity
+                .push(upb / annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem));
+            let ltv = loans.orig_ltv_pct()[j].unwrap_or(d.missing_ltv_pct) / 100.0;
+            let value = loans.orig_upb()[j].unwrap_or(upb) / ltv;
+            t.ltv_scale.push(100.0 / value);
+            let fico = loans.fico()[j].map_or(d.missing_fico, f64::from);
+            t.fico_multiplier
+                .push(libm::exp(-d.fico_slope_per_100 * (fico - 740.0) / 100.0));
+        }
+        t
+    }
+
+    #[inline(always)]
+    fn month_rates(
+        &self,
+        t: &mut LoanTraits,
+        month: u32,
+        _loans: &ChunkLoans<'_>,
+        balances: LoanBalances<'_>,
+        rates: &mut MonthRates,
+    ) {
+        let p = &self.model.prepay;
+        let d = &self.model.default;
+        let l = &self.model.loss;
+        let m = month as usize;
+        // Last month's mortgage rate drives this month's refinancing; house prices at the
+        // start of the month drive defaults and at its end the liquidation value.
+        let mortgage_pct = self.path.mortgage_rate[m - 1] * 100.0;
+        let hpi_start = self.path.hpi[m - 1];
+        let hpi_end = self.path.hpi[m];
+        let month_of_year = (self.model.first_month_of_year - 1 + month - 1) % 12;
+        let seasonal = if p.seasonality {
+            SEASONALITY[month_of_year as usize]
+        } else {
+            1.0
+        };
+        let turnover = p.turnover_pct / 100.0;
+        let refi_max = p.refi_max_pct / 100.0;
+        let inv_hpi_start = 1.0 / hpi_start;
+        let recovery_factor =
+            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0) / 100.0;
+        let min_severity = l.min_severity_pct / 100.0;
+        let month_f = f64::from(month);
+        let n = balances.performing_upb.len();
+        let (smm, mdr, severity) = (
+            &mut rates.smm[..n],
+            &mut rates.mdr[..n],
+            &mut rates.severity[..n],
+        );
+        let (perf, annuity) = (balances.performing_upb, &balances.annuity[..n]);
+        let (start, per_annuity, ltv_scale) = (
+            &t.start_upb[..n],
+            &t.upb_per_annuity[..n],
+            &t.ltv_scale[..n],
+        );
+        let (note, fico_mult, age) = (
+            &t.note_rate_pct[..n],
+            &t.fico_multiplier[..n],
+            &t.age_months[..n],
+        );
+        for j in 0..n {
+            let loan_age = age[j] + month_f;
+            let incentive = note[j] - mortgage_pct;
+            let refi =
+                refi_max / (1.0 + exp(-p.refi_slope_per_pct * (incentive - p.refi_midpoint_pct)));
+            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * perf[j] / start[j];
+            let prepay_seasoning = (loan_age / p.seasoning_months).min(1.0);
+            let prepay_hazard = (turnover + refi * burnout) * prepay_seasoning * seasonal;
+            smm[j] = 1.0 - exp(-prepay_hazard / 12.0);
+
+            let scheduled = per_annuity[j] * annuity[j];
+            let mtm_ltv_pct = scheduled * ltv_scale[j] * inv_hpi_start;
+            let ltv_curve =
+                d.max_pct / (1.0 + exp(-d.ltv_slope_per_pct * (mtm_ltv_pct - d.ltv_midpoint_pct)));
+            let default_seasoning = (loan_age / d.seasoning_months).min(1.0);
+            let default_hazard =
+                (d.floor_pct + ltv_curve) / 100.0 * fico_mult[j] * default_seasoning;
+            mdr[j] = 1.0 - exp(-default_hazard / 12.0);
+
+            // Recovery relative to the scheduled balance; a matured loan (scheduled 0)
+            // liquidates nothing, so its severity does not matter but must be finite.
+            let value_share = recovery_factor / ltv_scale[j] / scheduled.max(1e-9);
+            severity[j] = (1.0 - value_share).clamp(min_severity, 1.0);
+        }
+        rates.discount = self.discount[m];
+    }
+}
+
+/// A stochastic projection of a range of scenarios.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StochasticProjection {
+    /// Scenario indices projected.
+    pub scenarios: Range<u32>,
+    /// One exact table per scenario, in scenario order.
+    pub tables: Vec<CashflowTable>,
+    /// Discount factors per scenario (OAS included), months 0..=horizon.
+    pub discount: Vec<Vec<f64>>,
+    /// One entry per loan, in portfolio order.
+    pub loan_sums: Vec<LoanSums>,
+    pub loan_months: u64,
+}
+
+/// Projects `portfolio` under scenarios `scenarios` of `model` on the current rayon pool.
+/// Bit-identical for any thread count, and tables of a loan split merge to the same bits.
+///
+/// # Panics
+/// When the range is empty or reaches past the model's scenario count, or the horizon
+/// exceeds the scenario set's months.
+pub fn project_stochastic(
+    portfolio: &Portfolio,
+    model: &StochasticModel,
+    horizon_months: u32,
+    scenarios: Range<u32>,
+) -> StochasticProjection {
+    project_stochastic_on(Isa::detect(), portfolio, model, horizon_months, scenarios)
+}
+
+/// [`project_stochastic`] on an explicit kernel variant.
+pub fn project_stochastic_on(
+    isa: Isa,
+    portfolio: &Portfolio,
+    model: &StochasticModel,
+    horizon_months: u32,
+    scenarios: Range<u32>,
+) -> StochasticProjection {
+    assert!(
+        !scenarios.is_empty() && scenarios.end <= model.scenarios.count(),
+        "scenario range {scenarios:?}"
+    );
+    assert!(
+        horizon_months <= model.scenarios.months(),
+        "horizon beyond the scenario months"
+    );
+    assert!(
+        Isa::available().contains(&isa),
+        "{isa:?} is not supported by this CPU"
+    );
+    let pipeline = model.loss.pipeline;
+    let paths: Vec<ScenarioPath> = scenarios
+        .clone()
+        .into_par_iter()
+        .map(|k| model.scenarios.path(k))
+        .collect();
+    let discount: Vec<Vec<f64>> = paths.iter().map(|p| model.discount_factors(p)).collect();
+    let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
+    // Contiguous groups of chunks, a few per thread: each group holds one table per
+    // scenario, so the group count bounds memory; integer sums make the grouping
+    // invisible in the result.
+    let groups = chunks.min(4 * rayon::current_num_threads()).max(1);
+    let per_group = chunks.div_ceil(groups);
+    let empty_tables = || -> Vec<CashflowTable> {
+        (0..paths.len())
+            .map(|_| CashflowTable::new(horizon_months, pipeline.advancing))
+            .collect()
+    };
+    let results: Vec<(Vec<CashflowTable>, Vec<LoanSums>, u64)> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mut tables = empty_tables();
+            let mut sums = Vec::new();
+            let mut loan_months = 0;
+            let mut scratch = Scratch::new(pipeline);
+            for c in (g * per_group)..((g + 1) * per_group).min(chunks) {
+                let start = c * CHUNK_LOANS;
+                let end = (start + CHUNK_LOANS).min(portfolio.len());
+                let loans = ChunkLoans::new(portfolio, start..end);
+                let mut chunk_sums = vec![LoanSums::default(); end - start];
+                for (k, path) in paths.iter().enumerate() {
+                    let behaviour = PathBehaviour {
+                        model,
+                        path,
+                        discount: &discount[k],
+                    };
+                    loan_months += project_chunk(
+                        isa,
+                        &loans,
+                        horizon_months,
+                        pipeline,
+                        &behaviour,
+                        &mut scratch,
+                        &mut tables[k],
+                        Some(&mut chunk_sums),
+                    );
+                }
+                sums.extend(chunk_sums);
+            }
+            (tables, sums, loan_months)
+        })
+        .collect();
+    let mut tables = empty_tables();
+    let mut loan_sums = Vec::with_capacity(portfolio.len());
+    let mut loan_months = 0;
+    for (group_tables, group_sums, lm) in results {
+        for (t, g) in tables.iter_mut().zip(&group_tables) {
+            t.merge(g);
+        }
+        loan_sums.extend(group_sums);
+        loan_months += lm;
+    }
+    StochasticProjection {
+        scenarios,
+        tables,
+        discount,
+        loan_sums,
+        loan_months,
+    }
+}
