@@ -418,8 +418,10 @@ impl Behaviour for PathBehaviour<'_> {
         let turnover = p.turnover_pct / 100.0;
         let refi_max = p.refi_max_pct / 100.0;
         let inv_hpi_start = 1.0 / hpi_start;
+        // Net recovery per unit of original value; dividing by ltv_scale (100 / value)
+        // below turns it into dollars.
         let recovery_factor =
-            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0) / 100.0;
+            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0) * 100.0;
         let min_severity = l.min_severity_pct / 100.0;
         let month_f = f64::from(month);
         let n = balances.performing_upb.len();

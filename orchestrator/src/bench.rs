@@ -1,21 +1,31 @@
-//! `mcflow bench`: kernel throughput on a synthetic portfolio, the same workload as the
-//! criterion bench (150% PSA, 100% SDA, 20% severity, 12-month lag, advancing).
+//! `mcflow bench`: kernel throughput on a synthetic portfolio. The deterministic workload
+//! is the criterion bench's (150% PSA, 100% SDA, 20% severity, 12-month lag, advancing);
+//! the stochastic one runs every behaviour model with default parameters.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use engine::curve::ZeroCurve;
 use engine::sample::benchmark_loans;
+use engine::scenario::{HousePrices, HullWhite, ScenarioSet};
+use engine::stochastic::{
+    DefaultParams, LossParams, PrepayParams, StochasticModel, project_stochastic,
+};
 use engine::{
     DefaultSpeed, DeterministicModel, Isa, Pipeline, Portfolio, PrepaySpeed, ProblemSink,
     project_deterministic,
 };
 use serde::Serialize;
 
+use crate::cli::BenchModel;
+
 /// One benchmark result, printed as JSON with `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
+    pub model: &'static str,
     pub loans: usize,
     pub months: u32,
+    pub scenarios: u32,
     pub threads: usize,
     pub isa: &'static str,
     pub loan_months: u64,
@@ -23,53 +33,114 @@ pub struct BenchResult {
     pub seconds: f64,
     pub loan_months_per_second: f64,
     pub repetitions_seconds: Vec<f64>,
-    pub model: String,
+    pub assumptions: String,
 }
 
-pub fn bench(loans: usize, months: u32, threads: usize, repeat: usize) -> Result<BenchResult> {
+/// The stochastic benchmark model: 4% flat curve, a = 0.03, sigma = 1%, default behaviour.
+pub fn stochastic_bench_model(months: u32, scenarios: u32) -> Result<StochasticModel> {
+    let hw = HullWhite::new(0.03, 0.01, ZeroCurve::flat(4.0)?)?;
+    let hp = HousePrices {
+        drift_pct: 3.0,
+        volatility_pct: 5.0,
+        persistence: 0.6,
+        rate_correlation: -0.3,
+        initial_hpa_pct: 3.0,
+    };
+    let set = ScenarioSet::new(hw, hp, 1.7, months, 1, scenarios, false)?;
+    Ok(StochasticModel::new(
+        set,
+        PrepayParams::default(),
+        DefaultParams::default(),
+        LossParams::default(),
+        0.0,
+        1,
+    )?)
+}
+
+pub fn bench(
+    model: BenchModel,
+    loans: usize,
+    months: u32,
+    scenarios: u32,
+    threads: usize,
+    repeat: usize,
+) -> Result<BenchResult> {
     anyhow::ensure!(loans > 0, "--loans must be at least 1");
     anyhow::ensure!(
         (1..=480).contains(&months),
         "--months must be between 1 and 480"
     );
     anyhow::ensure!(repeat > 0, "--repeat must be at least 1");
+    anyhow::ensure!(scenarios > 0, "--scenarios must be at least 1");
     let portfolio =
         Portfolio::from_records(benchmark_loans(loans, months, 1), ProblemSink::default())
             .context("building the benchmark portfolio")?;
-    let model = DeterministicModel::new(
-        PrepaySpeed::Psa(150.0),
-        DefaultSpeed::Sda(100.0),
-        20.0,
-        Pipeline {
-            recovery_lag_months: 12,
-            advancing: true,
-        },
-    )?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("building the thread pool")?;
+    let (name, assumptions, scenarios, run): (
+        &'static str,
+        String,
+        u32,
+        Box<dyn Fn() -> (u64, Vec<engine::CashflowTable>) + Sync>,
+    ) = match model {
+        BenchModel::Deterministic => {
+            let m = DeterministicModel::new(
+                PrepaySpeed::Psa(150.0),
+                DefaultSpeed::Sda(100.0),
+                20.0,
+                Pipeline {
+                    recovery_lag_months: 12,
+                    advancing: true,
+                },
+            )?;
+            (
+                "deterministic",
+                "150% PSA, 100% SDA, 20% severity, 12-month lag, advancing".into(),
+                1,
+                Box::new(move || {
+                    let p = project_deterministic(&portfolio, &m, months);
+                    (p.loan_months, vec![p.table])
+                }),
+            )
+        }
+        BenchModel::Stochastic => {
+            let m = stochastic_bench_model(months, scenarios)?;
+            (
+                "stochastic",
+                "Hull-White a=0.03 sigma=1% on a 4% flat curve, house prices, refi/burnout/seasoning/seasonality/turnover, MTM-LTV and FICO default, MTM severity, per-loan PV".into(),
+                scenarios,
+                Box::new(move || {
+                    let p = project_stochastic(&portfolio, &m, months, 0..scenarios);
+                    (p.loan_months, p.tables)
+                }),
+            )
+        }
+    };
     // One untimed run warms caches and the pool's threads.
-    let warm = pool.install(|| project_deterministic(&portfolio, &model, months));
+    let (loan_months, warm) = pool.install(&run);
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         let started = Instant::now();
-        let p = pool.install(|| project_deterministic(&portfolio, &model, months));
+        let (_, tables) = pool.install(&run);
         times.push(started.elapsed().as_secs_f64());
-        anyhow::ensure!(p == warm, "repeated runs differ: determinism broken");
+        anyhow::ensure!(tables == warm, "repeated runs differ: determinism broken");
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let seconds = sorted[sorted.len() / 2];
     Ok(BenchResult {
+        model: name,
         loans,
         months,
+        scenarios,
         threads,
         isa: Isa::detect().name(),
-        loan_months: warm.loan_months,
+        loan_months,
         seconds,
-        loan_months_per_second: warm.loan_months as f64 / seconds,
+        loan_months_per_second: loan_months as f64 / seconds,
         repetitions_seconds: times,
-        model: "150% PSA, 100% SDA, 20% severity, 12-month lag, advancing".into(),
+        assumptions,
     })
 }

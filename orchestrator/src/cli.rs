@@ -22,6 +22,31 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write a seeded synthetic portfolio (Parquet, or CSV when the name ends in .csv).
     Sample(SampleArgs),
+    /// Export a stochastic configuration's scenario paths as Parquet.
+    Scenarios(ScenariosArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScenariosArgs {
+    /// Run configuration (TOML) with model.kind = "stochastic".
+    #[arg(long, default_value = "data/run.toml")]
+    pub config: PathBuf,
+    /// Output Parquet file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Months per path (default: the config's horizon_months, else 360).
+    #[arg(long)]
+    pub months: Option<u32>,
+}
+
+/// Which model `mcflow bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchModel {
+    /// SIFMA standard assumptions: 150% PSA, 100% SDA.
+    Deterministic,
+    /// The full stochastic model with default parameters (Hull-White, house prices, every
+    /// behaviour model on).
+    Stochastic,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -63,6 +88,12 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Model to measure.
+    #[arg(long, value_enum, default_value_t = BenchModel::Deterministic)]
+    pub model: BenchModel,
+    /// Scenarios per run (stochastic model).
+    #[arg(long, default_value_t = 8)]
+    pub scenarios: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use orchestrator::cli::{BenchArgs, Cli, Command, InputArgs, RunArgs, SampleArgs};
+use orchestrator::cli::{BenchArgs, Cli, Command, InputArgs, RunArgs, SampleArgs, ScenariosArgs};
 use worker::config::RunConfig;
 use worker::job::{JobRequest, run_job};
 
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Bench(args) => bench(&args),
         Command::Sample(args) => sample(&args),
+        Command::Scenarios(args) => scenarios(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,14 +93,23 @@ fn validate(args: &InputArgs) -> Result<()> {
 
 fn bench(args: &BenchArgs) -> Result<()> {
     let threads = threads(args.threads)?;
-    let r = orchestrator::bench::bench(args.loans, args.months, threads, args.repeat)?;
+    let r = orchestrator::bench::bench(
+        args.model,
+        args.loans,
+        args.months,
+        args.scenarios,
+        threads,
+        args.repeat,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} loans x {} months on {} thread(s) [{}]: {} loan-months in {:.4} s (median of {}) = {:.3e} loan-months/s",
+            "{}: {} loans x {} months x {} scenario(s) on {} thread(s) [{}]: {} loan-months in {:.4} s (median of {}) = {:.3e} loan-months/s",
+            r.model,
             r.loans,
             r.months,
+            r.scenarios,
             r.threads,
             r.isa,
             r.loan_months,
@@ -108,6 +118,33 @@ fn bench(args: &BenchArgs) -> Result<()> {
             r.loan_months_per_second
         );
     }
+    Ok(())
+}
+
+fn scenarios(args: &ScenariosArgs) -> Result<()> {
+    let config = load_config(&args.config)?;
+    let worker::config::Model::Stochastic(spec) = &config.model else {
+        anyhow::bail!(
+            "{}: model.kind is {:?}; scenario paths need model.kind = \"stochastic\"",
+            args.config.display(),
+            config.model.kind()
+        );
+    };
+    let months = args.months.or(config.horizon_months).unwrap_or(360);
+    anyhow::ensure!(
+        (1..=480).contains(&months),
+        "--months must be between 1 and 480"
+    );
+    let model = spec
+        .model(months, 1)
+        .with_context(|| format!("run config {}", args.config.display()))?;
+    worker::results_parquet::write_scenario_paths(&args.out, model.scenarios())?;
+    println!(
+        "wrote {} scenarios x {} months to {}",
+        model.scenarios().count(),
+        months + 1,
+        args.out.display()
+    );
     Ok(())
 }
 

@@ -49,6 +49,37 @@ pub fn render(r: &RunReport) -> String {
         ("net interest", money(t.net_interest)),
         ("WAL (years)", format!("{:.2}", t.wal_years)),
     ];
+    let mut rows = rows;
+    if let Some(pv) = &r.pv {
+        rows.push((
+            "PV mean +/- SE",
+            format!("{} +/- {}", money(pv.mean), money(pv.std_error)),
+        ));
+        rows.push((
+            "PV p1/p5/p50/p95/p99",
+            [pv.p01, pv.p05, pv.p50, pv.p95, pv.p99]
+                .map(money)
+                .join(" / "),
+        ));
+    }
+    if let Some(loss) = &r.loss {
+        rows.push((
+            "expected loss",
+            format!(
+                "{} ({:.3}% of UPB)",
+                money(loss.expected),
+                loss.expected_pct_upb
+            ),
+        ));
+        rows.push((
+            "loss VaR95 / VaR99",
+            format!("{} / {}", money(loss.var_95), money(loss.var_99)),
+        ));
+        rows.push((
+            "loss ES95 / ES99",
+            format!("{} / {}", money(loss.es_95), money(loss.es_99)),
+        ));
+    }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (k, v) in rows {

@@ -8,6 +8,11 @@ use engine::deterministic::ModelError;
 use engine::{DefaultSpeed, DeterministicModel, Pipeline, PrepaySpeed};
 use serde::Deserialize;
 
+use crate::stochastic_config::{
+    DefaultFile, DiscountFile, HousePricesFile, LossFile, PrepayFile, RatesFile,
+    StochasticConfigError, StochasticModelFile, StochasticSections, StochasticSpec,
+};
+
 /// Why a run configuration could not be used. Every message names the file and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -20,6 +25,11 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("run config {path}: {source}")]
     Model { path: PathBuf, source: ModelError },
+    #[error("run config {path}: {source}")]
+    Stochastic {
+        path: PathBuf,
+        source: StochasticConfigError,
+    },
     #[error("run config {path}: {key}: {message}")]
     Value {
         path: PathBuf,
@@ -40,12 +50,19 @@ pub struct RunConfigFile {
     /// today (UTC).
     pub as_of: Option<String>,
     pub model: ModelConfigFile,
+    pub rates: Option<RatesFile>,
+    pub house_prices: Option<HousePricesFile>,
+    pub prepay: Option<PrepayFile>,
+    pub default: Option<DefaultFile>,
+    pub loss: Option<LossFile>,
+    pub discount: Option<DiscountFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ModelConfigFile {
     Deterministic(DeterministicConfigFile),
+    Stochastic(StochasticModelFile),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,24 +113,28 @@ pub struct RunConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {
     Deterministic(DeterministicModel),
+    Stochastic(Box<StochasticSpec>),
 }
 
 impl Model {
     pub fn kind(&self) -> &'static str {
         match self {
             Model::Deterministic(_) => "deterministic",
+            Model::Stochastic(_) => "stochastic",
         }
     }
 
     pub fn scenarios(&self) -> u32 {
         match self {
             Model::Deterministic(_) => 1,
+            Model::Stochastic(s) => s.scenarios,
         }
     }
 
     pub fn advancing(&self) -> bool {
         match self {
             Model::Deterministic(m) => m.pipeline().advancing,
+            Model::Stochastic(s) => s.loss.pipeline.advancing,
         }
     }
 
@@ -127,6 +148,25 @@ impl Model {
                 m.severity_pct(),
                 m.pipeline().recovery_lag_months,
                 if m.pipeline().advancing {
+                    "advanced"
+                } else {
+                    "not advanced"
+                }
+            ),
+            Model::Stochastic(s) => format!(
+                "stochastic: {} scenarios{} (seed {}), Hull-White a={} sigma={}, mortgage spread {}%, {}-month recovery lag, P&I {}",
+                s.scenarios,
+                if s.antithetic {
+                    " in antithetic pairs"
+                } else {
+                    ""
+                },
+                s.seed,
+                s.hull_white.mean_reversion(),
+                s.hull_white.volatility(),
+                s.mortgage_spread_pct,
+                s.loss.pipeline.recovery_lag_months,
+                if s.loss.pipeline.advancing {
                     "advanced"
                 } else {
                     "not advanced"
@@ -174,6 +214,23 @@ impl std::fmt::Display for RunId {
     }
 }
 
+impl RunConfigFile {
+    /// The first stochastic-only section present, if any.
+    fn stochastic_section(&self) -> Option<&'static str> {
+        [
+            ("rates", self.rates.is_some()),
+            ("house_prices", self.house_prices.is_some()),
+            ("prepay", self.prepay.is_some()),
+            ("default", self.default.is_some()),
+            ("loss", self.loss.is_some()),
+            ("discount", self.discount.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, present)| *present)
+        .map(|(name, _)| name)
+    }
+}
+
 impl RunConfig {
     /// Reads and validates a run configuration file.
     pub fn load(path: &Path) -> Result<RunConfig, ConfigError> {
@@ -213,7 +270,7 @@ impl RunConfig {
             })
             .transpose()?;
         let model = match file.model {
-            ModelConfigFile::Deterministic(d) => {
+            ModelConfigFile::Deterministic(ref d) => {
                 let prepay = match d.prepay {
                     PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
                     PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
@@ -229,6 +286,12 @@ impl RunConfig {
                     recovery_lag_months: d.recovery_lag_months,
                     advancing: d.advancing,
                 };
+                if let Some(section) = file.stochastic_section() {
+                    return Err(value_error(
+                        section,
+                        "applies only to model.kind = \"stochastic\"".to_string(),
+                    ));
+                }
                 Model::Deterministic(
                     DeterministicModel::new(prepay, default, d.severity_pct, pipeline).map_err(
                         |source| ConfigError::Model {
@@ -237,6 +300,23 @@ impl RunConfig {
                         },
                     )?,
                 )
+            }
+            ModelConfigFile::Stochastic(ref m) => {
+                let sections = StochasticSections {
+                    rates: file.rates.clone(),
+                    house_prices: file.house_prices.clone(),
+                    prepay: file.prepay.clone(),
+                    default: file.default.clone(),
+                    loss: file.loss.clone(),
+                    discount: file.discount.clone(),
+                };
+                let spec = StochasticSpec::from_file(m, sections).map_err(|source| {
+                    ConfigError::Stochastic {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+                Model::Stochastic(Box::new(spec))
             }
         };
         Ok(RunConfig {
@@ -273,7 +353,9 @@ advancing = true
         let c = parse(SIFMA_B).expect("valid");
         assert_eq!(c.run_id.as_str(), "sifma-b");
         assert_eq!(c.horizon_months, Some(360));
-        let Model::Deterministic(m) = c.model;
+        let Model::Deterministic(m) = c.model else {
+            panic!("deterministic expected")
+        };
         assert_eq!(m.prepay(), PrepaySpeed::Psa(150.0));
         assert_eq!(m.default_speed(), DefaultSpeed::Sda(100.0));
         assert_eq!(m.pipeline().recovery_lag_months, 12);

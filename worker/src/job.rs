@@ -1,18 +1,24 @@
-//! One local job: load the inputs, project on the current rayon pool, write the
-//! `portfolio_cashflows` table and then `report.json`, in that order.
+//! One local job: load the inputs, project on the current rayon pool, write the tables
+//! (`portfolio_cashflows`, and in stochastic mode `scenario_results` and `loan_results`)
+//! and then `report.json`, in that order.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use engine::{Money, Portfolio, Projection, project_deterministic};
+use chrono::{Datelike, NaiveDate};
+use engine::risk::{ScenarioResult, summarize};
+use engine::stochastic::project_stochastic;
+use engine::{CashflowTable, Money, Portfolio, project_deterministic};
 
 use crate::cashflow_parquet::{self, CashflowFileError};
 use crate::config::{Model, RunConfig};
 use crate::portfolio_file::{PortfolioFileError, load_portfolio};
 use crate::report::{
-    ModelSummary, PortfolioSummary, ReportError, RunReport, Timing, Totals, report_path,
+    LossReport, ModelSummary, PortfolioSummary, PvReport, ReportError, RunReport, Timing, Totals,
+    report_path,
 };
+use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
+use crate::stochastic_config::StochasticConfigError;
 
 /// What a job needs; the caller decides the business date when the config has none.
 #[derive(Debug, Clone)]
@@ -29,7 +35,9 @@ pub struct JobResult {
     pub report: RunReport,
     pub report_path: PathBuf,
     pub cashflows_path: PathBuf,
-    pub projection: Projection,
+    /// One exact table per scenario.
+    pub tables: Vec<CashflowTable>,
+    pub loan_months: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +48,8 @@ pub enum JobError {
     Cashflows(#[from] CashflowFileError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error("stochastic model: {0}")]
+    Model(#[from] StochasticConfigError),
     #[error("cannot remove the previous report {path}: {source}")]
     Invalidate {
         path: PathBuf,
@@ -52,6 +62,18 @@ pub fn check_inputs(portfolio_path: &Path) -> Result<Portfolio, JobError> {
     Ok(load_portfolio(portfolio_path)?)
 }
 
+/// Calendar month (1-12) of the first payment after the business date.
+pub fn first_payment_month(run_date: NaiveDate) -> u32 {
+    run_date.month() % 12 + 1
+}
+
+/// Stochastic extras: per-scenario results, the summary and per-loan sums.
+struct StochasticOutcome {
+    results: Vec<ScenarioResult>,
+    summary: engine::risk::RiskSummary,
+    loan_sums: Vec<engine::risk::LoanSums>,
+}
+
 /// Runs a job end to end.
 pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
     let portfolio = load_portfolio(req.portfolio_path)?;
@@ -60,10 +82,34 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
         .horizon_months
         .unwrap_or_else(|| portfolio.max_remaining_term_months());
     let run_date = config.as_of.unwrap_or(req.default_run_date);
+    let start_upb = portfolio
+        .current_upb()
+        .iter()
+        .fold(Money::ZERO, |a, &b| a + Money::from_usd(b));
 
     let started = Instant::now();
-    let projection = match &config.model {
-        Model::Deterministic(m) => project_deterministic(&portfolio, m, horizon),
+    let (tables, loan_months, stochastic) = match &config.model {
+        Model::Deterministic(m) => {
+            let p = project_deterministic(&portfolio, m, horizon);
+            (vec![p.table], p.loan_months, None)
+        }
+        Model::Stochastic(spec) => {
+            let model = spec.model(horizon, first_payment_month(run_date))?;
+            let p = project_stochastic(&portfolio, &model, horizon, 0..spec.scenarios);
+            let results: Vec<ScenarioResult> = p
+                .tables
+                .iter()
+                .enumerate()
+                .map(|(k, t)| ScenarioResult::from_table(k as u32, t, &p.discount[k]))
+                .collect();
+            let summary = summarize(&results, start_upb.to_usd(), spec.antithetic);
+            let outcome = StochasticOutcome {
+                results,
+                summary,
+                loan_sums: p.loan_sums,
+            };
+            (p.tables, p.loan_months, Some(outcome))
+        }
     };
     let wall_seconds = started.elapsed().as_secs_f64();
 
@@ -80,14 +126,33 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             });
         }
     }
-    let partition = cashflow_parquet::partition_dir(req.out_dir, run_date, &config.run_id);
-    let cashflows_path = partition.join("part-00000.parquet");
-    cashflow_parquet::write_cashflows(&cashflows_path, [(0, &projection.table)])?;
+    let part = "part-00000.parquet";
+    let cashflows_path =
+        cashflow_parquet::partition_dir(req.out_dir, run_date, &config.run_id).join(part);
+    cashflow_parquet::write_cashflows(
+        &cashflows_path,
+        tables.iter().enumerate().map(|(k, t)| (k as i32, t)),
+    )?;
+    let mut outputs = vec![cashflows_path.clone()];
+    if let Some(s) = &stochastic {
+        let path =
+            results_parquet::table_dir(req.out_dir, SCENARIO_TABLE, run_date, &config.run_id)
+                .join(part);
+        results_parquet::write_scenario_results(&path, &s.results)?;
+        outputs.push(path);
+        let path = results_parquet::table_dir(req.out_dir, LOAN_TABLE, run_date, &config.run_id)
+            .join(part);
+        results_parquet::write_loan_results(&path, &portfolio, &s.loan_sums)?;
+        outputs.push(path);
+    }
 
-    let start_upb = portfolio
-        .current_upb()
-        .iter()
-        .fold(Money::ZERO, |a, &b| a + Money::from_usd(b));
+    // Totals of the exact sum over scenarios, then the mean: the WAL is that of the mean
+    // cash flow.
+    let mut sum_table = tables[0].clone();
+    for t in &tables[1..] {
+        sum_table.merge(t);
+    }
+    let totals = Totals::of(&sum_table, start_upb).mean_of(tables.len() as u32);
     let relative = |p: &Path| {
         p.strip_prefix(req.out_dir)
             .unwrap_or(p)
@@ -107,25 +172,30 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             total_upb: start_upb.to_cents() as f64 / 100.0,
         },
         loans: portfolio.len() as u64,
-        scenarios: config.model.scenarios(),
+        scenarios: tables.len() as u32,
         horizon_months: horizon,
-        loan_months: projection.loan_months,
-        totals: Totals::of(&projection.table, start_upb),
+        loan_months,
+        wal_years: totals.wal_years,
+        cumulative_default_pct: totals.cumulative_default_pct,
+        totals,
+        pv: stochastic.as_ref().map(|s| PvReport::from(&s.summary)),
+        loss: stochastic.as_ref().map(|s| LossReport::from(&s.summary)),
         timing: Timing {
             wall_seconds,
             loan_months_per_second: if wall_seconds > 0.0 {
-                projection.loan_months as f64 / wall_seconds
+                loan_months as f64 / wall_seconds
             } else {
                 0.0
             },
         },
-        outputs: vec![relative(&cashflows_path)],
+        outputs: outputs.iter().map(|p| relative(p)).collect(),
     };
     report.write(&report_path)?;
     Ok(JobResult {
         report,
         report_path,
         cashflows_path,
-        projection,
+        tables,
+        loan_months,
     })
 }

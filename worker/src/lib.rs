@@ -10,3 +10,5 @@ pub mod config;
 pub mod job;
 pub mod portfolio_file;
 pub mod report;
+pub mod results_parquet;
+pub mod stochastic_config;

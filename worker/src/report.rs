@@ -21,11 +21,75 @@ pub struct RunReport {
     pub scenarios: u32,
     pub horizon_months: u32,
     pub loan_months: u64,
-    /// Lifetime sums over the horizon, USD (cents).
+    /// Lifetime sums over the horizon, USD (cents); the mean over scenarios in
+    /// stochastic mode.
     pub totals: Totals,
+    /// Weighted average life of the (mean) investor principal cash flow, years.
+    pub wal_years: f64,
+    /// (Mean) defaulted balance / starting balance, percent.
+    pub cumulative_default_pct: f64,
+    /// Present value across scenarios (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pv: Option<PvReport>,
+    /// Lifetime principal loss across scenarios (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossReport>,
     pub timing: Timing,
     /// Output tables, as paths relative to the output directory.
     pub outputs: Vec<String>,
+}
+
+/// PV statistics, USD: mean, its Monte Carlo standard error, nearest-rank percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PvReport {
+    pub mean: f64,
+    pub std_error: f64,
+    pub p01: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+/// Lifetime loss statistics, USD: VaR = nearest-rank percentile of scenario losses,
+/// ES = mean of the worst ceil((1 - alpha) N) scenario losses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossReport {
+    pub expected: f64,
+    pub expected_pct_upb: f64,
+    pub var_95: f64,
+    pub var_99: f64,
+    pub es_95: f64,
+    pub es_99: f64,
+}
+
+impl From<&engine::risk::RiskSummary> for PvReport {
+    fn from(r: &engine::risk::RiskSummary) -> Self {
+        let p = &r.pv;
+        PvReport {
+            mean: p.mean,
+            std_error: p.std_error,
+            p01: p.p01,
+            p05: p.p05,
+            p50: p.p50,
+            p95: p.p95,
+            p99: p.p99,
+        }
+    }
+}
+
+impl From<&engine::risk::RiskSummary> for LossReport {
+    fn from(r: &engine::risk::RiskSummary) -> Self {
+        let l = &r.loss;
+        LossReport {
+            expected: l.expected,
+            expected_pct_upb: l.expected_pct_upb,
+            var_95: l.var_95,
+            var_99: l.var_99,
+            es_95: l.es_95,
+            es_99: l.es_99,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +180,28 @@ impl Totals {
             } else {
                 0.0
             },
+        }
+    }
+}
+
+impl Totals {
+    /// Every amount divided by `count` (for the mean over scenarios); percentages of the
+    /// starting balance scale too, the WAL does not.
+    pub fn mean_of(self, count: u32) -> Totals {
+        let f = 1.0 / f64::from(count.max(1));
+        let r = |x: f64| (x * f * 100.0).round() / 100.0;
+        Totals {
+            scheduled_principal: r(self.scheduled_principal),
+            voluntary_prepayment: r(self.voluntary_prepayment),
+            new_default: r(self.new_default),
+            liquidated_balance: r(self.liquidated_balance),
+            principal_recovery: r(self.principal_recovery),
+            principal_loss: r(self.principal_loss),
+            net_interest: r(self.net_interest),
+            servicing_fee: r(self.servicing_fee),
+            cumulative_default_pct: self.cumulative_default_pct * f,
+            loss_pct: self.loss_pct * f,
+            wal_years: self.wal_years,
         }
     }
 }

@@ -194,4 +194,18 @@ fn behaviour_moves_with_rates_and_house_prices() {
     let boom_d = total(&model(4.0, 6.0, 8), Summed::NewDefault);
     let bust_d = total(&model(4.0, -8.0, 8), Summed::NewDefault);
     assert!(bust_d > boom_d, "defaults: boom {boom_d}, bust {bust_d}");
+
+    // Severity follows the marked-to-market value: in a boom most liquidations of these
+    // (LTV <= 97%) loans recover all but the minimum severity; in a bust far less.
+    let severity =
+        |m: &StochasticModel| total(m, Summed::PrincipalLoss) / total(m, Summed::LiquidatedBalance);
+    let (boom_sev, bust_sev) = (
+        severity(&model(4.0, 6.0, 8)),
+        severity(&model(4.0, -8.0, 8)),
+    );
+    assert!((0.10..0.20).contains(&boom_sev), "boom severity {boom_sev}");
+    assert!(
+        bust_sev > boom_sev + 0.1,
+        "bust severity {bust_sev} vs boom {boom_sev}"
+    );
 }

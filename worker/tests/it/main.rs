@@ -61,19 +61,19 @@ fn job_writes_a_hive_partitioned_table_then_the_report() {
     let expected =
         out.join("portfolio_cashflows/run_date=2026-11-25/run_id=it-run/part-00000.parquet");
     assert_eq!(result.cashflows_path, expected);
-    assert_rows_match(&result.projection.table, &expected);
+    assert_rows_match(&result.tables[0], &expected);
 
     let report = RunReport::read(&out.join("runs/it-run/report.json")).expect("report");
     assert_eq!(report, result.report);
     assert_eq!(report.loans, 700);
     assert_eq!(report.scenarios, 1);
     assert_eq!(report.run_date, "2026-11-25");
-    assert_eq!(report.loan_months, result.projection.loan_months);
+    assert_eq!(report.loan_months, result.loan_months);
     assert!(report.horizon_months >= 179 && report.horizon_months <= 360);
     assert!(report.totals.cumulative_default_pct > 0.0);
     assert!(report.totals.wal_years > 1.0 && report.totals.wal_years < 15.0);
     // Non-advancing: servicing + net interest = actual interest, exactly.
-    for row in result.projection.table.rows() {
+    for row in result.tables[0].rows() {
         assert_eq!(row.net_interest + row.servicing_fee, row.actual_interest);
         assert!(row.principal_recovery + row.principal_loss == row.liquidated_balance);
         assert!(row.performing_balance >= Money::ZERO);

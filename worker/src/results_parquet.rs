@@ -1,0 +1,203 @@
+//! The stochastic result tables: `scenario_results` (one row per scenario) and
+//! `loan_results` (one row per loan), Hive-partitioned like `portfolio_cashflows`, and
+//! the scenario-path export of `mcflow scenarios`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use engine::Portfolio;
+use engine::risk::{LoanSums, ScenarioResult};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::cashflow_parquet::{CashflowFileError, MONEY_PRECISION, MONEY_SCALE, ROW_GROUP_ROWS};
+use crate::config::RunId;
+
+pub const SCENARIO_TABLE: &str = "scenario_results";
+pub const LOAN_TABLE: &str = "loan_results";
+
+/// `out/<table>/run_date=D/run_id=ID`.
+pub fn table_dir(out: &Path, table: &str, run_date: NaiveDate, run_id: &RunId) -> PathBuf {
+    out.join(table)
+        .join(format!("run_date={}", run_date.format("%Y-%m-%d")))
+        .join(format!("run_id={run_id}"))
+}
+
+fn write_batch(
+    path: &Path,
+    schema: Arc<Schema>,
+    columns: Vec<ArrayRef>,
+) -> Result<(), CashflowFileError> {
+    let write_error = |message: String| CashflowFileError::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("mcflow {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    crate::atomic::write_atomically(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
+        writer.write(&batch)?;
+        writer.close()?;
+        Ok(())
+    })
+    .map_err(|e| write_error(e.to_string()))
+}
+
+fn money(values: Vec<i128>) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from(values)
+            .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+            .expect("precision 18, scale 2 is valid"),
+    )
+}
+
+fn money_field(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
+        false,
+    )
+}
+
+/// Columns: scenario INT32, pv DOUBLE (USD), lifetime_loss, new_default,
+/// voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
+pub fn write_scenario_results(
+    path: &Path,
+    results: &[ScenarioResult],
+) -> Result<(), CashflowFileError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("scenario", DataType::Int32, false),
+        Field::new("pv", DataType::Float64, false),
+        money_field("lifetime_loss"),
+        money_field("new_default"),
+        money_field("voluntary_prepayment"),
+        Field::new("wal_years", DataType::Float64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from_iter_values(
+            results.iter().map(|r| r.scenario as i32),
+        )),
+        Arc::new(Float64Array::from_iter_values(results.iter().map(|r| r.pv))),
+        money(results.iter().map(|r| r.lifetime_loss.to_cents()).collect()),
+        money(results.iter().map(|r| r.new_default.to_cents()).collect()),
+        money(
+            results
+                .iter()
+                .map(|r| r.voluntary_prepayment.to_cents())
+                .collect(),
+        ),
+        Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.wal_years),
+        )),
+    ];
+    write_batch(path, schema, columns)
+}
+
+/// Columns: loan_id STRING, state STRING (nullable), current_upb DOUBLE, pv_mean,
+/// pv_std, expected_loss DOUBLE (USD), default_probability DOUBLE (0-1), scenarios INT32.
+pub fn write_loan_results(
+    path: &Path,
+    portfolio: &Portfolio,
+    sums: &[LoanSums],
+) -> Result<(), CashflowFileError> {
+    assert_eq!(portfolio.len(), sums.len());
+    let results: Vec<_> = sums
+        .iter()
+        .zip(portfolio.current_upb())
+        .map(|(s, &upb)| s.result(upb))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("loan_id", DataType::Utf8, false),
+        Field::new("state", DataType::Utf8, true),
+        Field::new("current_upb", DataType::Float64, false),
+        Field::new("pv_mean", DataType::Float64, false),
+        Field::new("pv_std", DataType::Float64, false),
+        Field::new("expected_loss", DataType::Float64, false),
+        Field::new("default_probability", DataType::Float64, false),
+        Field::new("scenarios", DataType::Int32, false),
+    ]));
+    let states: Vec<Option<String>> = portfolio
+        .state()
+        .iter()
+        .map(|s| s.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(portfolio.loan_id().iter())),
+        Arc::new(StringArray::from(states)),
+        Arc::new(Float64Array::from_iter_values(
+            portfolio.current_upb().iter().copied(),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.pv_mean),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.pv_std),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.expected_loss),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.default_probability),
+        )),
+        Arc::new(Int32Array::from_iter_values(
+            sums.iter().map(|s| s.scenarios as i32),
+        )),
+    ];
+    write_batch(path, schema, columns)
+}
+
+/// Writes the scenario set's paths (`mcflow scenarios`): scenario INT32, month INT32
+/// (0 = today), short_rate, mortgage_rate (percent, continuously compounded), hpi
+/// (1.0 at month 0), discount_factor (exp of minus the integrated short rate).
+pub fn write_scenario_paths(
+    path: &Path,
+    set: &engine::scenario::ScenarioSet,
+) -> Result<(), CashflowFileError> {
+    let months = set.months() as usize;
+    let rows = set.count() as usize * (months + 1);
+    let (mut scenario, mut month) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut short, mut mortgage, mut hpi, mut df) = (
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+    );
+    for k in 0..set.count() {
+        let p = set.path(k);
+        for m in 0..=months {
+            scenario.push(k as i32);
+            month.push(m as i32);
+            short.push(p.short_rate[m] * 100.0);
+            mortgage.push(p.mortgage_rate[m] * 100.0);
+            hpi.push(p.hpi[m]);
+            df.push(p.discount[m]);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("scenario", DataType::Int32, false),
+        Field::new("month", DataType::Int32, false),
+        Field::new("short_rate", DataType::Float64, false),
+        Field::new("mortgage_rate", DataType::Float64, false),
+        Field::new("hpi", DataType::Float64, false),
+        Field::new("discount_factor", DataType::Float64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(scenario)),
+        Arc::new(Int32Array::from(month)),
+        Arc::new(Float64Array::from(short)),
+        Arc::new(Float64Array::from(mortgage)),
+        Arc::new(Float64Array::from(hpi)),
+        Arc::new(Float64Array::from(df)),
+    ];
+    write_batch(path, schema, columns)
+}

@@ -1,0 +1,295 @@
+//! The stochastic sections of the run configuration ([rates], [house_prices], [prepay],
+//! [default], [loss], [discount]): wire types with documented defaults, and their
+//! validation into engine types.
+
+use engine::curve::{CurveError, ZeroCurve};
+use engine::kernel::Pipeline;
+use engine::scenario::{HousePrices, HullWhite, ScenarioError, ScenarioSet};
+use engine::stochastic::{DefaultParams, LossParams, ParamError, PrepayParams, StochasticModel};
+use serde::Deserialize;
+
+/// `[model]` for `kind = "stochastic"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StochasticModelFile {
+    /// Number of scenarios (even when antithetic).
+    pub scenarios: u32,
+    pub seed: u64,
+    #[serde(default)]
+    pub antithetic: bool,
+}
+
+/// `[rates]`: Hull-White one-factor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesFile {
+    pub model: RateModelName,
+    pub mean_reversion: f64,
+    pub volatility: f64,
+    pub curve: CurveFile,
+    pub mortgage_spread_pct: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum RateModelName {
+    #[serde(rename = "hull-white")]
+    HullWhite,
+}
+
+/// `curve = { flat_pct = 4.0 }` or `curve = { zero_pct = [[1.0, 4.1], [10.0, 4.4]] }`:
+/// continuously compounded zero rates in percent, tenors in years.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CurveFile {
+    #[serde(rename = "flat_pct")]
+    FlatPct(f64),
+    #[serde(rename = "zero_pct")]
+    ZeroPct(Vec<(f64, f64)>),
+}
+
+/// `[house_prices]`; every key optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HousePricesFile {
+    pub drift_pct: f64,
+    pub volatility_pct: f64,
+    pub persistence: f64,
+    pub rate_correlation: f64,
+    /// Default: `drift_pct`.
+    pub initial_hpa_pct: Option<f64>,
+}
+
+impl Default for HousePricesFile {
+    fn default() -> Self {
+        HousePricesFile {
+            drift_pct: 3.0,
+            volatility_pct: 5.0,
+            persistence: 0.6,
+            rate_correlation: -0.3,
+            initial_hpa_pct: None,
+        }
+    }
+}
+
+/// `[prepay]`; every key optional, defaults from [`PrepayParams::default`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrepayFile {
+    pub turnover_pct: f64,
+    pub refi_max_pct: f64,
+    pub refi_midpoint_pct: f64,
+    pub refi_slope_per_pct: f64,
+    pub burnout_floor: f64,
+    pub seasoning_months: f64,
+    pub seasonality: bool,
+}
+
+impl Default for PrepayFile {
+    fn default() -> Self {
+        let d = PrepayParams::default();
+        PrepayFile {
+            turnover_pct: d.turnover_pct,
+            refi_max_pct: d.refi_max_pct,
+            refi_midpoint_pct: d.refi_midpoint_pct,
+            refi_slope_per_pct: d.refi_slope_per_pct,
+            burnout_floor: d.burnout_floor,
+            seasoning_months: d.seasoning_months,
+            seasonality: d.seasonality,
+        }
+    }
+}
+
+/// `[default]`; every key optional, defaults from [`DefaultParams::default`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefaultFile {
+    pub floor_pct: f64,
+    pub max_pct: f64,
+    pub ltv_midpoint_pct: f64,
+    pub ltv_slope_per_pct: f64,
+    pub fico_slope_per_100: f64,
+    pub seasoning_months: f64,
+    pub missing_ltv_pct: f64,
+    pub missing_fico: f64,
+}
+
+impl Default for DefaultFile {
+    fn default() -> Self {
+        let d = DefaultParams::default();
+        DefaultFile {
+            floor_pct: d.floor_pct,
+            max_pct: d.max_pct,
+            ltv_midpoint_pct: d.ltv_midpoint_pct,
+            ltv_slope_per_pct: d.ltv_slope_per_pct,
+            fico_slope_per_100: d.fico_slope_per_100,
+            seasoning_months: d.seasoning_months,
+            missing_ltv_pct: d.missing_ltv_pct,
+            missing_fico: d.missing_fico,
+        }
+    }
+}
+
+/// `[loss]`; every key optional, defaults from [`LossParams::default`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossFile {
+    pub reo_discount_pct: f64,
+    pub sale_cost_pct: f64,
+    pub min_severity_pct: f64,
+    pub recovery_lag_months: u32,
+    pub advancing: bool,
+}
+
+impl Default for LossFile {
+    fn default() -> Self {
+        let d = LossParams::default();
+        LossFile {
+            reo_discount_pct: d.reo_discount_pct,
+            sale_cost_pct: d.sale_cost_pct,
+            min_severity_pct: d.min_severity_pct,
+            recovery_lag_months: d.pipeline.recovery_lag_months,
+            advancing: d.pipeline.advancing,
+        }
+    }
+}
+
+/// `[discount]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscountFile {
+    /// Spread over the path's short rates, basis points.
+    pub oas_bp: f64,
+}
+
+/// Why the stochastic sections were rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StochasticConfigError {
+    #[error("rates.curve: {0}")]
+    Curve(#[from] CurveError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error("[rates] is required when model.kind = \"stochastic\"")]
+    MissingRates,
+}
+
+/// Validated stochastic settings; the engine model is built once the horizon and the
+/// first payment month are known (they depend on the portfolio and the run date).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StochasticSpec {
+    pub scenarios: u32,
+    pub seed: u64,
+    pub antithetic: bool,
+    pub hull_white: HullWhite,
+    pub mortgage_spread_pct: f64,
+    pub house_prices: HousePrices,
+    pub prepay: PrepayParams,
+    pub default: DefaultParams,
+    pub loss: LossParams,
+    pub oas_bp: f64,
+}
+
+/// All the stochastic sections of one file.
+#[derive(Debug, Clone, Default)]
+pub struct StochasticSections {
+    pub rates: Option<RatesFile>,
+    pub house_prices: Option<HousePricesFile>,
+    pub prepay: Option<PrepayFile>,
+    pub default: Option<DefaultFile>,
+    pub loss: Option<LossFile>,
+    pub discount: Option<DiscountFile>,
+}
+
+impl StochasticSpec {
+    pub fn from_file(
+        model: &StochasticModelFile,
+        s: StochasticSections,
+    ) -> Result<StochasticSpec, StochasticConfigError> {
+        let rates = s.rates.ok_or(StochasticConfigError::MissingRates)?;
+        let RateModelName::HullWhite = rates.model;
+        let curve = match &rates.curve {
+            CurveFile::FlatPct(z) => ZeroCurve::flat(*z)?,
+            CurveFile::ZeroPct(points) => ZeroCurve::from_points(points)?,
+        };
+        let hull_white = HullWhite::new(rates.mean_reversion, rates.volatility, curve)?;
+        let hp = s.house_prices.unwrap_or_default();
+        let house_prices = HousePrices {
+            drift_pct: hp.drift_pct,
+            volatility_pct: hp.volatility_pct,
+            persistence: hp.persistence,
+            rate_correlation: hp.rate_correlation,
+            initial_hpa_pct: hp.initial_hpa_pct.unwrap_or(hp.drift_pct),
+        };
+        let p = s.prepay.unwrap_or_default();
+        let d = s.default.unwrap_or_default();
+        let l = s.loss.unwrap_or_default();
+        let spec = StochasticSpec {
+            scenarios: model.scenarios,
+            seed: model.seed,
+            antithetic: model.antithetic,
+            hull_white,
+            mortgage_spread_pct: rates.mortgage_spread_pct,
+            house_prices,
+            prepay: PrepayParams {
+                turnover_pct: p.turnover_pct,
+                refi_max_pct: p.refi_max_pct,
+                refi_midpoint_pct: p.refi_midpoint_pct,
+                refi_slope_per_pct: p.refi_slope_per_pct,
+                burnout_floor: p.burnout_floor,
+                seasoning_months: p.seasoning_months,
+                seasonality: p.seasonality,
+            },
+            default: DefaultParams {
+                floor_pct: d.floor_pct,
+                max_pct: d.max_pct,
+                ltv_midpoint_pct: d.ltv_midpoint_pct,
+                ltv_slope_per_pct: d.ltv_slope_per_pct,
+                fico_slope_per_100: d.fico_slope_per_100,
+                seasoning_months: d.seasoning_months,
+                missing_ltv_pct: d.missing_ltv_pct,
+                missing_fico: d.missing_fico,
+            },
+            loss: LossParams {
+                reo_discount_pct: l.reo_discount_pct,
+                sale_cost_pct: l.sale_cost_pct,
+                min_severity_pct: l.min_severity_pct,
+                pipeline: Pipeline {
+                    recovery_lag_months: l.recovery_lag_months,
+                    advancing: l.advancing,
+                },
+            },
+            oas_bp: s.discount.unwrap_or_default().oas_bp,
+        };
+        // Validate everything now, with a one-month grid, so a bad key fails before any
+        // input is read.
+        spec.model(1, 1)?;
+        Ok(spec)
+    }
+
+    /// The engine model for `months` of projection starting in calendar month
+    /// `first_month_of_year` (1-12).
+    pub fn model(
+        &self,
+        months: u32,
+        first_month_of_year: u32,
+    ) -> Result<StochasticModel, StochasticConfigError> {
+        let scenarios = ScenarioSet::new(
+            self.hull_white.clone(),
+            self.house_prices,
+            self.mortgage_spread_pct,
+            months,
+            self.seed,
+            self.scenarios,
+            self.antithetic,
+        )?;
+        Ok(StochasticModel::new(
+            scenarios,
+            self.prepay,
+            self.default,
+            self.loss,
+            self.oas_bp,
+            first_month_of_year,
+        )?)
+    }
+}
