@@ -50,5 +50,52 @@ fn kernel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernel);
+/// The full stochastic model: every behaviour model on, per-loan PV, 8 scenarios.
+fn stochastic(c: &mut Criterion) {
+    use engine::curve::ZeroCurve;
+    use engine::scenario::{HousePrices, HullWhite, ScenarioSet};
+    use engine::stochastic::{
+        DefaultParams, LossParams, PrepayParams, StochasticModel, project_stochastic,
+    };
+    const SCENARIOS: u32 = 8;
+    const STOCHASTIC_LOANS: usize = 5_000;
+    let portfolio = Portfolio::from_records(
+        benchmark_loans(STOCHASTIC_LOANS, MONTHS, 1),
+        ProblemSink::default(),
+    )
+    .expect("valid");
+    let hw = HullWhite::new(0.03, 0.01, ZeroCurve::flat(4.0).expect("curve")).expect("hw");
+    let hp = HousePrices {
+        drift_pct: 3.0,
+        volatility_pct: 5.0,
+        persistence: 0.6,
+        rate_correlation: -0.3,
+        initial_hpa_pct: 3.0,
+    };
+    let set = ScenarioSet::new(hw, hp, 1.7, MONTHS, 1, SCENARIOS, false).expect("set");
+    let model = StochasticModel::new(
+        set,
+        PrepayParams::default(),
+        DefaultParams::default(),
+        LossParams::default(),
+        0.0,
+        1,
+    )
+    .expect("model");
+    let mut group = c.benchmark_group("stochastic_kernel");
+    group.throughput(Throughput::Elements(
+        STOCHASTIC_LOANS as u64 * u64::from(MONTHS) * u64::from(SCENARIOS),
+    ));
+    group.sample_size(10);
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    group.bench_function("threads_1", |b| {
+        b.iter(|| single.install(|| project_stochastic(&portfolio, &model, MONTHS, 0..SCENARIOS)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernel, stochastic);
 criterion_main!(benches);

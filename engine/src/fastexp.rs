@@ -6,16 +6,18 @@
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 split in a part with trailing zero bits (exact when multiplied by a small integer)
 /// and the remainder (Cody and Waite).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// 1.5 x 2^52: adding it rounds a float of magnitude below 2^51 to an integer.
 const ROUND: f64 = 6_755_399_441_055_744.0;
 
 /// e^x with a relative error below 2e-16 for x in [-708, 709]; inputs outside are clamped
 /// (so the result is never infinite or subnormal).
+// `f64::clamp` asserts its bounds, and that panic path stops loop vectorisation.
+#[allow(clippy::manual_clamp)]
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
-    let x = x.clamp(-708.0, 709.0);
+    let x = x.max(-708.0).min(709.0);
     let k = (x * LOG2_E + ROUND) - ROUND;
     let r = (x - k * LN2_HI) - k * LN2_LO;
     // Horner form of sum r^n/n!, n = 0..13; |r| <= 0.347 so r^14/14! < 4e-18.
@@ -34,6 +36,31 @@ pub fn exp(x: f64) -> f64 {
     p = p * r + 1.0;
     p = p * r + 1.0;
     // 2^k built from its exponent bits; k is in [-1022, 1023] after the clamp.
+    let k_int = ((k + ROUND).to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
+    let scale = f64::from_bits(((k_int + 1023) as u64) << 52);
+    p * scale
+}
+
+/// e^x to about 3e-13 relative error, for model rates (S-curves, hazards) where full
+/// double precision buys nothing: the same reduction with a degree-10 polynomial, about
+/// a fifth cheaper than [`exp`]. Same portability guarantees.
+#[allow(clippy::manual_clamp)]
+#[inline(always)]
+pub fn exp_rate(x: f64) -> f64 {
+    let x = x.max(-708.0).min(709.0);
+    let k = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
     let k_int = ((k + ROUND).to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
     let scale = f64::from_bits(((k_int + 1023) as u64) << 52);
     p * scale
@@ -59,6 +86,18 @@ mod tests {
         }
         assert!(worst < 5e-16, "worst relative error {worst:e}");
         assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn rate_variant_is_accurate_to_3e_13() {
+        let mut worst = 0f64;
+        let mut x = -60.0;
+        while x < 60.0 {
+            let want = libm::exp(x);
+            worst = worst.max(((exp_rate(x) - want) / want).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-13, "worst relative error {worst:e}");
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct LoanBalances<'a> {
     /// Annuity factor of the remaining schedule (see [`annuity_factor`]); the scheduled
     /// balance of a loan is proportional to it, and it is 0 once the loan has matured.
     pub annuity: &'a [f64],
+    /// 1 / annuity (0 once matured): shared so models need not divide again.
+    pub inv_annuity: &'a [f64],
 }
 
 /// Supplies loan behaviour to the kernel. Implementations must be pure functions of their
@@ -150,6 +152,7 @@ pub struct Scratch {
     perf: Vec<f64>,
     fcl: Vec<f64>,
     annuity: Vec<f64>,
+    inv_annuity: Vec<f64>,
     growth: Vec<f64>,
     gross_monthly: Vec<f64>,
     net_monthly: Vec<f64>,
@@ -175,6 +178,7 @@ impl Scratch {
             perf: v(),
             fcl: v(),
             annuity: v(),
+            inv_annuity: v(),
             growth: v(),
             gross_monthly: v(),
             net_monthly: v(),
@@ -240,6 +244,7 @@ pub fn project_chunk<B: Behaviour>(
         scratch.perf[j] = loans.current_upb()[j];
         scratch.fcl[j] = 0.0;
         scratch.annuity[j] = annuity_factor(c, rem);
+        scratch.inv_annuity[j] = 1.0 / scratch.annuity[j];
         scratch.growth[j] = 1.0 + c;
         scratch.gross_monthly[j] = c;
         scratch.net_monthly[j] = net;
@@ -515,6 +520,7 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         LoanBalances {
             performing_upb: &s.perf[..n],
             annuity: &s.annuity[..n],
+            inv_annuity: &s.inv_annuity[..n],
         },
         &mut s.rates,
     );
@@ -523,6 +529,7 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
     let perf = &mut s.perf[..n];
     let fcl = &mut s.fcl[..n];
     let annuity = &mut s.annuity[..n];
+    let inv_annuity = &mut s.inv_annuity[..n];
     let growth = &s.growth[..n];
     let gross = &s.gross_monthly[..n];
     let net = &s.net_monthly[..n];
@@ -545,7 +552,9 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         let a0 = annuity[j];
         // Annuity factor after this payment; exactly zero once the loan has matured.
         let a1 = if rem > 1.5 { a0 * growth[j] - 1.0 } else { 0.0 };
-        let inv_a0 = if rem > 0.5 { 1.0 / a0 } else { 0.0 };
+        // The one division per loan-month: next month's 1/annuity, shared with models.
+        let inv_a1 = if rem > 1.5 { 1.0 / a1 } else { 0.0 };
+        let inv_a0 = inv_annuity[j];
         let r = a1 * inv_a0;
         let one_minus_r = 1.0 - r;
         // C.3.j: no new defaults in the last L months before maturity.
@@ -590,6 +599,7 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         perf[j] = perf1;
         fcl[j] = fcl1;
         annuity[j] = a1;
+        inv_annuity[j] = inv_a1;
         remaining[j] = rem - 1.0;
 
         let net_int = interest_base * net[j];

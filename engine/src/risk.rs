@@ -183,7 +183,7 @@ pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -
     let n = by_scenario.len();
     let pvs: Vec<f64> = by_scenario.iter().map(|r| r.pv).collect();
     let mean = pvs.iter().sum::<f64>() / n as f64;
-    let samples: Vec<f64> = if antithetic && n % 2 == 0 {
+    let samples: Vec<f64> = if antithetic && n.is_multiple_of(2) {
         pvs.chunks(2).map(|p| (p[0] + p[1]) / 2.0).collect()
     } else {
         pvs.clone()

@@ -8,7 +8,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::cashflow::CashflowTable;
-use crate::fastexp::exp;
+use crate::fastexp::exp_rate as exp;
 use crate::kernel::{
     Behaviour, CHUNK_LOANS, ChunkLoans, Isa, LoanBalances, MonthRates, Pipeline, Scratch,
     annuity_factor, project_chunk,
@@ -16,6 +16,8 @@ use crate::kernel::{
 use crate::portfolio::Portfolio;
 use crate::risk::LoanSums;
 use crate::scenario::{ScenarioPath, ScenarioSet};
+
+const MONTHS_PER_YEAR_INV: f64 = 1.0 / 12.0;
 
 /// Month-of-year prepayment multipliers, January first (the Richard-Roll seasonality used
 /// in Monte Carlo MBS teaching models).
@@ -348,12 +350,16 @@ struct PathBehaviour<'a> {
 
 /// Per-chunk constants of the behaviour models.
 struct LoanTraits {
-    start_upb: Vec<f64>,
-    /// Scheduled balance per unit of annuity factor.
+    inv_start_upb: Vec<f64>,
+    /// Scheduled balance per unit of annuity factor, and its inverse.
     upb_per_annuity: Vec<f64>,
+    annuity_per_upb: Vec<f64>,
+    /// Original property value, USD.
+    value: Vec<f64>,
     /// 100 / original property value, so MTM LTV % = scheduled balance x this / HPI.
     ltv_scale: Vec<f64>,
     note_rate_pct: Vec<f64>,
+    /// FICO multiplier of the default hazard, divided by 100 (percent to fraction).
     fico_multiplier: Vec<f64>,
     age_months: Vec<f64>,
 }
@@ -365,8 +371,10 @@ impl Behaviour for PathBehaviour<'_> {
         let d = &self.model.default;
         let n = loans.len();
         let mut t = LoanTraits {
-            start_upb: loans.current_upb().to_vec(),
+            inv_start_upb: loans.current_upb().iter().map(|u| 1.0 / u).collect(),
             upb_per_annuity: Vec::with_capacity(n),
+            annuity_per_upb: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
             ltv_scale: Vec::with_capacity(n),
             note_rate_pct: loans.note_rate_pct().to_vec(),
             fico_multiplier: Vec::with_capacity(n),
@@ -379,18 +387,22 @@ impl Behaviour for PathBehaviour<'_> {
         for j in 0..n {
             let upb = loans.current_upb()[j];
             let rem = loans.orig_term_months()[j] - loans.loan_age_months()[j];
-            t.upb_per_annuity
-                .push(upb / annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem));
+            let annuity = annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem);
+            t.upb_per_annuity.push(upb / annuity);
+            t.annuity_per_upb.push(annuity / upb);
             let ltv = loans.orig_ltv_pct()[j].unwrap_or(d.missing_ltv_pct) / 100.0;
             let value = loans.orig_upb()[j].unwrap_or(upb) / ltv;
+            t.value.push(value);
             t.ltv_scale.push(100.0 / value);
             let fico = loans.fico()[j].map_or(d.missing_fico, f64::from);
             t.fico_multiplier
-                .push(libm::exp(-d.fico_slope_per_100 * (fico - 740.0) / 100.0));
+                .push(libm::exp(-d.fico_slope_per_100 * (fico - 740.0) / 100.0) / 100.0);
         }
         t
     }
 
+    // `f64::clamp` asserts its bounds, and that panic path stops loop vectorisation.
+    #[allow(clippy::manual_clamp)]
     #[inline(always)]
     fn month_rates(
         &self,
@@ -418,10 +430,8 @@ impl Behaviour for PathBehaviour<'_> {
         let turnover = p.turnover_pct / 100.0;
         let refi_max = p.refi_max_pct / 100.0;
         let inv_hpi_start = 1.0 / hpi_start;
-        // Net recovery per unit of original value; dividing by ltv_scale (100 / value)
-        // below turns it into dollars.
         let recovery_factor =
-            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0) * 100.0;
+            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0);
         let min_severity = l.min_severity_pct / 100.0;
         let month_f = f64::from(month);
         let n = balances.performing_upb.len();
@@ -430,40 +440,60 @@ impl Behaviour for PathBehaviour<'_> {
             &mut rates.mdr[..n],
             &mut rates.severity[..n],
         );
-        let (perf, annuity) = (balances.performing_upb, &balances.annuity[..n]);
-        let (start, per_annuity, ltv_scale) = (
-            &t.start_upb[..n],
-            &t.upb_per_annuity[..n],
-            &t.ltv_scale[..n],
+        let (perf, annuity, inv_annuity) = (
+            balances.performing_upb,
+            &balances.annuity[..n],
+            &balances.inv_annuity[..n],
         );
+        let (inv_start, per_annuity, annuity_per) = (
+            &t.inv_start_upb[..n],
+            &t.upb_per_annuity[..n],
+            &t.annuity_per_upb[..n],
+        );
+        let (value, ltv_scale) = (&t.value[..n], &t.ltv_scale[..n]);
         let (note, fico_mult, age) = (
             &t.note_rate_pct[..n],
             &t.fico_multiplier[..n],
             &t.age_months[..n],
         );
+        // Logistic arguments are bounded so the product of the two denominators below
+        // stays finite (e^300 squared is far below the f64 range).
+        let bound = |z: f64| z.max(-300.0).min(300.0);
+        // Divisions by loop constants become multiplications: a packed divide costs as
+        // much as a dozen multiplies, and this loop runs once per loan-month.
+        let inv_prepay_seasoning = 1.0 / p.seasoning_months;
+        let inv_default_seasoning = 1.0 / d.seasoning_months;
         for j in 0..n {
             let loan_age = age[j] + month_f;
-            let incentive = note[j] - mortgage_pct;
-            let refi =
-                refi_max / (1.0 + exp(-p.refi_slope_per_pct * (incentive - p.refi_midpoint_pct)));
-            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * perf[j] / start[j];
-            let prepay_seasoning = (loan_age / p.seasoning_months).min(1.0);
-            let prepay_hazard = (turnover + refi * burnout) * prepay_seasoning * seasonal;
-            smm[j] = 1.0 - exp(-prepay_hazard / 12.0);
-
             let scheduled = per_annuity[j] * annuity[j];
             let mtm_ltv_pct = scheduled * ltv_scale[j] * inv_hpi_start;
-            let ltv_curve =
-                d.max_pct / (1.0 + exp(-d.ltv_slope_per_pct * (mtm_ltv_pct - d.ltv_midpoint_pct)));
-            let default_seasoning = (loan_age / d.seasoning_months).min(1.0);
-            let default_hazard =
-                (d.floor_pct + ltv_curve) / 100.0 * fico_mult[j] * default_seasoning;
-            mdr[j] = 1.0 - exp(-default_hazard / 12.0);
+            // Both S-curves share one division: 1/(d1 d2) gives 1/d1 and 1/d2.
+            let refi_denominator = 1.0
+                + exp(bound(
+                    -p.refi_slope_per_pct * (note[j] - mortgage_pct - p.refi_midpoint_pct),
+                ));
+            let ltv_denominator = 1.0
+                + exp(bound(
+                    -d.ltv_slope_per_pct * (mtm_ltv_pct - d.ltv_midpoint_pct),
+                ));
+            let inv_both = 1.0 / (refi_denominator * ltv_denominator);
+            let refi = refi_max * ltv_denominator * inv_both;
+            let ltv_curve = d.max_pct * refi_denominator * inv_both;
 
-            // Recovery relative to the scheduled balance; a matured loan (scheduled 0)
-            // liquidates nothing, so its severity does not matter but must be finite.
-            let value_share = recovery_factor / ltv_scale[j] / scheduled.max(1e-9);
-            severity[j] = (1.0 - value_share).clamp(min_severity, 1.0);
+            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * perf[j] * inv_start[j];
+            let prepay_seasoning = (loan_age * inv_prepay_seasoning).min(1.0);
+            let prepay_hazard = (turnover + refi * burnout) * prepay_seasoning * seasonal;
+            smm[j] = 1.0 - exp(-prepay_hazard * MONTHS_PER_YEAR_INV);
+
+            let default_seasoning = (loan_age * inv_default_seasoning).min(1.0);
+            // fico_mult includes the percent-to-fraction 1/100.
+            let default_hazard = (d.floor_pct + ltv_curve) * fico_mult[j] * default_seasoning;
+            mdr[j] = 1.0 - exp(-default_hazard * MONTHS_PER_YEAR_INV);
+
+            // Net recovery over the scheduled balance; a matured loan (1/annuity = 0)
+            // liquidates nothing, so its severity (1) does not matter.
+            let value_share = recovery_factor * value[j] * annuity_per[j] * inv_annuity[j];
+            severity[j] = (1.0 - value_share).max(min_severity).min(1.0);
         }
         rates.discount = self.discount[m];
     }

@@ -19,6 +19,9 @@ use serde::Serialize;
 
 use crate::cli::BenchModel;
 
+/// A benchmark run: loan-months and the tables, so repetitions can be compared.
+type Workload = Box<dyn Fn() -> (u64, Vec<engine::CashflowTable>) + Sync>;
+
 /// One benchmark result, printed as JSON with `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
@@ -79,12 +82,7 @@ pub fn bench(
         .num_threads(threads)
         .build()
         .context("building the thread pool")?;
-    let (name, assumptions, scenarios, run): (
-        &'static str,
-        String,
-        u32,
-        Box<dyn Fn() -> (u64, Vec<engine::CashflowTable>) + Sync>,
-    ) = match model {
+    let (name, assumptions, scenarios, run): (&str, String, u32, Workload) = match model {
         BenchModel::Deterministic => {
             let m = DeterministicModel::new(
                 PrepaySpeed::Psa(150.0),

@@ -362,6 +362,79 @@ advancing = true
         assert!(m.pipeline().advancing);
     }
 
+    const STOCHASTIC: &str = r#"
+run_id = "daily"
+[model]
+kind = "stochastic"
+scenarios = 100
+seed = 42
+antithetic = true
+[rates]
+model = "hull-white"
+mean_reversion = 0.03
+volatility = 0.01
+curve = { zero_pct = [[1.0, 4.1], [10.0, 4.4], [30.0, 4.6]] }
+mortgage_spread_pct = 1.7
+[loss]
+recovery_lag_months = 18
+"#;
+
+    #[test]
+    fn parses_a_stochastic_config_with_defaults() {
+        let c = parse(STOCHASTIC).expect("valid");
+        let Model::Stochastic(s) = &c.model else {
+            panic!("stochastic expected")
+        };
+        assert_eq!((s.scenarios, s.seed, s.antithetic), (100, 42, true));
+        assert_eq!(s.loss.pipeline.recovery_lag_months, 18);
+        assert_eq!(s.prepay, engine::stochastic::PrepayParams::default());
+        assert!((s.hull_white.curve().zero(5.5) - 0.0425).abs() < 1e-15);
+        assert_eq!(c.model.scenarios(), 100);
+    }
+
+    #[test]
+    fn stochastic_errors_name_the_key() {
+        for (from, to, needle) in [
+            ("scenarios = 100", "scenarios = 101", "model.scenarios: 101"),
+            ("volatility = 0.01", "volatility = -1", "rates.volatility"),
+            (
+                "recovery_lag_months = 18",
+                "recovery_lag_month = 18",
+                "recovery_lag_month",
+            ),
+            (
+                "recovery_lag_months = 18",
+                "recovery_lag_months = 500",
+                "loss.recovery_lag_months",
+            ),
+            (
+                "[1.0, 4.1], [10.0, 4.4]",
+                "[10.0, 4.1], [1.0, 4.4]",
+                "rates.curve",
+            ),
+            ("\"hull-white\"", "\"vasicek\"", "vasicek"),
+        ] {
+            let e = parse(&STOCHASTIC.replace(from, to))
+                .expect_err(needle)
+                .to_string();
+            assert!(
+                e.contains(needle) && e.contains("run.toml"),
+                "{needle}: {e}"
+            );
+        }
+        let e = parse(&format!("{SIFMA_B}\n[prepay]\nturnover_pct = 5.0\n"))
+            .expect_err("section")
+            .to_string();
+        assert!(e.contains("prepay") && e.contains("stochastic"), "{e}");
+        let no_rates = STOCHASTIC
+            .split("[rates]")
+            .next()
+            .expect("head")
+            .to_string();
+        let e = parse(&no_rates).expect_err("rates").to_string();
+        assert!(e.contains("[rates] is required"), "{e}");
+    }
+
     #[test]
     fn unknown_keys_are_errors_naming_the_key() {
         let text = SIFMA_B.replace("severity_pct", "severity");

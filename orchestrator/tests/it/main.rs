@@ -85,25 +85,135 @@ fn run_sifma_example_through_the_cli() {
     );
 }
 
+/// A small stochastic setup: the bundled config with fewer scenarios, on 600 loans.
+fn small_stochastic(dir: &Path) -> (PathBuf, PathBuf) {
+    let config = std::fs::read_to_string(repo().join("data/run.toml"))
+        .expect("bundled config")
+        .replace("scenarios = 200", "scenarios = 8");
+    let config_path = dir.join("small.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let portfolio = dir.join("small.parquet");
+    let o = mcflow(&[
+        "sample",
+        "--loans",
+        "600",
+        "--seed",
+        "3",
+        "--out",
+        s(&portfolio),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    (config_path, portfolio)
+}
+
 #[test]
 fn thread_count_does_not_change_a_single_byte() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut files = Vec::new();
+    let (config, portfolio) = small_stochastic(dir.path());
+    let mut outputs = Vec::new();
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("t{threads}"));
-        let o = mcflow(&["run", "--threads", threads, "--out", s(&out)]);
+        let o = mcflow(&[
+            "run",
+            "--threads",
+            threads,
+            "--config",
+            s(&config),
+            "--portfolio",
+            s(&portfolio),
+            "--out",
+            s(&out),
+        ]);
         assert!(o.status.success(), "{:?}", text(&o));
         let report: serde_json::Value = serde_json::from_slice(
             &std::fs::read(out.join("runs/sample/report.json")).expect("report"),
         )
         .expect("json");
-        let table = report["outputs"][0]
-            .as_str()
-            .expect("output path")
-            .to_string();
-        files.push(std::fs::read(out.join(table)).expect("table"));
+        let tables: Vec<Vec<u8>> = report["outputs"]
+            .as_array()
+            .expect("outputs")
+            .iter()
+            .map(|p| std::fs::read(out.join(p.as_str().expect("path"))).expect("table"))
+            .collect();
+        assert_eq!(
+            tables.len(),
+            3,
+            "cash flows, scenario results, loan results"
+        );
+        outputs.push((tables, report["pv"].clone(), report["loss"].clone()));
     }
-    assert_eq!(files[0], files[1]);
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn stochastic_run_reports_risk_measures_and_exports_paths() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (config, portfolio) = small_stochastic(dir.path());
+    let out = dir.path().join("out");
+    let o = mcflow(&[
+        "run",
+        "--config",
+        s(&config),
+        "--portfolio",
+        s(&portfolio),
+        "--out",
+        s(&out),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("PV mean +/- SE") && stdout.contains("loss ES95 / ES99"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("runs/sample/report.json")).expect("report"),
+    )
+    .expect("json");
+    assert_eq!(report["scenarios"], 8);
+    for key in ["mean", "std_error", "p01", "p05", "p50", "p95", "p99"] {
+        assert!(report["pv"][key].as_f64().expect(key) > 0.0, "pv.{key}");
+    }
+    let pv = &report["pv"];
+    let p = |k: &str| pv[k].as_f64().expect("number");
+    assert!(
+        p("p01") <= p("p05")
+            && p("p05") <= p("p50")
+            && p("p50") <= p("p95")
+            && p("p95") <= p("p99")
+    );
+    let loss = &report["loss"];
+    let l = |k: &str| loss[k].as_f64().expect("number");
+    assert!(
+        l("expected") > 0.0 && l("var_95") <= l("es_95") + 1e-6 && l("var_99") <= l("es_99") + 1e-6
+    );
+    assert!(l("es_95") <= l("es_99") + 1e-6);
+    assert!(report["wal_years"].as_f64().expect("wal") > 1.0);
+    assert!(report["cumulative_default_pct"].as_f64().expect("cdr") > 0.0);
+
+    let paths = dir.path().join("paths.parquet");
+    let o = mcflow(&[
+        "scenarios",
+        "--config",
+        s(&config),
+        "--out",
+        s(&paths),
+        "--months",
+        "24",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 8 scenarios x 25 months"), "{stdout}");
+    assert!(std::fs::read(&paths).expect("paths").starts_with(b"PAR1"));
+
+    let o = mcflow(&[
+        "scenarios",
+        "--config",
+        "data/sifma-a.toml",
+        "--out",
+        s(&paths),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("stochastic"), "{:?}", text(&o));
 }
 
 #[test]
@@ -204,6 +314,32 @@ fn bench_prints_one_json_object() {
     assert_eq!(v["threads"], 1);
     assert!(v["seconds"].as_f64().expect("seconds") > 0.0);
     assert!(v["loan_months_per_second"].as_f64().expect("rate") > 0.0);
+}
+
+#[test]
+fn stochastic_bench_counts_every_loan_month_of_every_scenario() {
+    let o = mcflow(&[
+        "bench",
+        "--model",
+        "stochastic",
+        "--loans",
+        "300",
+        "--months",
+        "60",
+        "--scenarios",
+        "2",
+        "--threads",
+        "2",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["model"], "stochastic");
+    assert_eq!(v["loan_months"], 36_000);
+    assert_eq!(v["scenarios"], 2);
 }
 
 #[test]
