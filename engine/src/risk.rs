@@ -118,6 +118,41 @@ impl ScenarioResult {
     }
 }
 
+/// One month's investor cash flow across scenarios, USD.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CashflowBand {
+    pub month: u32,
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// Percentile bands (nearest rank) of the monthly investor cash flow across scenario
+/// tables; the data behind a fan chart.
+pub fn cashflow_bands(tables: &[&CashflowTable]) -> Vec<CashflowBand> {
+    let Some(first) = tables.first() else {
+        return Vec::new();
+    };
+    (1..=first.horizon_months())
+        .map(|month| {
+            let mut flows: Vec<f64> = tables
+                .iter()
+                .map(|t| t.row(month).investor_cash_flow(t.advancing()).to_usd())
+                .collect();
+            let mean = flows.iter().sum::<f64>() / flows.len() as f64;
+            flows.sort_by(f64::total_cmp);
+            CashflowBand {
+                month,
+                mean,
+                p05: percentile(&flows, 0.05),
+                p50: percentile(&flows, 0.50),
+                p95: percentile(&flows, 0.95),
+            }
+        })
+        .collect()
+}
+
 /// Percentiles of PV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PvSummary {

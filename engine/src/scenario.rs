@@ -34,6 +34,8 @@ pub enum ScenarioError {
         "model.scenarios: {0} must be even when model.antithetic is true (pairs are never split)"
     )]
     OddAntithetic(u32),
+    #[error("stress path {name}: {message}")]
+    Stress { name: String, message: String },
 }
 
 /// Hull-White one-factor model: r(t) = x(t) + phi(t), x an Ornstein-Uhlenbeck process.
@@ -214,6 +216,83 @@ pub struct ScenarioSet {
     count: u32,
     antithetic: bool,
     step: Step,
+    /// Deterministic stress paths, scenarios `count..count + stress.len()`.
+    stress: Vec<StressPath>,
+}
+
+/// A deterministic scenario supplied by the user (for example a CCAR-style severely
+/// adverse path): monthly values from month 0, held flat after the last one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StressPath {
+    name: String,
+    short_rate: Vec<f64>,
+    mortgage_rate: Vec<f64>,
+    hpi: Vec<f64>,
+}
+
+impl StressPath {
+    /// `short_rate_pct`, `mortgage_rate_pct` in percent, `hpi` any positive index (it is
+    /// divided by its month-0 value); all three the same length, month 0 first.
+    pub fn new(
+        name: &str,
+        short_rate_pct: Vec<f64>,
+        mortgage_rate_pct: Vec<f64>,
+        hpi: Vec<f64>,
+    ) -> Result<StressPath, ScenarioError> {
+        let n = short_rate_pct.len();
+        if n == 0 || mortgage_rate_pct.len() != n || hpi.len() != n {
+            return Err(ScenarioError::Stress {
+                name: name.to_string(),
+                message: "needs at least month 0 and equally long columns".into(),
+            });
+        }
+        let bad = |what: &str, m: usize, v: f64| ScenarioError::Stress {
+            name: name.to_string(),
+            message: format!("month {m}: {what} {v} is out of range"),
+        };
+        for m in 0..n {
+            if !(short_rate_pct[m].is_finite() && (-5.0..=30.0).contains(&short_rate_pct[m])) {
+                return Err(bad("short_rate_pct", m, short_rate_pct[m]));
+            }
+            if !(mortgage_rate_pct[m].is_finite() && (0.0..=40.0).contains(&mortgage_rate_pct[m])) {
+                return Err(bad("mortgage_rate_pct", m, mortgage_rate_pct[m]));
+            }
+            if !(hpi[m].is_finite() && hpi[m] > 0.0) {
+                return Err(bad("hpi", m, hpi[m]));
+            }
+        }
+        let base = hpi[0];
+        Ok(StressPath {
+            name: name.to_string(),
+            short_rate: short_rate_pct.iter().map(|r| r / 100.0).collect(),
+            mortgage_rate: mortgage_rate_pct.iter().map(|r| r / 100.0).collect(),
+            hpi: hpi.iter().map(|h| h / base).collect(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The path on a `months` grid; the discount factor integrates the short rate with
+    /// the left-point rule, D(m) = D(m-1) exp(-r(m-1)/12).
+    fn path(&self, months: u32) -> ScenarioPath {
+        let at = |v: &[f64], m: usize| v[m.min(v.len() - 1)];
+        let n = months as usize;
+        let mut discount = Vec::with_capacity(n + 1);
+        let mut d = 1.0;
+        discount.push(d);
+        for m in 1..=n {
+            d *= libm::exp(-at(&self.short_rate, m - 1) * DT_YEARS);
+            discount.push(d);
+        }
+        ScenarioPath {
+            short_rate: (0..=n).map(|m| at(&self.short_rate, m)).collect(),
+            mortgage_rate: (0..=n).map(|m| at(&self.mortgage_rate, m)).collect(),
+            hpi: (0..=n).map(|m| at(&self.hpi, m)).collect(),
+            discount,
+        }
+    }
 }
 
 /// SplitMix64 finaliser: spreads (seed, index) into independent-looking generator seeds.
@@ -325,11 +404,30 @@ impl ScenarioSet {
             count,
             antithetic,
             step,
+            stress: Vec::new(),
         })
     }
 
-    pub fn count(&self) -> u32 {
+    /// Adds deterministic stress paths after the random scenarios.
+    pub fn with_stress_paths(mut self, stress: Vec<StressPath>) -> ScenarioSet {
+        self.stress = stress;
+        self
+    }
+
+    /// Random (Monte Carlo) scenarios: `0..random_count()`.
+    pub fn random_count(&self) -> u32 {
         self.count
+    }
+
+    /// The stress path behind scenario `k`, if it is one.
+    pub fn stress_path(&self, k: u32) -> Option<&StressPath> {
+        k.checked_sub(self.count)
+            .and_then(|i| self.stress.get(i as usize))
+    }
+
+    /// All scenarios: the random ones, then the stress paths.
+    pub fn count(&self) -> u32 {
+        self.count + self.stress.len() as u32
     }
     pub fn months(&self) -> u32 {
         self.months
@@ -361,6 +459,7 @@ impl ScenarioSet {
             self.antithetic,
         )
         .expect("a shifted valid set stays valid")
+        .with_stress_paths(self.stress.clone())
     }
 
     /// Builds scenario `k` (0-based). With antithetic pairs, scenarios 2j and 2j+1 use
@@ -369,7 +468,10 @@ impl ScenarioSet {
     /// # Panics
     /// When `k` is not below [`ScenarioSet::count`].
     pub fn path(&self, k: u32) -> ScenarioPath {
-        assert!(k < self.count, "scenario {k} of {}", self.count);
+        if let Some(stress) = self.stress_path(k) {
+            return stress.path(self.months);
+        }
+        assert!(k < self.count, "scenario {k} of {}", self.count());
         let (stream, sign) = if self.antithetic {
             (
                 u64::from(k / 2),
@@ -515,6 +617,29 @@ mod tests {
         // r(0) = f(0,0) = 4%; the mortgage rate starts at the 10-year yield + 1.7%.
         assert!((p.short_rate[0] - 0.04).abs() < 1e-15);
         assert!((p.mortgage_rate[0] - (0.04 + 0.017)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stress_paths_follow_their_file_and_hold_the_last_value() {
+        let stress = StressPath::new(
+            "adverse",
+            vec![4.0, 3.0, 2.0],
+            vec![6.5, 6.0, 5.5],
+            vec![200.0, 190.0, 180.0],
+        )
+        .expect("valid");
+        let set = flat_set(2, true, 4).with_stress_paths(vec![stress]);
+        assert_eq!(set.count(), 3);
+        assert_eq!(set.random_count(), 2);
+        assert_eq!(set.stress_path(2).map(StressPath::name), Some("adverse"));
+        assert!(set.stress_path(1).is_none());
+        let p = set.path(2);
+        assert_eq!(p.short_rate, vec![0.04, 0.03, 0.02, 0.02, 0.02]);
+        assert_eq!(p.hpi, vec![1.0, 0.95, 0.9, 0.9, 0.9]);
+        let d2 = libm::exp(-0.04 / 12.0) * libm::exp(-0.03 / 12.0);
+        assert!((p.discount[2] - d2).abs() < 1e-16);
+        assert!(StressPath::new("bad", vec![4.0], vec![6.0], vec![0.0]).is_err());
+        assert!(StressPath::new("bad", vec![4.0, 4.0], vec![6.0], vec![1.0, 1.0]).is_err());
     }
 
     #[test]

@@ -310,7 +310,8 @@ impl RunConfig {
                     loss: file.loss.clone(),
                     discount: file.discount.clone(),
                 };
-                let spec = StochasticSpec::from_file(m, sections).map_err(|source| {
+                let base_dir = path.parent().unwrap_or(Path::new("."));
+                let spec = StochasticSpec::from_file(m, sections, base_dir).map_err(|source| {
                     ConfigError::Stochastic {
                         path: path.to_path_buf(),
                         source,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{Datelike, NaiveDate};
-use engine::risk::{ScenarioResult, summarize};
+use engine::risk::{ScenarioResult, cashflow_bands, summarize};
 use engine::stochastic::project_stochastic;
 use engine::{CashflowTable, Money, Portfolio, project_deterministic};
 
@@ -14,8 +14,8 @@ use crate::cashflow_parquet::{self, CashflowFileError};
 use crate::config::{Model, RunConfig};
 use crate::portfolio_file::{PortfolioFileError, load_portfolio};
 use crate::report::{
-    LossReport, ModelSummary, PortfolioSummary, PvReport, ReportError, RunReport, Timing, Totals,
-    report_path,
+    BandReport, LossReport, ModelSummary, PortfolioSummary, PvReport, ReportError, RunReport,
+    StressReport, Timing, Totals, report_path,
 };
 use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
 use crate::stochastic_config::StochasticConfigError;
@@ -70,7 +70,11 @@ pub fn first_payment_month(run_date: NaiveDate) -> u32 {
 /// Stochastic extras: per-scenario results, the summary and per-loan sums.
 struct StochasticOutcome {
     results: Vec<ScenarioResult>,
+    /// Scenarios `0..random` are Monte Carlo draws; the rest are stress paths.
+    random: usize,
     summary: engine::risk::RiskSummary,
+    bands: Vec<engine::risk::CashflowBand>,
+    stress: Vec<StressReport>,
     loan_sums: Vec<engine::risk::LoanSums>,
 }
 
@@ -95,17 +99,37 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
         }
         Model::Stochastic(spec) => {
             let model = spec.model(horizon, first_payment_month(run_date))?;
-            let p = project_stochastic(&portfolio, &model, horizon, 0..spec.scenarios);
+            let p = project_stochastic(&portfolio, &model, horizon, 0..model.scenarios().count());
             let results: Vec<ScenarioResult> = p
                 .tables
                 .iter()
                 .enumerate()
                 .map(|(k, t)| ScenarioResult::from_table(k as u32, t, &p.discount[k]))
                 .collect();
-            let summary = summarize(&results, start_upb.to_usd(), spec.antithetic);
+            // Monte Carlo statistics use the random scenarios only; stress paths are
+            // reported one by one.
+            let random = model.scenarios().random_count() as usize;
+            let summary = summarize(&results[..random], start_upb.to_usd(), spec.antithetic);
+            let bands = cashflow_bands(&p.tables[..random].iter().collect::<Vec<_>>());
+            let stress = results[random..]
+                .iter()
+                .map(|r| StressReport {
+                    scenario: r.scenario,
+                    name: model
+                        .scenarios()
+                        .stress_path(r.scenario)
+                        .map(|s| s.name().to_string())
+                        .unwrap_or_default(),
+                    pv: r.pv,
+                    lifetime_loss: r.lifetime_loss.to_cents() as f64 / 100.0,
+                })
+                .collect();
             let outcome = StochasticOutcome {
                 results,
+                random,
                 summary,
+                bands,
+                stress,
                 loan_sums: p.loan_sums,
             };
             (p.tables, p.loan_months, Some(outcome))
@@ -138,7 +162,7 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
         let path =
             results_parquet::table_dir(req.out_dir, SCENARIO_TABLE, run_date, &config.run_id)
                 .join(part);
-        results_parquet::write_scenario_results(&path, &s.results)?;
+        results_parquet::write_scenario_results(&path, &s.results, s.random)?;
         outputs.push(path);
         let path = results_parquet::table_dir(req.out_dir, LOAN_TABLE, run_date, &config.run_id)
             .join(part);
@@ -179,6 +203,14 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
         cumulative_default_pct: totals.cumulative_default_pct,
         totals,
         pv: stochastic.as_ref().map(|s| PvReport::from(&s.summary)),
+        stress: stochastic
+            .as_ref()
+            .map(|s| s.stress.clone())
+            .unwrap_or_default(),
+        cashflow_bands: stochastic
+            .as_ref()
+            .map(|s| s.bands.iter().map(BandReport::from).collect())
+            .unwrap_or_default(),
         loss: stochastic.as_ref().map(|s| LossReport::from(&s.summary)),
         timing: Timing {
             wall_seconds,

@@ -34,9 +34,47 @@ pub struct RunReport {
     /// Lifetime principal loss across scenarios (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<LossReport>,
+    /// Each deterministic stress path's results (stochastic mode with stress paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stress: Vec<StressReport>,
+    /// Monthly investor cash flow across the random scenarios (stochastic mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cashflow_bands: Vec<BandReport>,
     pub timing: Timing,
     /// Output tables, as paths relative to the output directory.
     pub outputs: Vec<String>,
+}
+
+/// One stress path's results, USD.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StressReport {
+    pub scenario: u32,
+    pub name: String,
+    pub pv: f64,
+    pub lifetime_loss: f64,
+}
+
+/// One month of the cash-flow fan, USD: mean and nearest-rank percentiles across the
+/// random scenarios of investor cash flow (principal, recoveries, net interest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandReport {
+    pub month: u32,
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+impl From<&engine::risk::CashflowBand> for BandReport {
+    fn from(b: &engine::risk::CashflowBand) -> Self {
+        BandReport {
+            month: b.month,
+            mean: b.mean,
+            p05: b.p05,
+            p50: b.p50,
+            p95: b.p95,
+        }
+    }
 }
 
 /// PV statistics, USD: mean, its Monte Carlo standard error, nearest-rank percentiles.

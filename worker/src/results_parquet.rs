@@ -69,14 +69,17 @@ fn money_field(name: &str) -> Field {
     )
 }
 
-/// Columns: scenario INT32, pv DOUBLE (USD), lifetime_loss, new_default,
-/// voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
+/// Columns: scenario INT32, kind STRING ("random" for Monte Carlo draws, "stress" for
+/// stress paths: scenarios from `random` on), pv DOUBLE (USD), lifetime_loss,
+/// new_default, voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
 pub fn write_scenario_results(
     path: &Path,
     results: &[ScenarioResult],
+    random: usize,
 ) -> Result<(), CashflowFileError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("scenario", DataType::Int32, false),
+        Field::new("kind", DataType::Utf8, false),
         Field::new("pv", DataType::Float64, false),
         money_field("lifetime_loss"),
         money_field("new_default"),
@@ -86,6 +89,9 @@ pub fn write_scenario_results(
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int32Array::from_iter_values(
             results.iter().map(|r| r.scenario as i32),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..results.len()).map(|i| if i < random { "random" } else { "stress" }),
         )),
         Arc::new(Float64Array::from_iter_values(results.iter().map(|r| r.pv))),
         money(results.iter().map(|r| r.lifetime_loss.to_cents()).collect()),

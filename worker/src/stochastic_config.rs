@@ -4,7 +4,7 @@
 
 use engine::curve::{CurveError, ZeroCurve};
 use engine::kernel::Pipeline;
-use engine::scenario::{HousePrices, HullWhite, ScenarioError, ScenarioSet};
+use engine::scenario::{HousePrices, HullWhite, ScenarioError, ScenarioSet, StressPath};
 use engine::stochastic::{DefaultParams, LossParams, ParamError, PrepayParams, StochasticModel};
 use serde::Deserialize;
 
@@ -17,6 +17,11 @@ pub struct StochasticModelFile {
     pub seed: u64,
     #[serde(default)]
     pub antithetic: bool,
+    /// CSV files of deterministic stress paths (columns month, short_rate_pct,
+    /// mortgage_rate_pct, hpi), relative to the config file; run after the random
+    /// scenarios and reported separately.
+    #[serde(default)]
+    pub stress_paths: Vec<std::path::PathBuf>,
 }
 
 /// `[rates]`: Hull-White one-factor.
@@ -172,6 +177,11 @@ pub enum StochasticConfigError {
     Param(#[from] ParamError),
     #[error("[rates] is required when model.kind = \"stochastic\"")]
     MissingRates,
+    #[error("model.stress_paths: {path}: {message}")]
+    StressFile {
+        path: std::path::PathBuf,
+        message: String,
+    },
 }
 
 /// Validated stochastic settings; the engine model is built once the horizon and the
@@ -188,6 +198,7 @@ pub struct StochasticSpec {
     pub default: DefaultParams,
     pub loss: LossParams,
     pub oas_bp: f64,
+    pub stress: Vec<StressPath>,
 }
 
 /// All the stochastic sections of one file.
@@ -202,9 +213,11 @@ pub struct StochasticSections {
 }
 
 impl StochasticSpec {
+    /// `base_dir` is the config file's folder, against which stress paths resolve.
     pub fn from_file(
         model: &StochasticModelFile,
         s: StochasticSections,
+        base_dir: &std::path::Path,
     ) -> Result<StochasticSpec, StochasticConfigError> {
         let rates = s.rates.ok_or(StochasticConfigError::MissingRates)?;
         let RateModelName::HullWhite = rates.model;
@@ -260,6 +273,11 @@ impl StochasticSpec {
                 },
             },
             oas_bp: s.discount.unwrap_or_default().oas_bp,
+            stress: model
+                .stress_paths
+                .iter()
+                .map(|p| read_stress_path(&base_dir.join(p)))
+                .collect::<Result<_, _>>()?,
         };
         // Validate everything now, with a one-month grid, so a bad key fails before any
         // input is read.
@@ -282,7 +300,8 @@ impl StochasticSpec {
             self.seed,
             self.scenarios,
             self.antithetic,
-        )?;
+        )?
+        .with_stress_paths(self.stress.clone());
         Ok(StochasticModel::new(
             scenarios,
             self.prepay,
@@ -291,5 +310,97 @@ impl StochasticSpec {
             self.oas_bp,
             first_month_of_year,
         )?)
+    }
+}
+
+/// Reads a stress path CSV: header `month,short_rate_pct,mortgage_rate_pct,hpi`, months
+/// 0, 1, 2, ... in order. Problems name the file, the data row and the column.
+pub fn read_stress_path(path: &std::path::Path) -> Result<StressPath, StochasticConfigError> {
+    let fail = |message: String| StochasticConfigError::StressFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let columns = ["month", "short_rate_pct", "mortgage_rate_pct", "hpi"];
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| h == *c)
+                .ok_or_else(|| fail(format!("no column {c:?} (need {})", columns.join(", "))))
+        })
+        .collect::<Result<_, _>>()?;
+    let (mut short, mut mortgage, mut hpi) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 1;
+        let record = record.map_err(|e| fail(format!("row {row}: {e}")))?;
+        let value = |c: usize| -> Result<f64, StochasticConfigError> {
+            let text = record.get(index[c]).unwrap_or("");
+            text.parse::<f64>().map_err(|_| {
+                fail(format!(
+                    "row {row}, column {}: {text:?} is not a number",
+                    columns[c]
+                ))
+            })
+        };
+        let month = value(0)?;
+        if month != i as f64 {
+            return Err(fail(format!(
+                "row {row}, column month: {month} should be {i} (months start at 0, one row each)"
+            )));
+        }
+        short.push(value(1)?);
+        mortgage.push(value(2)?);
+        hpi.push(value(3)?);
+    }
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    StressPath::new(&name, short, mortgage, hpi).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_bundled_stress_path() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/stress/severely_adverse.csv");
+        let stress = read_stress_path(&path).expect("valid");
+        assert_eq!(stress.name(), "severely_adverse");
+    }
+
+    #[test]
+    fn stress_file_problems_name_file_row_and_column() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("s.csv");
+        std::fs::write(
+            &path,
+            "month,short_rate_pct,mortgage_rate_pct,hpi\n0,4,6,100\n1,abc,6,99\n",
+        )
+        .expect("write");
+        let e = read_stress_path(&path).expect_err("bad").to_string();
+        assert!(
+            e.contains("s.csv") && e.contains("row 2, column short_rate_pct: \"abc\""),
+            "{e}"
+        );
+        std::fs::write(
+            &path,
+            "month,short_rate_pct,mortgage_rate_pct,hpi\n0,4,6,100\n2,4,6,99\n",
+        )
+        .expect("write");
+        let e = read_stress_path(&path).expect_err("gap").to_string();
+        assert!(e.contains("row 2, column month"), "{e}");
+        std::fs::write(&path, "month,short_rate,mortgage_rate_pct,hpi\n").expect("write");
+        let e = read_stress_path(&path).expect_err("header").to_string();
+        assert!(e.contains("no column \"short_rate_pct\""), "{e}");
     }
 }

@@ -89,7 +89,11 @@ fn run_sifma_example_through_the_cli() {
 fn small_stochastic(dir: &Path) -> (PathBuf, PathBuf) {
     let config = std::fs::read_to_string(repo().join("data/run.toml"))
         .expect("bundled config")
-        .replace("scenarios = 200", "scenarios = 8");
+        .replace("scenarios = 200", "scenarios = 8")
+        .replace(
+            "stress/severely_adverse.csv",
+            s(&repo().join("data/stress/severely_adverse.csv")),
+        );
     let config_path = dir.join("small.toml");
     std::fs::write(&config_path, config).expect("write config");
     let portfolio = dir.join("small.parquet");
@@ -169,7 +173,10 @@ fn stochastic_run_reports_risk_measures_and_exports_paths() {
         &std::fs::read(out.join("runs/sample/report.json")).expect("report"),
     )
     .expect("json");
-    assert_eq!(report["scenarios"], 8);
+    assert_eq!(
+        report["scenarios"], 9,
+        "8 random scenarios and 1 stress path"
+    );
     for key in ["mean", "std_error", "p01", "p05", "p50", "p95", "p99"] {
         assert!(report["pv"][key].as_f64().expect(key) > 0.0, "pv.{key}");
     }
@@ -188,6 +195,17 @@ fn stochastic_run_reports_risk_measures_and_exports_paths() {
     );
     assert!(l("es_95") <= l("es_99") + 1e-6);
     assert!(report["wal_years"].as_f64().expect("wal") > 1.0);
+    // The stress path runs after the 8 random scenarios and is reported on its own.
+    assert_eq!(report["stress"][0]["scenario"], 8);
+    assert_eq!(report["stress"][0]["name"], "severely_adverse");
+    assert!(report["stress"][0]["lifetime_loss"].as_f64().expect("loss") > l("expected"));
+    let bands = report["cashflow_bands"].as_array().expect("bands");
+    assert_eq!(
+        bands.len() as u64,
+        report["horizon_months"].as_u64().expect("horizon")
+    );
+    let b = &bands[11];
+    assert!(b["p05"].as_f64() <= b["p50"].as_f64() && b["p50"].as_f64() <= b["p95"].as_f64());
     assert!(report["cumulative_default_pct"].as_f64().expect("cdr") > 0.0);
 
     let paths = dir.path().join("paths.parquet");
@@ -202,7 +220,7 @@ fn stochastic_run_reports_risk_measures_and_exports_paths() {
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
-    assert!(stdout.contains("wrote 8 scenarios x 25 months"), "{stdout}");
+    assert!(stdout.contains("wrote 9 scenarios x 25 months"), "{stdout}");
     assert!(std::fs::read(&paths).expect("paths").starts_with(b"PAR1"));
 
     let o = mcflow(&[
