@@ -97,6 +97,25 @@ impl CashflowTable {
         }
     }
 
+    /// Rebuilds a table from [`CashflowTable::units`] (for partial results stored by
+    /// shards). Returns `None` when the length does not match the horizon.
+    pub fn from_units(
+        horizon_months: u32,
+        advancing: bool,
+        units: Vec<i128>,
+    ) -> Option<CashflowTable> {
+        (units.len() == horizon_months as usize * SUMMED_COUNT).then_some(CashflowTable {
+            horizon_months,
+            advancing,
+            totals: units,
+        })
+    }
+
+    /// The raw sums, month-major, [`Summed`] order within a month, in [`Money`] units.
+    pub fn units(&self) -> &[i128] {
+        &self.totals
+    }
+
     pub fn horizon_months(&self) -> u32 {
         self.horizon_months
     }

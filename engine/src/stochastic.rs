@@ -322,6 +322,14 @@ impl StochasticModel {
         self.oas_bp
     }
 
+    /// Whether a scenario range would separate the two halves of an antithetic pair
+    /// (a shard boundary at an odd random scenario index).
+    pub fn splits_a_pair(&self, range: &Range<u32>) -> bool {
+        let random = self.scenarios.random_count();
+        let odd_inside = |k: u32| k % 2 == 1 && k < random;
+        self.scenarios.antithetic() && (odd_inside(range.start) || odd_inside(range.end))
+    }
+
     /// The same model on a parallel-shifted curve with the same random numbers.
     pub fn with_curve_shift(&self, shift: f64) -> StochasticModel {
         StochasticModel {
@@ -517,8 +525,9 @@ pub struct StochasticProjection {
 /// Bit-identical for any thread count, and tables of a loan split merge to the same bits.
 ///
 /// # Panics
-/// When the range is empty or reaches past the model's scenario count, or the horizon
-/// exceeds the scenario set's months.
+/// When the range is empty, reaches past the model's scenario count, or splits an
+/// antithetic pair (see [`StochasticModel::splits_a_pair`]), or the horizon exceeds the
+/// scenario set's months.
 pub fn project_stochastic(
     portfolio: &Portfolio,
     model: &StochasticModel,
@@ -543,6 +552,10 @@ pub fn project_stochastic_on(
     assert!(
         horizon_months <= model.scenarios.months(),
         "horizon beyond the scenario months"
+    );
+    assert!(
+        !model.splits_a_pair(&scenarios),
+        "{scenarios:?} splits an antithetic pair"
     );
     assert!(
         Isa::available().contains(&isa),

@@ -69,6 +69,15 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Loans per shard (default: all loans, or as --shards gives).
+    #[arg(long, conflicts_with = "shards")]
+    pub loans_per_shard: Option<u64>,
+    /// Scenarios per shard (default: all); rounded up to keep antithetic pairs together.
+    #[arg(long, conflicts_with = "shards")]
+    pub scenarios_per_shard: Option<u32>,
+    /// Number of shards, splitting the loans (default: one per thread).
+    #[arg(long)]
+    pub shards: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

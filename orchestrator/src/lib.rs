@@ -4,4 +4,6 @@
 
 pub mod bench;
 pub mod cli;
+pub mod local;
+pub mod plan;
 pub mod summary;

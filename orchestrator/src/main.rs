@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use orchestrator::cli::{BenchArgs, Cli, Command, InputArgs, RunArgs, SampleArgs, ScenariosArgs};
+use orchestrator::plan::Sizing;
 use worker::config::RunConfig;
-use worker::job::{JobRequest, run_job};
+use worker::job::JobRequest;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -69,8 +70,21 @@ fn run(args: &RunArgs) -> Result<()> {
         out_dir: &args.out,
         default_run_date: today,
     };
+    let sizing = match (args.shards, args.loans_per_shard, args.scenarios_per_shard) {
+        (Some(n), _, _) => Sizing::Count(n),
+        (None, None, None) => Sizing::Count(threads as u32),
+        (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
+    };
     let result = pool
-        .install(|| run_job(&request))
+        .install(|| {
+            orchestrator::local::run_sharded(
+                request.portfolio_path,
+                request.config,
+                request.out_dir,
+                request.default_run_date,
+                sizing,
+            )
+        })
         .with_context(|| format!("run {} failed", config.run_id))?;
     println!("mcflow run {} on {threads} thread(s)", config.run_id);
     print!("{}", orchestrator::summary::render(&result.report));

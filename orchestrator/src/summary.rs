@@ -26,6 +26,13 @@ pub fn render(r: &RunReport) -> String {
         ("scenarios", r.scenarios.to_string()),
         ("horizon (months)", r.horizon_months.to_string()),
         ("loan-months", r.loan_months.to_string()),
+        (
+            "shards",
+            format!(
+                "{} planned, {} completed",
+                r.shards.planned, r.shards.completed
+            ),
+        ),
         ("wall time (s)", format!("{:.3}", r.timing.wall_seconds)),
         (
             "loan-months/s",

@@ -15,7 +15,7 @@ use crate::config::{Model, RunConfig};
 use crate::portfolio_file::{PortfolioFileError, load_portfolio};
 use crate::report::{
     BandReport, LossReport, ModelSummary, PortfolioSummary, PvReport, ReportError, RunReport,
-    StressReport, Timing, Totals, report_path,
+    ShardCounts, StressReport, Timing, Totals, report_path,
 };
 use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
 use crate::stochastic_config::StochasticConfigError;
@@ -78,39 +78,113 @@ struct StochasticOutcome {
     loan_sums: Vec<engine::risk::LoanSums>,
 }
 
-/// Runs a job end to end.
+/// Everything projected for a run: one exact table per scenario, per-loan sums in
+/// stochastic mode, and the loan-months computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projected {
+    pub tables: Vec<CashflowTable>,
+    pub loan_sums: Option<Vec<engine::risk::LoanSums>>,
+    pub loan_months: u64,
+}
+
+/// The run-level facts the final tables and report need.
+#[derive(Debug, Clone)]
+pub struct RunFacts<'a> {
+    pub portfolio_path: &'a Path,
+    pub portfolio: &'a Portfolio,
+    pub config: &'a RunConfig,
+    pub out_dir: &'a Path,
+    pub run_date: NaiveDate,
+    pub horizon_months: u32,
+    pub shards: ShardCounts,
+    pub wall_seconds: f64,
+}
+
+/// The horizon of a run: the config's, else the portfolio's longest remaining term.
+pub fn horizon_of(config: &RunConfig, portfolio: &Portfolio) -> u32 {
+    config
+        .horizon_months
+        .unwrap_or_else(|| portfolio.max_remaining_term_months())
+}
+
+/// Runs a job end to end in this process, as a single shard.
 pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
     let portfolio = load_portfolio(req.portfolio_path)?;
     let config = req.config;
-    let horizon = config
-        .horizon_months
-        .unwrap_or_else(|| portfolio.max_remaining_term_months());
+    let horizon = horizon_of(config, &portfolio);
     let run_date = config.as_of.unwrap_or(req.default_run_date);
-    let start_upb = portfolio
-        .current_upb()
-        .iter()
-        .fold(Money::ZERO, |a, &b| a + Money::from_usd(b));
-
     let started = Instant::now();
-    let (tables, loan_months, stochastic) = match &config.model {
+    let projected = match &config.model {
         Model::Deterministic(m) => {
             let p = project_deterministic(&portfolio, m, horizon);
-            (vec![p.table], p.loan_months, None)
+            Projected {
+                tables: vec![p.table],
+                loan_sums: None,
+                loan_months: p.loan_months,
+            }
         }
         Model::Stochastic(spec) => {
             let model = spec.model(horizon, first_payment_month(run_date))?;
             let p = project_stochastic(&portfolio, &model, horizon, 0..model.scenarios().count());
-            let results: Vec<ScenarioResult> = p
-                .tables
+            Projected {
+                tables: p.tables,
+                loan_sums: Some(p.loan_sums),
+                loan_months: p.loan_months,
+            }
+        }
+    };
+    let facts = RunFacts {
+        portfolio_path: req.portfolio_path,
+        portfolio: &portfolio,
+        config,
+        out_dir: req.out_dir,
+        run_date,
+        horizon_months: horizon,
+        shards: ShardCounts {
+            planned: 1,
+            completed: 1,
+        },
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    finalize(&facts, projected)
+}
+
+/// Derives the risk measures from projected tables and writes the final tables, then
+/// `report.json`. The same code serves a one-process run and the reducer of a sharded
+/// one, so both give the same bytes for the same tables.
+pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult, JobError> {
+    let RunFacts {
+        portfolio,
+        config,
+        run_date,
+        ..
+    } = *facts;
+    let Projected {
+        tables,
+        loan_sums,
+        loan_months,
+    } = projected;
+    let start_upb = portfolio
+        .current_upb()
+        .iter()
+        .fold(Money::ZERO, |a, &b| a + Money::from_usd(b));
+    let stochastic = match &config.model {
+        Model::Deterministic(_) => None,
+        Model::Stochastic(spec) => {
+            let model = spec.model(facts.horizon_months, first_payment_month(run_date))?;
+            let results: Vec<ScenarioResult> = tables
                 .iter()
                 .enumerate()
-                .map(|(k, t)| ScenarioResult::from_table(k as u32, t, &p.discount[k]))
+                .map(|(k, t)| {
+                    let path = model.scenarios().path(k as u32);
+                    ScenarioResult::from_table(k as u32, t, &model.discount_factors(&path))
+                })
                 .collect();
             // Monte Carlo statistics use the random scenarios only; stress paths are
             // reported one by one.
             let random = model.scenarios().random_count() as usize;
             let summary = summarize(&results[..random], start_upb.to_usd(), spec.antithetic);
-            let bands = cashflow_bands(&p.tables[..random].iter().collect::<Vec<_>>());
+            let bands = cashflow_bands(&tables[..random].iter().collect::<Vec<_>>());
             let stress = results[random..]
                 .iter()
                 .map(|r| StressReport {
@@ -124,22 +198,23 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
                     lifetime_loss: r.lifetime_loss.to_cents() as f64 / 100.0,
                 })
                 .collect();
-            let outcome = StochasticOutcome {
+            Some(StochasticOutcome {
                 results,
                 random,
                 summary,
                 bands,
                 stress,
-                loan_sums: p.loan_sums,
-            };
-            (p.tables, p.loan_months, Some(outcome))
+                loan_sums: loan_sums.unwrap_or_default(),
+            })
         }
     };
-    let wall_seconds = started.elapsed().as_secs_f64();
+    let wall_seconds = facts.wall_seconds;
+    let horizon = facts.horizon_months;
+    let out_dir = facts.out_dir;
 
     // A rerun of the same run id first withdraws the old report, so that the folder is
     // never "complete" while its tables are being replaced.
-    let report_path = report_path(req.out_dir, config.run_id.as_str());
+    let report_path = report_path(out_dir, config.run_id.as_str());
     match std::fs::remove_file(&report_path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -152,21 +227,20 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
     }
     let part = "part-00000.parquet";
     let cashflows_path =
-        cashflow_parquet::partition_dir(req.out_dir, run_date, &config.run_id).join(part);
+        cashflow_parquet::partition_dir(out_dir, run_date, &config.run_id).join(part);
     cashflow_parquet::write_cashflows(
         &cashflows_path,
         tables.iter().enumerate().map(|(k, t)| (k as i32, t)),
     )?;
     let mut outputs = vec![cashflows_path.clone()];
     if let Some(s) = &stochastic {
-        let path =
-            results_parquet::table_dir(req.out_dir, SCENARIO_TABLE, run_date, &config.run_id)
-                .join(part);
+        let path = results_parquet::table_dir(out_dir, SCENARIO_TABLE, run_date, &config.run_id)
+            .join(part);
         results_parquet::write_scenario_results(&path, &s.results, s.random)?;
         outputs.push(path);
-        let path = results_parquet::table_dir(req.out_dir, LOAN_TABLE, run_date, &config.run_id)
-            .join(part);
-        results_parquet::write_loan_results(&path, &portfolio, &s.loan_sums)?;
+        let path =
+            results_parquet::table_dir(out_dir, LOAN_TABLE, run_date, &config.run_id).join(part);
+        results_parquet::write_loan_results(&path, portfolio, &s.loan_sums)?;
         outputs.push(path);
     }
 
@@ -178,7 +252,7 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
     }
     let totals = Totals::of(&sum_table, start_upb).mean_of(tables.len() as u32);
     let relative = |p: &Path| {
-        p.strip_prefix(req.out_dir)
+        p.strip_prefix(out_dir)
             .unwrap_or(p)
             .to_string_lossy()
             .into_owned()
@@ -192,11 +266,12 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             description: config.model.describe(),
         },
         portfolio: PortfolioSummary {
-            path: req.portfolio_path.display().to_string(),
+            path: facts.portfolio_path.display().to_string(),
             total_upb: start_upb.to_cents() as f64 / 100.0,
         },
         loans: portfolio.len() as u64,
         scenarios: tables.len() as u32,
+        shards: facts.shards,
         horizon_months: horizon,
         loan_months,
         wal_years: totals.wal_years,

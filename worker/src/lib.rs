@@ -11,4 +11,5 @@ pub mod job;
 pub mod portfolio_file;
 pub mod report;
 pub mod results_parquet;
+pub mod shard;
 pub mod stochastic_config;

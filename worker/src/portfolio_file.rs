@@ -12,7 +12,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Schema};
 use engine::{LoanRecord, Portfolio, PortfolioError, ProblemSink};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -67,8 +67,46 @@ pub fn load_portfolio(path: &Path) -> Result<Portfolio, PortfolioFileError> {
     })
 }
 
+/// Loads and validates rows `range` (0-based, end exclusive) of a portfolio: what a
+/// shard needs. Parquet files are read with a row selection, so only the pages holding
+/// those rows are decoded; CSV files are read whole and sliced.
+pub fn load_portfolio_range(
+    path: &Path,
+    range: std::ops::Range<usize>,
+) -> Result<Portfolio, PortfolioFileError> {
+    let (records, sink) = read_records_in(path, Some(range.clone()))?;
+    let out_of_range = || PortfolioFileError::Format {
+        path: path.to_path_buf(),
+        format: "portfolio",
+        message: format!("has fewer rows than the shard's range {range:?}"),
+    };
+    let records = if records.len() == range.len() {
+        records
+    } else {
+        records
+            .get(range.clone())
+            .ok_or_else(out_of_range)?
+            .to_vec()
+    };
+    if records.len() != range.len() {
+        return Err(out_of_range());
+    }
+    Portfolio::from_records(records, sink).map_err(|source| PortfolioFileError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Reads raw records plus the problems met while parsing cells.
 pub fn read_records(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
+    read_records_in(path, None)
+}
+
+/// Reads all rows, or for Parquet only `rows` (CSV always yields every row).
+fn read_records_in(
+    path: &Path,
+    rows: Option<std::ops::Range<usize>>,
+) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
     let io = |source| PortfolioFileError::Io {
         path: path.to_path_buf(),
         source,
@@ -77,7 +115,7 @@ pub fn read_records(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), Portf
     let mut file = File::open(path).map_err(io)?;
     let n = file.read(&mut magic).map_err(io)?;
     if n == 4 && &magic == b"PAR1" {
-        read_parquet(path)
+        read_parquet(path, rows)
     } else {
         read_csv(path)
     }
@@ -197,7 +235,10 @@ impl CellParser<'_> {
     }
 }
 
-fn read_parquet(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
+fn read_parquet(
+    path: &Path,
+    rows: Option<std::ops::Range<usize>>,
+) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
     let format_error = |message: String| PortfolioFileError::Format {
         path: path.to_path_buf(),
         format: "Parquet",
@@ -218,6 +259,19 @@ fn read_parquet(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), Portfolio
             });
         }
     }
+    let first_row = rows.as_ref().map_or(0, |r| r.start);
+    let builder = match &rows {
+        Some(r) => {
+            let total = builder.metadata().file_metadata().num_rows() as usize;
+            let end = r.end.min(total);
+            let start = r.start.min(end);
+            builder.with_row_selection(RowSelection::from(vec![
+                RowSelector::skip(start),
+                RowSelector::select(end - start),
+            ]))
+        }
+        None => builder,
+    };
     let reader = builder
         .with_batch_size(65_536)
         .build()
@@ -227,7 +281,7 @@ fn read_parquet(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), Portfolio
     for batch in reader {
         let batch = batch.map_err(|e| format_error(e.to_string()))?;
         let columns = ParquetColumns::new(path, &batch)?;
-        let base = records.len();
+        let base = first_row + records.len();
         for i in 0..batch.num_rows() {
             records.push(columns.record(i, base + i + 1, &mut sink));
         }

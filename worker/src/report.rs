@@ -21,6 +21,8 @@ pub struct RunReport {
     pub scenarios: u32,
     pub horizon_months: u32,
     pub loan_months: u64,
+    /// Shards planned and completed (1 and 1 for a one-process run).
+    pub shards: ShardCounts,
     /// Lifetime sums over the horizon, USD (cents); the mean over scenarios in
     /// stochastic mode.
     pub totals: Totals,
@@ -43,6 +45,12 @@ pub struct RunReport {
     pub timing: Timing,
     /// Output tables, as paths relative to the output directory.
     pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardCounts {
+    pub planned: u32,
+    pub completed: u32,
 }
 
 /// One stress path's results, USD.

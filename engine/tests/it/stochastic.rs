@@ -168,6 +168,19 @@ fn shards_splitting_loans_and_scenarios_merge_to_identical_bits() {
     }
 }
 
+#[test]
+fn antithetic_pairs_are_never_split() {
+    let m = model(4.0, 3.0, 12);
+    assert!(!m.splits_a_pair(&(0..6)) && !m.splits_a_pair(&(6..12)));
+    assert!(m.splits_a_pair(&(0..5)) && m.splits_a_pair(&(5..12)));
+    let p = portfolio(loans(10, 1));
+    let result = std::panic::catch_unwind(|| project_stochastic(&p, &m, 12, 3..6));
+    assert!(
+        result.is_err(),
+        "a range starting inside a pair must be refused"
+    );
+}
+
 /// Behaviour responds to the economy in the documented direction: lower rates mean faster
 /// prepayment; falling house prices mean more defaults and bigger losses.
 #[test]

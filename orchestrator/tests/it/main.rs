@@ -149,6 +149,68 @@ fn thread_count_does_not_change_a_single_byte() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// One shard versus 7 loan ranges x 3 scenario ranges: identical final tables (byte for
+/// byte) and identical report numbers.
+#[test]
+fn one_shard_and_many_give_identical_tables_and_numbers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (config, portfolio) = small_stochastic(dir.path());
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            "--config",
+            s(&config),
+            "--portfolio",
+            s(&portfolio),
+            "--out",
+            s(&out),
+        ];
+        args.extend_from_slice(extra);
+        let o = mcflow(&args);
+        assert!(o.status.success(), "{:?}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("runs/sample/report.json")).expect("report"),
+        )
+        .expect("json");
+        let tables: Vec<Vec<u8>> = report["outputs"]
+            .as_array()
+            .expect("outputs")
+            .iter()
+            .map(|p| std::fs::read(out.join(p.as_str().expect("path"))).expect("table"))
+            .collect();
+        assert!(
+            !out.join("_partials").join("run_id=sample").exists(),
+            "partials are removed after the reduce"
+        );
+        (report, tables)
+    };
+    let (one, one_tables) = run("one", &["--shards", "1"]);
+    let (many, many_tables) = run(
+        "many",
+        &["--loans-per-shard", "86", "--scenarios-per-shard", "3"],
+    );
+    assert_eq!(one["shards"]["planned"], 1);
+    assert_eq!(
+        many["shards"]["planned"], 21,
+        "7 loan ranges x 3 scenario ranges"
+    );
+    assert_eq!(many["shards"]["completed"], 21);
+    assert_eq!(one_tables, many_tables);
+    for key in [
+        "pv",
+        "loss",
+        "totals",
+        "stress",
+        "cashflow_bands",
+        "loan_months",
+        "wal_years",
+        "cumulative_default_pct",
+    ] {
+        assert_eq!(one[key], many[key], "{key}");
+    }
+}
+
 #[test]
 fn stochastic_run_reports_risk_measures_and_exports_paths() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -1,0 +1,147 @@
+//! Shard planning: a run's loans x scenarios cut into shard tasks. Loan ranges are
+//! contiguous rows of the portfolio file; scenario ranges never split an antithetic pair.
+
+use anyhow::{Result, ensure};
+use worker::shard::ShardTask;
+
+/// How the user asked for shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizing {
+    /// `--loans-per-shard` and/or `--scenarios-per-shard` (missing = all).
+    PerShard {
+        loans: Option<u64>,
+        scenarios: Option<u32>,
+    },
+    /// `--shards N`: N loan ranges of (nearly) equal size, all scenarios each.
+    Count(u32),
+}
+
+/// The run-level values every task carries.
+#[derive(Debug, Clone)]
+pub struct RunShape {
+    pub run_id: String,
+    pub run_date: String,
+    pub horizon_months: u32,
+    pub loans: u64,
+    /// All scenarios (random, then stress).
+    pub scenarios: u32,
+    /// With antithetic pairs, scenario ranges start at even indices.
+    pub antithetic: bool,
+}
+
+/// Cuts `0..total` into pieces of `size` (the last may be shorter).
+fn ranges(total: u64, size: u64) -> Vec<(u64, u64)> {
+    (0..total.div_ceil(size))
+        .map(|i| (i * size, ((i + 1) * size).min(total)))
+        .collect()
+}
+
+/// Plans the shard tasks of a run, loan-range-major.
+pub fn plan(shape: &RunShape, sizing: Sizing) -> Result<Vec<ShardTask>> {
+    ensure!(shape.loans > 0 && shape.scenarios > 0, "nothing to plan");
+    let (loans_per, scenarios_per) = match sizing {
+        Sizing::PerShard { loans, scenarios } => {
+            ensure!(loans != Some(0), "--loans-per-shard must be at least 1");
+            ensure!(
+                scenarios != Some(0),
+                "--scenarios-per-shard must be at least 1"
+            );
+            (
+                loans.unwrap_or(shape.loans),
+                scenarios.unwrap_or(shape.scenarios),
+            )
+        }
+        Sizing::Count(n) => {
+            ensure!(n > 0, "--shards must be at least 1");
+            (shape.loans.div_ceil(u64::from(n)), shape.scenarios)
+        }
+    };
+    // An antithetic pair is one draw: keep both halves in the same shard.
+    let scenarios_per =
+        if shape.antithetic && scenarios_per % 2 == 1 && scenarios_per < shape.scenarios {
+            scenarios_per + 1
+        } else {
+            scenarios_per
+        };
+    let mut tasks = Vec::new();
+    for (loan_start, loan_end) in ranges(shape.loans, loans_per) {
+        for (s0, s1) in ranges(u64::from(shape.scenarios), u64::from(scenarios_per)) {
+            tasks.push(ShardTask {
+                run_id: shape.run_id.clone(),
+                run_date: shape.run_date.clone(),
+                horizon_months: shape.horizon_months,
+                shard: tasks.len() as u32,
+                loan_start,
+                loan_end,
+                scenario_start: s0 as u32,
+                scenario_end: s1 as u32,
+            });
+        }
+    }
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(loans: u64, scenarios: u32, antithetic: bool) -> RunShape {
+        RunShape {
+            run_id: "r".into(),
+            run_date: "2026-11-26".into(),
+            horizon_months: 360,
+            loans,
+            scenarios,
+            antithetic,
+        }
+    }
+
+    #[test]
+    fn covers_every_loan_and_scenario_exactly_once() {
+        let tasks = plan(
+            &shape(10_000, 201, false),
+            Sizing::PerShard {
+                loans: Some(1_429),
+                scenarios: Some(67),
+            },
+        )
+        .expect("plan");
+        assert_eq!(tasks.len(), 7 * 3);
+        let mut covered = vec![0u8; 10_000 * 201];
+        for t in &tasks {
+            for l in t.loan_start..t.loan_end {
+                for s in t.scenario_start..t.scenario_end {
+                    covered[l as usize * 201 + s as usize] += 1;
+                }
+            }
+        }
+        assert!(covered.iter().all(|&c| c == 1));
+        assert_eq!(
+            tasks.iter().map(|t| t.shard).collect::<Vec<_>>(),
+            (0..21).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn never_splits_an_antithetic_pair() {
+        let tasks = plan(
+            &shape(10, 200, true),
+            Sizing::PerShard {
+                loans: None,
+                scenarios: Some(67),
+            },
+        )
+        .expect("plan");
+        assert!(tasks.iter().all(|t| t.scenario_start % 2 == 0));
+        assert_eq!(tasks.len(), 3);
+        assert_eq!(tasks[0].scenario_end, 68);
+    }
+
+    #[test]
+    fn shard_count_splits_loans() {
+        let tasks = plan(&shape(10, 4, false), Sizing::Count(3)).expect("plan");
+        let loans: Vec<_> = tasks.iter().map(|t| (t.loan_start, t.loan_end)).collect();
+        assert_eq!(loans, vec![(0, 4), (4, 8), (8, 10)]);
+        assert!(plan(&shape(10, 4, false), Sizing::Count(0)).is_err());
+    }
+}

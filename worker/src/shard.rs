@@ -1,0 +1,349 @@
+//! One shard of a run: a loan range x a scenario range. `run_shard` reads only its loans,
+//! projects them, and writes its partial results (exact integer sums) followed by a
+//! completion marker; rerunning a shard rewrites the same files with the same bytes.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, Int32Array, Int64Array, RecordBatch,
+};
+use arrow::datatypes::{DataType, Decimal128Type, Field, Int32Type, Int64Type, Schema};
+use chrono::NaiveDate;
+use engine::cashflow::SUMMED_COUNT;
+use engine::risk::LoanSums;
+use engine::stochastic::project_stochastic;
+use engine::{CashflowTable, project_deterministic};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Model, RunConfig};
+use crate::job::first_payment_month;
+use crate::portfolio_file::load_portfolio_range;
+
+/// A unit of work, small enough to travel in a queue message. Every shard of a run
+/// carries the same run-level values (horizon, date) so that all agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardTask {
+    pub run_id: String,
+    /// YYYY-MM-DD.
+    pub run_date: String,
+    pub horizon_months: u32,
+    pub shard: u32,
+    pub loan_start: u64,
+    pub loan_end: u64,
+    pub scenario_start: u32,
+    pub scenario_end: u32,
+}
+
+impl ShardTask {
+    pub fn loans(&self) -> Range<usize> {
+        self.loan_start as usize..self.loan_end as usize
+    }
+    pub fn scenarios(&self) -> Range<u32> {
+        self.scenario_start..self.scenario_end
+    }
+}
+
+/// What the completion marker records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardMarker {
+    pub task: ShardTask,
+    pub loan_months: u64,
+    pub seconds: f64,
+}
+
+/// Partial results of one shard, as read back by the reducer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardPartial {
+    pub marker: ShardMarker,
+    /// One table per scenario of the shard's range.
+    pub tables: Vec<CashflowTable>,
+    /// Per-loan sums of the shard's loans (stochastic mode).
+    pub loan_sums: Option<Vec<LoanSums>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error(transparent)]
+    Portfolio(#[from] crate::portfolio_file::PortfolioFileError),
+    #[error(transparent)]
+    Model(#[from] crate::stochastic_config::StochasticConfigError),
+    #[error("shard {shard}: {message}")]
+    Task { shard: u32, message: String },
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+}
+
+/// `out/_partials/run_id=ID/shard-NNNNN/`.
+pub fn shard_dir(out: &Path, run_id: &str, shard: u32) -> PathBuf {
+    partials_dir(out, run_id).join(format!("shard-{shard:05}"))
+}
+
+/// `out/_partials/run_id=ID/`: intermediate results, safe to delete once reduced.
+pub fn partials_dir(out: &Path, run_id: &str) -> PathBuf {
+    out.join("_partials").join(format!("run_id={run_id}"))
+}
+
+pub const MARKER_FILE: &str = "_SUCCESS.json";
+
+/// Runs one shard and writes its partial results, the marker last.
+pub fn run_shard(
+    task: &ShardTask,
+    portfolio_path: &Path,
+    config: &RunConfig,
+    out: &Path,
+) -> Result<ShardMarker, ShardError> {
+    let task_error = |message: String| ShardError::Task {
+        shard: task.shard,
+        message,
+    };
+    let run_date = NaiveDate::parse_from_str(&task.run_date, "%Y-%m-%d")
+        .map_err(|_| task_error(format!("run_date {:?} is not YYYY-MM-DD", task.run_date)))?;
+    let started = Instant::now();
+    let portfolio = load_portfolio_range(portfolio_path, task.loans())?;
+    let (tables, loan_sums, loan_months) = match &config.model {
+        Model::Deterministic(m) => {
+            if task.scenarios() != (0..1) {
+                return Err(task_error(
+                    "deterministic runs have exactly scenario 0".into(),
+                ));
+            }
+            let p = project_deterministic(&portfolio, m, task.horizon_months);
+            (vec![p.table], None, p.loan_months)
+        }
+        Model::Stochastic(spec) => {
+            let model = spec.model(task.horizon_months, first_payment_month(run_date))?;
+            let range = task.scenarios();
+            if range.is_empty()
+                || range.end > model.scenarios().count()
+                || model.splits_a_pair(&range)
+            {
+                return Err(task_error(format!(
+                    "scenario range {range:?} is empty, beyond {} scenarios, or splits an antithetic pair",
+                    model.scenarios().count()
+                )));
+            }
+            let p = project_stochastic(&portfolio, &model, task.horizon_months, range);
+            (p.tables, Some(p.loan_sums), p.loan_months)
+        }
+    };
+    let dir = shard_dir(out, &task.run_id, task.shard);
+    write_tables(&dir.join("cashflows.parquet"), task.scenario_start, &tables)?;
+    if let Some(sums) = &loan_sums {
+        write_loan_sums(&dir.join("loans.parquet"), task.loan_start, sums)?;
+    }
+    let marker = ShardMarker {
+        task: task.clone(),
+        loan_months,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let path = dir.join(MARKER_FILE);
+    let json = serde_json::to_vec_pretty(&marker).map_err(|e| ShardError::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    crate::atomic::write_bytes_atomically(&path, &json).map_err(|e| ShardError::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(marker)
+}
+
+fn units_field(name: &str) -> Field {
+    Field::new(name, DataType::Decimal128(38, 0), false)
+}
+
+fn units_array(values: Vec<i128>) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from(values)
+            .with_precision_and_scale(38, 0)
+            .expect("precision 38, scale 0 is valid"),
+    )
+}
+
+fn write_parquet(
+    path: &Path,
+    schema: Arc<Schema>,
+    columns: Vec<ArrayRef>,
+) -> Result<(), ShardError> {
+    let write_error = |message: String| ShardError::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    crate::atomic::write_atomically(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
+        writer.write(&batch)?;
+        writer.close()?;
+        Ok(())
+    })
+    .map_err(|e| write_error(e.to_string()))
+}
+
+/// Partial tables: scenario, month, and the 12 summed columns as exact integer units
+/// (DECIMAL(38,0) of 1/10,000 USD), so that merging partials is exact.
+fn write_tables(
+    path: &Path,
+    first_scenario: u32,
+    tables: &[CashflowTable],
+) -> Result<(), ShardError> {
+    let mut fields = vec![
+        Field::new("scenario", DataType::Int32, false),
+        Field::new("month", DataType::Int32, false),
+    ];
+    fields.extend((0..SUMMED_COUNT).map(|k| units_field(&format!("summed_{k}"))));
+    let (mut scenario, mut month) = (Vec::new(), Vec::new());
+    let mut columns: Vec<Vec<i128>> = vec![Vec::new(); SUMMED_COUNT];
+    for (i, t) in tables.iter().enumerate() {
+        for (m, row) in t.units().chunks(SUMMED_COUNT).enumerate() {
+            scenario.push((first_scenario + i as u32) as i32);
+            month.push(m as i32 + 1);
+            for (c, v) in columns.iter_mut().zip(row) {
+                c.push(*v);
+            }
+        }
+    }
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(scenario)),
+        Arc::new(Int32Array::from(month)),
+    ];
+    arrays.extend(columns.into_iter().map(units_array));
+    write_parquet(path, Arc::new(Schema::new(fields)), arrays)
+}
+
+fn write_loan_sums(path: &Path, first_loan: u64, sums: &[LoanSums]) -> Result<(), ShardError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("loan_index", DataType::Int64, false),
+        units_field("pv_units"),
+        units_field("pv_cents_squared"),
+        units_field("loss_units"),
+        units_field("default_units"),
+        Field::new("scenarios", DataType::Int32, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            (0..sums.len()).map(|i| (first_loan + i as u64) as i64),
+        )),
+        units_array(sums.iter().map(|s| s.pv_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_cents_squared).collect()),
+        units_array(sums.iter().map(|s| s.loss_units).collect()),
+        units_array(sums.iter().map(|s| s.default_units).collect()),
+        Arc::new(Int32Array::from_iter_values(
+            sums.iter().map(|s| s.scenarios as i32),
+        )),
+    ];
+    write_parquet(path, schema, columns)
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ShardError> {
+    let read_error = |message: String| ShardError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = File::open(path).map_err(|e| read_error(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| read_error(e.to_string()))?;
+    reader
+        .map(|b| b.map_err(|e| read_error(e.to_string())))
+        .collect()
+}
+
+/// Reads a completed shard's partial results; fails when the marker is missing.
+pub fn read_partial(dir: &Path, advancing: bool) -> Result<ShardPartial, ShardError> {
+    let marker_path = dir.join(MARKER_FILE);
+    let read_error = |path: &Path, message: String| ShardError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(&marker_path).map_err(|e| read_error(&marker_path, e.to_string()))?;
+    let marker: ShardMarker =
+        serde_json::from_slice(&bytes).map_err(|e| read_error(&marker_path, e.to_string()))?;
+    let task = &marker.task;
+    let horizon = task.horizon_months as usize;
+    let scenarios = (task.scenario_end - task.scenario_start) as usize;
+    let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
+    let table_path = dir.join("cashflows.parquet");
+    for batch in read_batches(&table_path)? {
+        let scenario = batch.column(0).as_primitive::<Int32Type>();
+        let month = batch.column(1).as_primitive::<Int32Type>();
+        for i in 0..batch.num_rows() {
+            let s = (scenario.value(i) as u32)
+                .checked_sub(task.scenario_start)
+                .map(|s| s as usize)
+                .filter(|&s| s < scenarios);
+            let m = (month.value(i) as usize)
+                .checked_sub(1)
+                .filter(|&m| m < horizon);
+            let (Some(s), Some(m)) = (s, m) else {
+                return Err(read_error(
+                    &table_path,
+                    format!("row {} is outside the shard's task", i + 1),
+                ));
+            };
+            for k in 0..SUMMED_COUNT {
+                units[s][m * SUMMED_COUNT + k] = batch
+                    .column(2 + k)
+                    .as_primitive::<Decimal128Type>()
+                    .value(i);
+            }
+        }
+    }
+    let tables = units
+        .into_iter()
+        .map(|u| {
+            CashflowTable::from_units(task.horizon_months, advancing, u)
+                .expect("sized to the horizon")
+        })
+        .collect();
+    let loans_path = dir.join("loans.parquet");
+    let loan_sums = if loans_path.exists() {
+        let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];
+        for batch in read_batches(&loans_path)? {
+            let index = batch.column(0).as_primitive::<Int64Type>();
+            let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
+            let (pv, sq, loss, default) = (col(1), col(2), col(3), col(4));
+            let count = batch.column(5).as_primitive::<Int32Type>();
+            for i in 0..batch.num_rows() {
+                let Some(slot) = (index.value(i) as u64)
+                    .checked_sub(task.loan_start)
+                    .and_then(|j| sums.get_mut(j as usize))
+                else {
+                    return Err(read_error(
+                        &loans_path,
+                        format!("row {} is outside the shard's loans", i + 1),
+                    ));
+                };
+                debug_assert!(!pv.is_null(i));
+                *slot = LoanSums {
+                    pv_units: pv.value(i),
+                    pv_cents_squared: sq.value(i),
+                    loss_units: loss.value(i),
+                    default_units: default.value(i),
+                    scenarios: count.value(i) as u32,
+                };
+            }
+        }
+        Some(sums)
+    } else {
+        None
+    };
+    Ok(ShardPartial {
+        marker,
+        tables,
+        loan_sums,
+    })
+}
