@@ -340,6 +340,14 @@ impl Portfolio {
         self.orig_term_months[i] - self.loan_age_months[i]
     }
 
+    /// Loan-months of loans `range` over a horizon: each loan counts its remaining
+    /// months, at most `horizon_months`.
+    pub fn remaining_terms_up_to(&self, range: std::ops::Range<usize>, horizon_months: u32) -> u64 {
+        range
+            .map(|i| u64::from(self.remaining_term_months(i).min(horizon_months)))
+            .sum()
+    }
+
     /// The longest remaining term in the portfolio: the default projection horizon.
     pub fn max_remaining_term_months(&self) -> u32 {
         (0..self.len())

@@ -24,6 +24,18 @@ pub enum Command {
     Sample(SampleArgs),
     /// Export a stochastic configuration's scenario paths as Parquet.
     Scenarios(ScenariosArgs),
+    /// Reprint the summary of stored runs in an output directory.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Output directory of earlier runs.
+    #[arg(default_value = "mcflow-out")]
+    pub dir: PathBuf,
+    /// Only this run (default: every run in the directory).
+    #[arg(long)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +90,9 @@ pub struct RunArgs {
     /// Number of shards, splitting the loans (default: one per thread).
     #[arg(long)]
     pub shards: Option<u32>,
+    /// Replace an existing run of the same run_id whose inputs differ.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,22 +14,48 @@ use rayon::prelude::*;
 use worker::config::{Model, RunConfig};
 use worker::job::{JobResult, Projected, RunFacts, finalize, first_payment_month, horizon_of};
 use worker::portfolio_file::load_portfolio;
-use worker::report::ShardCounts;
+use worker::report::{InputFingerprint, RunReport, ShardCounts, report_path};
 use worker::shard::{ShardPartial, ShardTask, partials_dir, read_partial, run_shard, shard_dir};
 
 use crate::plan::{RunShape, Sizing, plan};
 
+/// Events for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Planned { shards: u32, loan_months: u64 },
+    ShardDone { loan_months: u64 },
+    Reducing,
+}
+
+/// What a local run needs.
+#[derive(Debug, Clone)]
+pub struct LocalRun<'a> {
+    pub portfolio_path: &'a Path,
+    pub config: &'a RunConfig,
+    pub out_dir: &'a Path,
+    /// Business date when the config has no `as_of`.
+    pub default_run_date: NaiveDate,
+    pub sizing: Sizing,
+    pub inputs: InputFingerprint,
+    /// Replace an earlier run of the same id whose inputs differ.
+    pub overwrite: bool,
+}
+
 /// Runs a whole job through shards on the current rayon pool.
-pub fn run_sharded(
-    portfolio_path: &Path,
-    config: &RunConfig,
-    out_dir: &Path,
-    default_run_date: NaiveDate,
-    sizing: Sizing,
-) -> Result<JobResult> {
+pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<JobResult> {
+    let LocalRun {
+        portfolio_path,
+        config,
+        out_dir,
+        default_run_date,
+        sizing,
+        inputs,
+        overwrite,
+    } = run;
     let started = Instant::now();
     // Validate everything once, up front: a bad row fails the run before any shard.
     let portfolio = load_portfolio(portfolio_path)?;
+    let earlier = check_existing_run(out_dir, config.run_id.as_str(), &inputs, overwrite)?;
     let horizon = horizon_of(config, &portfolio);
     let run_date = config.as_of.unwrap_or(default_run_date);
     let (scenarios, antithetic) = match &config.model {
@@ -54,14 +80,29 @@ pub fn run_sharded(
         std::fs::remove_dir_all(&partials)
             .with_context(|| format!("cannot clear old partial results {}", partials.display()))?;
     }
+    let planned_loan_months: u64 = tasks
+        .iter()
+        .map(|t| {
+            let loans = portfolio.remaining_terms_up_to(t.loans(), horizon);
+            loans * u64::from(t.scenario_end - t.scenario_start)
+        })
+        .sum();
+    progress(Progress::Planned {
+        shards: tasks.len() as u32,
+        loan_months: planned_loan_months,
+    });
     tasks
         .par_iter()
         .map(|task| {
-            run_shard(task, portfolio_path, config, out_dir)
-                .map(|_| ())
-                .with_context(|| format!("shard {} failed", task.shard))
+            let marker = run_shard(task, portfolio_path, config, out_dir)
+                .with_context(|| format!("shard {} failed", task.shard))?;
+            progress(Progress::ShardDone {
+                loan_months: marker.loan_months,
+            });
+            Ok(())
         })
         .collect::<Result<Vec<()>>>()?;
+    progress(Progress::Reducing);
     let projected = reduce(&tasks, out_dir, config.model.advancing(), portfolio.len())?;
     let facts = RunFacts {
         portfolio_path,
@@ -75,10 +116,14 @@ pub fn run_sharded(
             completed: tasks.len() as u32,
         },
         wall_seconds: started.elapsed().as_secs_f64(),
+        inputs,
     };
     let result = finalize(&facts, projected)?;
     std::fs::remove_dir_all(&partials)
         .with_context(|| format!("cannot remove partial results {}", partials.display()))?;
+    if let Some(earlier) = earlier {
+        remove_stale_outputs(out_dir, &earlier, &result.report)?;
+    }
     Ok(result)
 }
 
@@ -127,4 +172,60 @@ pub fn reduce(
         loan_sums,
         loan_months,
     })
+}
+
+/// Guards an existing run of the same id in the same output directory. A rerun with the
+/// same inputs is allowed (it rewrites the same bytes); different inputs are refused
+/// unless `overwrite`. Returns the earlier report, whose outputs the caller removes once
+/// the new run has succeeded.
+pub fn check_existing_run(
+    out_dir: &Path,
+    run_id: &str,
+    inputs: &InputFingerprint,
+    overwrite: bool,
+) -> Result<Option<RunReport>> {
+    let path = report_path(out_dir, run_id);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let earlier = RunReport::read(&path);
+    match earlier {
+        Ok(r) if r.inputs == *inputs || overwrite => Ok(Some(r)),
+        Ok(r) => anyhow::bail!(
+            "run {run_id} already exists in {} with different inputs (portfolio sha256 {}, config sha256 {}; now {} and {}); choose another run_id or pass --overwrite",
+            out_dir.display(),
+            r.inputs.portfolio_sha256,
+            r.inputs.config_sha256,
+            inputs.portfolio_sha256,
+            inputs.config_sha256
+        ),
+        Err(_) if overwrite => Ok(None),
+        Err(e) => Err(anyhow::anyhow!(e)).context(format!(
+            "run {run_id} already exists in {} but its report cannot be read; pass --overwrite to replace it",
+            out_dir.display()
+        )),
+    }
+}
+
+/// After a successful rerun, deletes the earlier run's output files that the new run did
+/// not rewrite (for example a partition of an older `as_of` date).
+pub fn remove_stale_outputs(
+    out_dir: &Path,
+    earlier: &RunReport,
+    current: &RunReport,
+) -> Result<()> {
+    for old in &earlier.outputs {
+        if !current.outputs.contains(old) {
+            let path = out_dir.join(old);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot remove stale output {}", path.display()));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -5,10 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use orchestrator::cli::{BenchArgs, Cli, Command, InputArgs, RunArgs, SampleArgs, ScenariosArgs};
+use orchestrator::cli::{
+    BenchArgs, Cli, Command, InputArgs, ReportArgs, RunArgs, SampleArgs, ScenariosArgs,
+};
 use orchestrator::plan::Sizing;
 use worker::config::RunConfig;
 use worker::job::JobRequest;
+use worker::report::InputFingerprint;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench(&args),
         Command::Sample(args) => sample(&args),
         Command::Scenarios(args) => scenarios(&args),
+        Command::Report(args) => report(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,17 +79,26 @@ fn run(args: &RunArgs) -> Result<()> {
         (None, None, None) => Sizing::Count(threads as u32),
         (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
     };
+    let bar = ProgressDisplay::new();
+    let inputs = InputFingerprint::of_files(&args.inputs.portfolio, &args.inputs.config)
+        .with_context(|| format!("cannot read portfolio {}", args.inputs.portfolio.display()))?;
     let result = pool
         .install(|| {
             orchestrator::local::run_sharded(
-                request.portfolio_path,
-                request.config,
-                request.out_dir,
-                request.default_run_date,
-                sizing,
+                orchestrator::local::LocalRun {
+                    portfolio_path: request.portfolio_path,
+                    config: request.config,
+                    out_dir: request.out_dir,
+                    default_run_date: request.default_run_date,
+                    sizing,
+                    inputs,
+                    overwrite: args.overwrite,
+                },
+                &|event| bar.update(event),
             )
         })
         .with_context(|| format!("run {} failed", config.run_id))?;
+    bar.finish();
     println!("mcflow run {} on {threads} thread(s)", config.run_id);
     print!("{}", orchestrator::summary::render(&result.report));
     println!("  {:<19}  {}", "report", result.report_path.display());
@@ -162,6 +175,38 @@ fn scenarios(args: &ScenariosArgs) -> Result<()> {
     Ok(())
 }
 
+fn report(args: &ReportArgs) -> Result<()> {
+    let runs = args.dir.join("runs");
+    let mut ids: Vec<String> = match &args.run_id {
+        Some(id) => vec![id.clone()],
+        None => std::fs::read_dir(&runs)
+            .with_context(|| {
+                format!(
+                    "no runs in {} (expected {})",
+                    args.dir.display(),
+                    runs.display()
+                )
+            })?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join(worker::report::REPORT_FILE).exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    };
+    ids.sort();
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "no completed runs in {}",
+        args.dir.display()
+    );
+    for id in ids {
+        let path = worker::report::report_path(&args.dir, &id);
+        let report = worker::report::RunReport::read(&path)?;
+        println!("mcflow run {id} ({})", path.display());
+        print!("{}", orchestrator::summary::render(&report));
+    }
+    Ok(())
+}
+
 fn sample(args: &SampleArgs) -> Result<()> {
     anyhow::ensure!(args.loans > 0, "--loans must be at least 1");
     let loans = engine::sample::synthetic_loans(args.loans, args.seed);
@@ -176,4 +221,44 @@ fn sample(args: &SampleArgs) -> Result<()> {
     }
     println!("wrote {} loans to {}", loans.len(), args.out.display());
     Ok(())
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal) counting loan-months,
+/// with throughput and ETA.
+struct ProgressDisplay {
+    bar: indicatif::ProgressBar,
+}
+
+impl ProgressDisplay {
+    fn new() -> ProgressDisplay {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:40}] {percent:>3}% {per_sec} loan-months, ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        ProgressDisplay { bar }
+    }
+
+    fn update(&self, event: orchestrator::local::Progress) {
+        use orchestrator::local::Progress;
+        match event {
+            Progress::Planned {
+                shards,
+                loan_months,
+            } => {
+                self.bar.set_length(loan_months);
+                self.bar.set_message(format!("{shards} shards"));
+            }
+            Progress::ShardDone { loan_months } => self.bar.inc(loan_months),
+            Progress::Reducing => self.bar.set_message("reducing"),
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

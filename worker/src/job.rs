@@ -14,8 +14,8 @@ use crate::cashflow_parquet::{self, CashflowFileError};
 use crate::config::{Model, RunConfig};
 use crate::portfolio_file::{PortfolioFileError, load_portfolio};
 use crate::report::{
-    BandReport, LossReport, ModelSummary, PortfolioSummary, PvReport, ReportError, RunReport,
-    ShardCounts, StressReport, Timing, Totals, report_path,
+    BandReport, InputFingerprint, LossReport, ModelSummary, PortfolioSummary, PvReport,
+    ReportError, RunReport, ShardCounts, StressReport, Timing, Totals, report_path,
 };
 use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
 use crate::stochastic_config::StochasticConfigError;
@@ -98,6 +98,7 @@ pub struct RunFacts<'a> {
     pub horizon_months: u32,
     pub shards: ShardCounts,
     pub wall_seconds: f64,
+    pub inputs: InputFingerprint,
 }
 
 /// The horizon of a run: the config's, else the portfolio's longest remaining term.
@@ -145,6 +146,7 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             completed: 1,
         },
         wall_seconds: started.elapsed().as_secs_f64(),
+        inputs: InputFingerprint::default(),
     };
     finalize(&facts, projected)
 }
@@ -265,6 +267,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
             kind: config.model.kind().to_string(),
             description: config.model.describe(),
         },
+        inputs: facts.inputs.clone(),
         portfolio: PortfolioSummary {
             path: facts.portfolio_path.display().to_string(),
             total_upb: start_upb.to_cents() as f64 / 100.0,

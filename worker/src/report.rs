@@ -17,6 +17,9 @@ pub struct RunReport {
     pub run_date: String,
     pub model: ModelSummary,
     pub portfolio: PortfolioSummary,
+    /// Checksums of the inputs (empty when the caller did not supply them).
+    #[serde(default)]
+    pub inputs: InputFingerprint,
     pub loans: u64,
     pub scenarios: u32,
     pub horizon_months: u32,
@@ -148,6 +151,36 @@ pub struct ModelSummary {
 pub struct PortfolioSummary {
     pub path: String,
     pub total_upb: f64,
+}
+
+/// SHA-256 of the input files, so a rerun can tell whether its inputs changed and an
+/// auditor can tie the report to exact files.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InputFingerprint {
+    pub portfolio_sha256: String,
+    pub config_sha256: String,
+}
+
+impl InputFingerprint {
+    pub fn of_files(portfolio: &Path, config: &Path) -> std::io::Result<InputFingerprint> {
+        Ok(InputFingerprint {
+            portfolio_sha256: sha256_file(portfolio)?,
+            config_sha256: sha256_file(config)?,
+        })
+    }
+}
+
+/// Hex SHA-256 of a file's bytes, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Totals over all months of the (single or mean) scenario.

@@ -374,6 +374,158 @@ fn bad_config_fails_naming_file_and_key() {
 }
 
 #[test]
+fn rerun_with_other_inputs_is_refused_without_overwrite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("out");
+    let args = |config: &str| -> Vec<String> {
+        [
+            "run",
+            "--portfolio",
+            "data/sifma_pool.csv",
+            "--config",
+            config,
+            "--out",
+            s(&out),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let run = |a: &[String]| mcflow(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run(&args("data/sifma-a.toml")).status.success());
+    let report = out.join("runs/sifma-a/report.json");
+    let before = std::fs::read(&report).expect("report");
+    // Same inputs: allowed, and the tables come out the same.
+    let again = run(&args("data/sifma-a.toml"));
+    assert!(again.status.success(), "{:?}", text(&again));
+    // Same run id, different config: refused, earlier result untouched.
+    let changed = dir.path().join("changed.toml");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(repo().join("data/sifma-a.toml"))
+            .expect("config")
+            .replace("severity_pct = 20.0", "severity_pct = 30.0"),
+    )
+    .expect("write");
+    let o = run(&args(s(&changed)));
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("already exists") && text(&o).1.contains("--overwrite"),
+        "{:?}",
+        text(&o)
+    );
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("kept")).expect("json");
+    let before: serde_json::Value = serde_json::from_slice(&before).expect("json");
+    assert_eq!(after["inputs"], before["inputs"]);
+    assert_eq!(after["totals"], before["totals"]);
+    let mut with_flag = args(s(&changed));
+    with_flag.push("--overwrite".into());
+    let o = run(&with_flag);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let replaced: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("new")).expect("json");
+    assert_ne!(
+        replaced["inputs"]["config_sha256"],
+        before["inputs"]["config_sha256"]
+    );
+
+    // `mcflow report` reprints the stored summary.
+    let o = mcflow(&["report", s(&out)]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("mcflow run sifma-a") && stdout.contains("loan-months          360"),
+        "{stdout}"
+    );
+    let o = mcflow(&["report", s(&dir.path().join("nothing"))]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn truncated_parquet_and_unwritable_output_fail_clearly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bytes = std::fs::read(repo().join("data/sample_portfolio.parquet")).expect("sample");
+    let truncated = dir.path().join("truncated.parquet");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    let out = dir.path().join("out");
+    let o = mcflow(&[
+        "run",
+        "--portfolio",
+        s(&truncated),
+        "--config",
+        "data/sifma-a.toml",
+        "--out",
+        s(&out),
+    ]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains(s(&truncated)) && stderr.contains("Parquet"),
+        "{stderr}"
+    );
+    assert!(!out.join("runs").exists(), "no report for a failed run");
+
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, [0u8, 159, 146, 150, 255, 0, 1, 2]).expect("write");
+    let o = mcflow(&[
+        "validate",
+        "--portfolio",
+        s(&garbage),
+        "--config",
+        "data/sifma-a.toml",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains(s(&garbage)), "{:?}", text(&o));
+
+    // An output path below a regular file cannot be created.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let o = mcflow(&[
+        "run",
+        "--portfolio",
+        "data/sifma_pool.csv",
+        "--config",
+        "data/sifma-a.toml",
+        "--out",
+        s(&file.join("out")),
+    ]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(stderr.contains("a-file"), "{stderr}");
+}
+
+#[test]
+fn nan_and_duplicate_rows_are_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "loan_id,current_upb,note_rate_pct,orig_term_months,loan_age_months\n\
+         a,NaN,6.5,360,0\n\
+         a,1000,6.5,360,0\n\
+         c,1000,-2,360,0\n",
+    )
+    .expect("write");
+    let o = mcflow(&[
+        "validate",
+        "--portfolio",
+        s(&bad),
+        "--config",
+        "data/sifma-a.toml",
+    ]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    for needle in [
+        "row 1, column current_upb: \"NaN\"",
+        "row 2, column loan_id: \"a\" appears more than once",
+        "row 3, column note_rate_pct: \"-2\"",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle} in {stderr}");
+    }
+}
+
+#[test]
 fn bench_prints_one_json_object() {
     let o = mcflow(&[
         "bench",
