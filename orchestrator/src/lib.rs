@@ -3,6 +3,7 @@
 //! reduction) live here too; the computing happens in `worker` and `engine`.
 
 pub mod bench;
+pub mod charts;
 pub mod cli;
 pub mod local;
 pub mod plan;

@@ -99,9 +99,15 @@ fn run(args: &RunArgs) -> Result<()> {
         })
         .with_context(|| format!("run {} failed", config.run_id))?;
     bar.finish();
+    let report_dir = result.report_path.parent().unwrap_or(&args.out);
+    let charts =
+        orchestrator::charts::write_charts(report_dir, &result.report, &result.random_pvs)?;
     println!("mcflow run {} on {threads} thread(s)", config.run_id);
     print!("{}", orchestrator::summary::render(&result.report));
     println!("  {:<19}  {}", "report", result.report_path.display());
+    for chart in &charts {
+        println!("  {:<19}  {}", "chart", chart.display());
+    }
     Ok(())
 }
 

@@ -38,6 +38,8 @@ pub struct JobResult {
     /// One exact table per scenario.
     pub tables: Vec<CashflowTable>,
     pub loan_months: u64,
+    /// PV of each random scenario (stochastic mode; empty otherwise).
+    pub random_pvs: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -307,5 +309,9 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
         cashflows_path,
         tables,
         loan_months,
+        random_pvs: stochastic
+            .as_ref()
+            .map(|s| s.results[..s.random].iter().map(|r| r.pv).collect())
+            .unwrap_or_default(),
     })
 }

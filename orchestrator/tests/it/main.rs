@@ -266,6 +266,10 @@ fn stochastic_run_reports_risk_measures_and_exports_paths() {
         bands.len() as u64,
         report["horizon_months"].as_u64().expect("horizon")
     );
+    for chart in ["cashflow_fan.svg", "pv_histogram.svg"] {
+        let svg = std::fs::read_to_string(out.join("runs/sample").join(chart)).expect(chart);
+        assert!(svg.starts_with("<svg") && svg.contains("sample"), "{chart}");
+    }
     let b = &bands[11];
     assert!(b["p05"].as_f64() <= b["p50"].as_f64() && b["p50"].as_f64() <= b["p95"].as_f64());
     assert!(report["cumulative_default_pct"].as_f64().expect("cdr") > 0.0);

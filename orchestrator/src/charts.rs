@@ -1,0 +1,124 @@
+//! Charts written next to a run's report: the fan of monthly investor cash flow
+//! (p5/p50/p95 and mean across scenarios) and the histogram of scenario PV, as SVG.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use worker::report::{BandReport, RunReport};
+
+/// Writes the charts for `report` into `dir` and returns their paths.
+pub fn write_charts(dir: &Path, report: &RunReport, pvs: &[f64]) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    if !report.cashflow_bands.is_empty() {
+        let path = dir.join("cashflow_fan.svg");
+        fan_chart(&path, &report.run_id, &report.cashflow_bands)
+            .with_context(|| format!("cannot draw {}", path.display()))?;
+        written.push(path);
+    }
+    if pvs.len() > 1 {
+        let path = dir.join("pv_histogram.svg");
+        pv_histogram(&path, &report.run_id, pvs)
+            .with_context(|| format!("cannot draw {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn fan_chart(path: &Path, run_id: &str, bands: &[BandReport]) -> Result<()> {
+    let millions = |x: f64| x / 1e6;
+    let months = bands.len() as u32;
+    let top = bands.iter().map(|b| millions(b.p95)).fold(0.0, f64::max) * 1.05;
+    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{run_id}: monthly investor cash flow across scenarios"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(1u32..months.max(2), 0.0..top.max(1e-9))?;
+    chart
+        .configure_mesh()
+        .x_desc("month")
+        .y_desc("USD millions")
+        .draw()?;
+    let band_color = RGBColor(70, 130, 180);
+    chart
+        .draw_series(AreaSeries::new(
+            bands.iter().map(|b| (b.month, millions(b.p95))),
+            0.0,
+            band_color.mix(0.25),
+        ))?
+        .label("p5 - p95")
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 20, y + 5)], band_color.mix(0.25).filled())
+        });
+    chart.draw_series(AreaSeries::new(
+        bands.iter().map(|b| (b.month, millions(b.p05))),
+        0.0,
+        WHITE.mix(1.0),
+    ))?;
+    chart
+        .draw_series(LineSeries::new(
+            bands.iter().map(|b| (b.month, millions(b.p50))),
+            band_color.stroke_width(2),
+        ))?
+        .label("median")
+        .legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], band_color.stroke_width(2))
+        });
+    chart
+        .draw_series(LineSeries::new(
+            bands.iter().map(|b| (b.month, millions(b.mean))),
+            BLACK,
+        ))?
+        .label("mean")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn pv_histogram(path: &Path, run_id: &str, pvs: &[f64]) -> Result<()> {
+    let millions: Vec<f64> = pvs.iter().map(|p| p / 1e6).collect();
+    let lo = millions.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = millions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let bins = 30usize;
+    let width = ((hi - lo) / bins as f64).max(1e-9);
+    let mut counts = vec![0u32; bins];
+    for v in &millions {
+        let i = (((v - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    let max_count = counts.iter().copied().max().unwrap_or(1);
+    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{run_id}: PV by scenario ({} scenarios)", pvs.len()),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(lo..(lo + width * bins as f64), 0u32..max_count + 1)?;
+    chart
+        .configure_mesh()
+        .x_desc("PV, USD millions")
+        .y_desc("scenarios")
+        .draw()?;
+    let color = RGBColor(70, 130, 180);
+    chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+        let x0 = lo + width * i as f64;
+        Rectangle::new([(x0, 0), (x0 + width, c)], color.filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}
