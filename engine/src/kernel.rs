@@ -340,6 +340,8 @@ pub fn project_portfolio_on<B: Behaviour>(
         Isa::available().contains(&isa),
         "{isa:?} is not supported by this CPU"
     );
+    let (sorted, _) = portfolio.sorted_by_remaining_term();
+    let portfolio = &sorted;
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
     let empty = || (CashflowTable::new(horizon_months, pipeline.advancing), 0u64);
     let (table, loan_months) = (0..chunks)

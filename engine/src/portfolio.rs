@@ -356,6 +356,29 @@ impl Portfolio {
             .unwrap_or(0)
     }
 
+    /// The loans reordered by remaining term (stable), and for each new position the
+    /// original one. The kernel runs a chunk until its longest loan matures, so grouping
+    /// loans of similar term avoids projecting matured loans; totals are exact sums, so
+    /// the order does not change them.
+    pub fn sorted_by_remaining_term(&self) -> (Portfolio, Vec<usize>) {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&i| self.remaining_term_months(i));
+        let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        let sorted = Portfolio {
+            loan_id: order.iter().map(|&i| self.loan_id[i].clone()).collect(),
+            current_upb: pick(&self.current_upb),
+            note_rate_pct: pick(&self.note_rate_pct),
+            servicing_fee_pct: pick(&self.servicing_fee_pct),
+            orig_term_months: order.iter().map(|&i| self.orig_term_months[i]).collect(),
+            loan_age_months: order.iter().map(|&i| self.loan_age_months[i]).collect(),
+            orig_ltv_pct: order.iter().map(|&i| self.orig_ltv_pct[i]).collect(),
+            fico: order.iter().map(|&i| self.fico[i]).collect(),
+            state: order.iter().map(|&i| self.state[i]).collect(),
+            orig_upb: order.iter().map(|&i| self.orig_upb[i]).collect(),
+        };
+        (sorted, order)
+    }
+
     /// Total current balance in USD (floating point; for display only).
     pub fn total_upb(&self) -> f64 {
         self.current_upb.iter().sum()

@@ -562,6 +562,8 @@ pub fn project_stochastic_on(
         "{isa:?} is not supported by this CPU"
     );
     let pipeline = model.loss.pipeline;
+    let (sorted, original_position) = portfolio.sorted_by_remaining_term();
+    let portfolio = &sorted;
     let paths: Vec<ScenarioPath> = scenarios
         .clone()
         .into_par_iter()
@@ -614,14 +616,19 @@ pub fn project_stochastic_on(
         })
         .collect();
     let mut tables = empty_tables();
-    let mut loan_sums = Vec::with_capacity(portfolio.len());
+    let mut sorted_sums = Vec::with_capacity(portfolio.len());
     let mut loan_months = 0;
     for (group_tables, group_sums, lm) in results {
         for (t, g) in tables.iter_mut().zip(&group_tables) {
             t.merge(g);
         }
-        loan_sums.extend(group_sums);
+        sorted_sums.extend(group_sums);
         loan_months += lm;
+    }
+    // Back to the caller's loan order.
+    let mut loan_sums = vec![LoanSums::default(); portfolio.len()];
+    for (sums, &original) in sorted_sums.into_iter().zip(&original_position) {
+        loan_sums[original] = sums;
     }
     StochasticProjection {
         scenarios,

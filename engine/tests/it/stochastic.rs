@@ -168,6 +168,22 @@ fn shards_splitting_loans_and_scenarios_merge_to_identical_bits() {
     }
 }
 
+/// Per-loan results follow the caller's loan order whatever order the kernel runs
+/// loans in: reversing the portfolio reverses the per-loan sums and changes no total.
+#[test]
+fn loan_results_keep_the_portfolio_order() {
+    let records = loans(300, 21);
+    let m = model(4.0, 3.0, 4);
+    let forward = portfolio(records.clone());
+    let backward = portfolio(records.into_iter().rev().collect());
+    let h = forward.max_remaining_term_months();
+    let f = project_stochastic(&forward, &m, h, 0..4);
+    let b = project_stochastic(&backward, &m, h, 0..4);
+    assert_eq!(f.tables, b.tables);
+    let reversed: Vec<_> = b.loan_sums.into_iter().rev().collect();
+    assert_eq!(f.loan_sums, reversed);
+}
+
 #[test]
 fn antithetic_pairs_are_never_split() {
     let m = model(4.0, 3.0, 12);
