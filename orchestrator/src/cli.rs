@@ -26,6 +26,31 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Reprint the summary of stored runs in an output directory.
     Report(ReportArgs),
+    /// Turn loan-level data from public datasets into a portfolio file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Fannie Mae Single-Family Loan Performance files (pipe-delimited, 110 columns).
+    Fannie(FannieArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FannieArgs {
+    /// One or more performance files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output portfolio (Parquet, or CSV when the name ends in .csv).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Keep adjustable-rate loans (their current rate is used as a fixed rate).
+    #[arg(long)]
+    pub include_arm: bool,
+    /// Servicing fee to assign to every loan, percent a year (the files carry none).
+    #[arg(long)]
+    pub servicing_fee_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

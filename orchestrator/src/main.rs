@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use orchestrator::cli::{
-    BenchArgs, Cli, Command, InputArgs, ReportArgs, RunArgs, SampleArgs, ScenariosArgs,
+    BenchArgs, Cli, Command, FannieArgs, ImportCommand, InputArgs, ReportArgs, RunArgs, SampleArgs,
+    ScenariosArgs,
 };
 use orchestrator::plan::Sizing;
 use worker::config::RunConfig;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample(&args),
         Command::Scenarios(args) => scenarios(&args),
         Command::Report(args) => report(&args),
+        Command::Import(ImportCommand::Fannie(args)) => import_fannie(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -210,6 +212,57 @@ fn report(args: &ReportArgs) -> Result<()> {
         println!("mcflow run {id} ({})", path.display());
         print!("{}", orchestrator::summary::render(&report));
     }
+    Ok(())
+}
+
+fn import_fannie(args: &FannieArgs) -> Result<()> {
+    use worker::fannie::{ImportError, ImportOptions, ImportSummary, import};
+    let options = ImportOptions {
+        include_arm: args.include_arm,
+        servicing_fee_pct: args.servicing_fee_pct,
+    };
+    let print_summary = |s: &ImportSummary| {
+        println!(
+            "read {} rows, {} loans; kept {}; skipped: {} terminated (zero-balance code), {} not fixed-rate, {} invalid; {} malformed rows",
+            s.rows_read,
+            s.loans_seen,
+            s.loans_kept,
+            s.skipped_terminated,
+            s.skipped_not_fixed_rate,
+            s.skipped_invalid,
+            s.malformed_rows
+        );
+        for m in &s.malformed {
+            println!(
+                "  malformed: {}, line {}: {}",
+                m.file.display(),
+                m.line,
+                m.message
+            );
+        }
+        for i in &s.invalid {
+            println!("  invalid: {i}");
+        }
+    };
+    let (records, summary) = match import(&args.files, options) {
+        Ok(ok) => ok,
+        Err(ImportError::Empty(summary)) => {
+            print_summary(&summary);
+            anyhow::bail!("no active loans to import from {:?}", args.files);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let is_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        worker::portfolio_file::write_portfolio_csv(&args.out, &records)?;
+    } else {
+        worker::portfolio_file::write_portfolio_parquet(&args.out, &records)?;
+    }
+    print_summary(&summary);
+    println!("wrote {} loans to {}", records.len(), args.out.display());
     Ok(())
 }
 

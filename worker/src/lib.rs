@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod cashflow_parquet;
 pub mod config;
+pub mod fannie;
 pub mod job;
 pub mod portfolio_file;
 pub mod report;

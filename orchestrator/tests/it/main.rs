@@ -530,6 +530,47 @@ fn nan_and_duplicate_rows_are_reported() {
 }
 
 #[test]
+fn import_fannie_sample_then_run_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("fannie.parquet");
+    let o = mcflow(&[
+        "import",
+        "fannie",
+        "data/fannie_sample.txt",
+        "--out",
+        s(&out),
+        "--servicing-fee-pct",
+        "0.25",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("kept 3; skipped: 1 terminated (zero-balance code), 1 not fixed-rate, 1 invalid; 1 malformed rows"), "{stdout}");
+    assert!(
+        stdout.contains("data/fannie_sample.txt, line 12"),
+        "{stdout}"
+    );
+    let o = mcflow(&[
+        "run",
+        "--portfolio",
+        s(&out),
+        "--config",
+        "data/sifma-b.toml",
+        "--out",
+        s(&dir.path().join("o")),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o).0.contains("loans                3"),
+        "{:?}",
+        text(&o)
+    );
+
+    let o = mcflow(&["import", "fannie", "no/such/file.txt", "--out", s(&out)]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("no/such/file.txt"));
+}
+
+#[test]
 fn bench_prints_one_json_object() {
     let o = mcflow(&[
         "bench",
