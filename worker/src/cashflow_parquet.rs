@@ -1,18 +1,13 @@
 //! The `portfolio_cashflows` table: monthly cash-flow rows written as Hive-partitioned
 //! Parquet that Athena and other SQL engines read, and read back for reports and tests.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Int32Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Int32Array};
 use arrow::datatypes::{DataType, Decimal128Type, Field, Int32Type, Schema};
 use chrono::NaiveDate;
 use engine::{CashflowRow, CashflowTable, Money};
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::config::RunId;
 
@@ -22,10 +17,6 @@ pub const TABLE: &str = "portfolio_cashflows";
 /// Money columns are DECIMAL(18,2): exact cents, read natively by Athena and DuckDB.
 pub const MONEY_PRECISION: u8 = 18;
 pub const MONEY_SCALE: i8 = 2;
-
-/// Rows per row group: one scenario of a 30-year projection is 360 rows, so a group holds
-/// a few hundred scenarios, large enough for efficient scans and statistics.
-pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Reads one money column from a row.
 pub type ColumnGetter = fn(&CashflowRow) -> Money;
@@ -113,21 +104,7 @@ pub fn write_cashflows<'a>(
             .map_err(|e| write_error(e.to_string()))?;
         columns.push(Arc::new(array));
     }
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by(format!("mcflow {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    crate::atomic::write_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        Ok(())
-    })
-    .map_err(|e| write_error(e.to_string()))
+    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
 }
 
 /// One row read back from the table.
@@ -145,13 +122,8 @@ pub fn read_cashflows(path: &Path) -> Result<Vec<StoredRow>, CashflowFileError> 
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|e| read_error(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| read_error(e.to_string()))?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| read_error(e.to_string()))?;
+    for batch in crate::parquet_file::read_batches(path).map_err(read_error)? {
         if batch.schema().fields() != schema().fields() {
             return Err(read_error(format!(
                 "unexpected schema {:?}",

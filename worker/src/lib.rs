@@ -9,6 +9,7 @@ pub mod cashflow_parquet;
 pub mod config;
 pub mod fannie;
 pub mod job;
+pub mod parquet_file;
 pub mod portfolio_file;
 pub mod report;
 pub mod results_parquet;

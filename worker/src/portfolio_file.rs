@@ -11,10 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Schema};
 use engine::{LoanRecord, Portfolio, PortfolioError, ProblemSink};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 /// Columns every portfolio must have.
 pub const REQUIRED_COLUMNS: [&str; 5] = [
@@ -465,18 +462,7 @@ pub fn write_portfolio_parquet(
         )),
         Arc::new(Float64Array::from_iter(loans.iter().map(|l| l.orig_upb))),
     ];
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    crate::atomic::write_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        Ok(())
-    })
-    .map_err(|e| write_error(e.to_string()))
+    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
 }
 
 /// Writes records as a CSV portfolio with a header row (used by `mcflow sample`).

@@ -5,16 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use engine::Portfolio;
 use engine::risk::{LoanSums, ScenarioResult};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use crate::cashflow_parquet::{CashflowFileError, MONEY_PRECISION, MONEY_SCALE, ROW_GROUP_ROWS};
+use crate::cashflow_parquet::{CashflowFileError, MONEY_PRECISION, MONEY_SCALE};
 use crate::config::RunId;
 
 pub const SCENARIO_TABLE: &str = "scenario_results";
@@ -36,21 +33,7 @@ fn write_batch(
         path: path.to_path_buf(),
         message,
     };
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by(format!("mcflow {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    crate::atomic::write_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        Ok(())
-    })
-    .map_err(|e| write_error(e.to_string()))
+    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
 }
 
 fn money(values: Vec<i128>) -> ArrayRef {

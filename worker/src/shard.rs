@@ -2,7 +2,6 @@
 //! projects them, and writes its partial results (exact integer sums) followed by a
 //! completion marker; rerunning a shard rewrites the same files with the same bytes.
 
-use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,10 +16,6 @@ use engine::cashflow::SUMMED_COUNT;
 use engine::risk::LoanSums;
 use engine::stochastic::project_stochastic;
 use engine::{CashflowTable, project_deterministic};
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, RunConfig};
@@ -179,18 +174,7 @@ fn write_parquet(
         path: path.to_path_buf(),
         message,
     };
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns).map_err(|e| write_error(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    crate::atomic::write_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        Ok(())
-    })
-    .map_err(|e| write_error(e.to_string()))
+    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
 }
 
 /// Partial tables: scenario, month, and the 12 summed columns as exact integer units
@@ -253,13 +237,7 @@ fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ShardError> {
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|e| read_error(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| read_error(e.to_string()))?;
-    reader
-        .map(|b| b.map_err(|e| read_error(e.to_string())))
-        .collect()
+    crate::parquet_file::read_batches(path).map_err(read_error)
 }
 
 /// Reads a completed shard's partial results; fails when the marker is missing.
