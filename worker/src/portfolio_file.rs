@@ -587,11 +587,7 @@ mod tests {
         let cols: Vec<ArrayRef> = (0..5)
             .map(|_| Arc::new(StringArray::from(vec!["1"])) as ArrayRef)
             .collect();
-        let batch = RecordBatch::try_new(schema.clone(), cols).expect("batch");
-        let mut w =
-            ArrowWriter::try_new(File::create(&path).expect("create"), schema, None).expect("w");
-        w.write(&batch).expect("write");
-        w.close().expect("close");
+        crate::parquet_file::write_columns(&path, schema, cols).expect("write");
         let err = load_portfolio(&path).expect_err("typed").to_string();
         assert!(
             err.contains("column \"current_upb\" has type Utf8, expected a number"),
