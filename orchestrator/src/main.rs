@@ -11,7 +11,6 @@ use orchestrator::cli::{
 };
 use orchestrator::plan::Sizing;
 use worker::config::RunConfig;
-use worker::job::JobRequest;
 use worker::report::InputFingerprint;
 
 fn main() -> ExitCode {
@@ -70,12 +69,6 @@ fn run(args: &RunArgs) -> Result<()> {
         .build()
         .context("building the thread pool")?;
     let today = chrono::Utc::now().date_naive();
-    let request = JobRequest {
-        portfolio_path: &args.inputs.portfolio,
-        config: &config,
-        out_dir: &args.out,
-        default_run_date: today,
-    };
     let sizing = match (args.shards, args.loans_per_shard, args.scenarios_per_shard) {
         (Some(n), _, _) => Sizing::Count(n),
         (None, None, None) => Sizing::Count(threads as u32),
@@ -88,10 +81,10 @@ fn run(args: &RunArgs) -> Result<()> {
         .install(|| {
             orchestrator::local::run_sharded(
                 orchestrator::local::LocalRun {
-                    portfolio_path: request.portfolio_path,
-                    config: request.config,
-                    out_dir: request.out_dir,
-                    default_run_date: request.default_run_date,
+                    portfolio_path: &args.inputs.portfolio,
+                    config: &config,
+                    out_dir: &args.out,
+                    default_run_date: today,
                     sizing,
                     inputs,
                     overwrite: args.overwrite,
@@ -106,9 +99,12 @@ fn run(args: &RunArgs) -> Result<()> {
         orchestrator::charts::write_charts(report_dir, &result.report, &result.random_pvs)?;
     println!("mcflow run {} on {threads} thread(s)", config.run_id);
     print!("{}", orchestrator::summary::render(&result.report));
-    println!("  {:<19}  {}", "report", result.report_path.display());
+    println!(
+        "{}",
+        orchestrator::summary::line("report", result.report_path.display())
+    );
     for chart in &charts {
-        println!("  {:<19}  {}", "chart", chart.display());
+        println!("{}", orchestrator::summary::line("chart", chart.display()));
     }
     Ok(())
 }

@@ -15,6 +15,14 @@ fn money(x: f64) -> String {
     format!("{}{grouped}", if neg { "-" } else { "" })
 }
 
+/// Width of the label column, so that lines printed after the table align with it.
+pub const LABEL_WIDTH: usize = 20;
+
+/// One line in the table's layout.
+pub fn line(label: &str, value: impl std::fmt::Display) -> String {
+    format!("  {label:<LABEL_WIDTH$}  {value}")
+}
+
 /// Formats a report as an aligned two-column table.
 pub fn render(r: &RunReport) -> String {
     let t = &r.totals;
@@ -87,7 +95,7 @@ pub fn render(r: &RunReport) -> String {
             format!("{} / {}", money(loss.es_95), money(loss.es_99)),
         ));
     }
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = LABEL_WIDTH;
     let mut out = String::new();
     for (k, v) in rows {
         out.push_str(&format!("  {k:<width$}  {v}\n"));
