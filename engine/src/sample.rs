@@ -134,6 +134,51 @@ pub fn benchmark_loans(count: usize, term_months: u32, seed: u64) -> Vec<LoanRec
     loans
 }
 
+/// The benchmarks' deterministic assumptions: 150% PSA, 100% SDA, 20% severity,
+/// 12-month recovery lag, P&I advanced (SIFMA Cash Flow B's speeds).
+pub fn benchmark_deterministic_model() -> crate::DeterministicModel {
+    crate::DeterministicModel::new(
+        crate::PrepaySpeed::Psa(150.0),
+        crate::DefaultSpeed::Sda(100.0),
+        20.0,
+        crate::Pipeline {
+            recovery_lag_months: 12,
+            advancing: true,
+        },
+    )
+    .expect("constant parameters are valid")
+}
+
+/// The benchmarks' stochastic model: Hull-White a = 0.03, sigma = 1% on a 4% flat curve,
+/// 3% house-price drift with 5% volatility, every behaviour model at its defaults.
+pub fn benchmark_stochastic_model(
+    months: u32,
+    scenarios: u32,
+) -> crate::stochastic::StochasticModel {
+    use crate::scenario::{HousePrices, HullWhite, ScenarioSet};
+    use crate::stochastic::{DefaultParams, LossParams, PrepayParams, StochasticModel};
+    let curve = crate::curve::ZeroCurve::flat(4.0).expect("constant curve is valid");
+    let hw = HullWhite::new(0.03, 0.01, curve).expect("constant parameters are valid");
+    let hp = HousePrices {
+        drift_pct: 3.0,
+        volatility_pct: 5.0,
+        persistence: 0.6,
+        rate_correlation: -0.3,
+        initial_hpa_pct: 3.0,
+    };
+    let set = ScenarioSet::new(hw, hp, 1.7, months, 1, scenarios.max(1), false)
+        .expect("constant parameters are valid");
+    StochasticModel::new(
+        set,
+        PrepayParams::default(),
+        DefaultParams::default(),
+        LossParams::default(),
+        0.0,
+        1,
+    )
+    .expect("default parameters are valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,16 +5,9 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use engine::curve::ZeroCurve;
-use engine::sample::benchmark_loans;
-use engine::scenario::{HousePrices, HullWhite, ScenarioSet};
-use engine::stochastic::{
-    DefaultParams, LossParams, PrepayParams, StochasticModel, project_stochastic,
-};
-use engine::{
-    DefaultSpeed, DeterministicModel, Isa, Pipeline, Portfolio, PrepaySpeed, ProblemSink,
-    project_deterministic,
-};
+use engine::sample::{benchmark_deterministic_model, benchmark_loans, benchmark_stochastic_model};
+use engine::stochastic::project_stochastic;
+use engine::{Isa, Portfolio, ProblemSink, project_deterministic};
 use serde::Serialize;
 
 use crate::cli::BenchModel;
@@ -37,27 +30,6 @@ pub struct BenchResult {
     pub loan_months_per_second: f64,
     pub repetitions_seconds: Vec<f64>,
     pub assumptions: String,
-}
-
-/// The stochastic benchmark model: 4% flat curve, a = 0.03, sigma = 1%, default behaviour.
-pub fn stochastic_bench_model(months: u32, scenarios: u32) -> Result<StochasticModel> {
-    let hw = HullWhite::new(0.03, 0.01, ZeroCurve::flat(4.0)?)?;
-    let hp = HousePrices {
-        drift_pct: 3.0,
-        volatility_pct: 5.0,
-        persistence: 0.6,
-        rate_correlation: -0.3,
-        initial_hpa_pct: 3.0,
-    };
-    let set = ScenarioSet::new(hw, hp, 1.7, months, 1, scenarios, false)?;
-    Ok(StochasticModel::new(
-        set,
-        PrepayParams::default(),
-        DefaultParams::default(),
-        LossParams::default(),
-        0.0,
-        1,
-    )?)
 }
 
 pub fn bench(
@@ -84,15 +56,7 @@ pub fn bench(
         .context("building the thread pool")?;
     let (name, assumptions, scenarios, run): (&str, String, u32, Workload) = match model {
         BenchModel::Deterministic => {
-            let m = DeterministicModel::new(
-                PrepaySpeed::Psa(150.0),
-                DefaultSpeed::Sda(100.0),
-                20.0,
-                Pipeline {
-                    recovery_lag_months: 12,
-                    advancing: true,
-                },
-            )?;
+            let m = benchmark_deterministic_model();
             (
                 "deterministic",
                 "150% PSA, 100% SDA, 20% severity, 12-month lag, advancing".into(),
@@ -104,7 +68,7 @@ pub fn bench(
             )
         }
         BenchModel::Stochastic => {
-            let m = stochastic_bench_model(months, scenarios)?;
+            let m = benchmark_stochastic_model(months, scenarios);
             (
                 "stochastic",
                 "Hull-White a=0.03 sigma=1% on a 4% flat curve, house prices, refi/burnout/seasoning/seasonality/turnover, MTM-LTV and FICO default, MTM severity, per-loan PV".into(),
