@@ -636,3 +636,73 @@ fn sample_then_validate() {
         assert!(stdout.contains("ok: 500 loans"), "{stdout}");
     }
 }
+
+/// The reducer refuses a shard whose completion marker is missing, and the tree reduce
+/// (groups of `REDUCE_FAN_IN`) gives the same result as merging the partials in order.
+#[test]
+fn reduce_needs_every_marker_and_is_independent_of_grouping() {
+    use orchestrator::local::{REDUCE_FAN_IN, reduce};
+    use orchestrator::plan::{RunShape, Sizing, plan};
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("p.parquet");
+    assert!(
+        mcflow(&["sample", "--loans", "400", "--out", s(&portfolio)])
+            .status
+            .success()
+    );
+    let config =
+        worker::config::RunConfig::load(&repo().join("data/sifma-b.toml")).expect("config");
+    let shape = RunShape {
+        run_id: "sifma-b".into(),
+        run_date: "2026-11-26".into(),
+        horizon_months: 360,
+        loans: 400,
+        scenarios: 1,
+        antithetic: false,
+    };
+    let tasks = plan(
+        &shape,
+        Sizing::PerShard {
+            loans: Some(10),
+            scenarios: None,
+        },
+    )
+    .expect("plan");
+    assert!(tasks.len() > REDUCE_FAN_IN, "enough shards to build a tree");
+    for t in &tasks {
+        worker::shard::run_shard(t, &portfolio, &config, dir.path()).expect("shard");
+    }
+    let tree = reduce(&tasks, dir.path(), true, 400).expect("reduce");
+    let mut flat = CashflowTableSum::default();
+    for t in &tasks {
+        let p = worker::shard::read_partial(
+            &worker::shard::shard_dir(dir.path(), "sifma-b", t.shard),
+            true,
+        )
+        .expect("partial");
+        flat.add(&p.tables[0]);
+    }
+    assert_eq!(Some(&tree.tables[0]), flat.0.as_ref());
+
+    std::fs::remove_file(
+        worker::shard::shard_dir(dir.path(), "sifma-b", 3).join(worker::shard::MARKER_FILE),
+    )
+    .expect("rm");
+    let err = reduce(&tasks, dir.path(), true, 400).expect_err("incomplete");
+    assert!(
+        format!("{err:#}").contains("shard 3 is not complete"),
+        "{err:#}"
+    );
+}
+
+#[derive(Default)]
+struct CashflowTableSum(Option<engine::CashflowTable>);
+
+impl CashflowTableSum {
+    fn add(&mut self, t: &engine::CashflowTable) {
+        match &mut self.0 {
+            Some(sum) => sum.merge(t),
+            None => self.0 = Some(t.clone()),
+        }
+    }
+}
