@@ -360,9 +360,13 @@ impl Portfolio {
     /// original one. The kernel runs a chunk until its longest loan matures, so grouping
     /// loans of similar term avoids projecting matured loans; totals are exact sums, so
     /// the order does not change them.
-    pub fn sorted_by_remaining_term(&self) -> (Portfolio, Vec<usize>) {
+    /// A portfolio already in that order is borrowed, not copied.
+    pub fn sorted_by_remaining_term(&self) -> (std::borrow::Cow<'_, Portfolio>, Vec<usize>) {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by_key(|&i| self.remaining_term_months(i));
+        if order.iter().enumerate().all(|(k, &i)| k == i) {
+            return (std::borrow::Cow::Borrowed(self), order);
+        }
         let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
         let sorted = Portfolio {
             loan_id: order.iter().map(|&i| self.loan_id[i].clone()).collect(),
@@ -376,7 +380,7 @@ impl Portfolio {
             state: order.iter().map(|&i| self.state[i]).collect(),
             orig_upb: order.iter().map(|&i| self.orig_upb[i]).collect(),
         };
-        (sorted, order)
+        (std::borrow::Cow::Owned(sorted), order)
     }
 
     /// Total current balance in USD (floating point; for display only).

@@ -354,6 +354,9 @@ struct PathBehaviour<'a> {
     model: &'a StochasticModel,
     path: &'a ScenarioPath,
     discount: &'a [f64],
+    /// The chunk's scenario-independent loan constants, built once per chunk rather
+    /// than once per chunk and scenario.
+    traits: &'a LoanTraits,
 }
 
 /// Per-chunk constants of the behaviour models.
@@ -372,11 +375,9 @@ struct LoanTraits {
     age_months: Vec<f64>,
 }
 
-impl Behaviour for PathBehaviour<'_> {
-    type State = LoanTraits;
-
-    fn start_chunk(&self, loans: &ChunkLoans<'_>) -> LoanTraits {
-        let d = &self.model.default;
+impl LoanTraits {
+    fn new(model: &StochasticModel, loans: &ChunkLoans<'_>) -> LoanTraits {
+        let d = &model.default;
         let n = loans.len();
         let mut t = LoanTraits {
             inv_start_upb: loans.current_upb().iter().map(|u| 1.0 / u).collect(),
@@ -408,18 +409,25 @@ impl Behaviour for PathBehaviour<'_> {
         }
         t
     }
+}
+
+impl Behaviour for PathBehaviour<'_> {
+    type State = ();
+
+    fn start_chunk(&self, _loans: &ChunkLoans<'_>) {}
 
     // `f64::clamp` asserts its bounds, and that panic path stops loop vectorisation.
     #[allow(clippy::manual_clamp)]
     #[inline(always)]
     fn month_rates(
         &self,
-        t: &mut LoanTraits,
+        _state: &mut (),
         month: u32,
         _loans: &ChunkLoans<'_>,
         balances: LoanBalances<'_>,
         rates: &mut MonthRates,
     ) {
+        let t = self.traits;
         let p = &self.model.prepay;
         let d = &self.model.default;
         let l = &self.model.loss;
@@ -593,11 +601,13 @@ pub fn project_stochastic_on(
                 let end = (start + CHUNK_LOANS).min(portfolio.len());
                 let loans = ChunkLoans::new(portfolio, start..end);
                 let mut chunk_sums = vec![LoanSums::default(); end - start];
+                let traits = LoanTraits::new(model, &loans);
                 for (k, path) in paths.iter().enumerate() {
                     let behaviour = PathBehaviour {
                         model,
                         path,
                         discount: &discount[k],
+                        traits: &traits,
                     };
                     loan_months += project_chunk(
                         isa,
