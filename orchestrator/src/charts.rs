@@ -1,35 +1,40 @@
 //! Charts written next to a run's report: the fan of monthly investor cash flow
 //! (p5/p50/p95 and mean across scenarios) and the histogram of scenario PV, as SVG.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use worker::report::{BandReport, RunReport};
+use worker::store::Store;
 
-/// Writes the charts for `report` into `dir` and returns their paths.
-pub fn write_charts(dir: &Path, report: &RunReport, pvs: &[f64]) -> Result<Vec<PathBuf>> {
+/// Writes the charts for `report` beside it (`runs/<run_id>/`) and returns their keys.
+pub fn write_charts(store: &Store, report: &RunReport, pvs: &[f64]) -> Result<Vec<String>> {
     let mut written = Vec::new();
+    let key = |name: &str| format!("runs/{}/{name}", report.run_id);
     if !report.cashflow_bands.is_empty() {
-        let path = dir.join("cashflow_fan.svg");
-        fan_chart(&path, &report.run_id, &report.cashflow_bands)
-            .with_context(|| format!("cannot draw {}", path.display()))?;
-        written.push(path);
+        let mut svg = String::new();
+        fan_chart(&mut svg, &report.run_id, &report.cashflow_bands)
+            .context("cannot draw the cash-flow fan chart")?;
+        written.push((key("cashflow_fan.svg"), svg));
     }
     if pvs.len() > 1 {
-        let path = dir.join("pv_histogram.svg");
-        pv_histogram(&path, &report.run_id, pvs)
-            .with_context(|| format!("cannot draw {}", path.display()))?;
-        written.push(path);
+        let mut svg = String::new();
+        pv_histogram(&mut svg, &report.run_id, pvs).context("cannot draw the PV histogram")?;
+        written.push((key("pv_histogram.svg"), svg));
     }
-    Ok(written)
+    written
+        .into_iter()
+        .map(|(key, svg)| {
+            store.put(&key, svg.into_bytes())?;
+            Ok(key)
+        })
+        .collect()
 }
 
-fn fan_chart(path: &Path, run_id: &str, bands: &[BandReport]) -> Result<()> {
+fn fan_chart(svg: &mut String, run_id: &str, bands: &[BandReport]) -> Result<()> {
     let millions = |x: f64| x / 1e6;
     let months = bands.len() as u32;
     let top = bands.iter().map(|b| millions(b.p95)).fold(0.0, f64::max) * 1.05;
-    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -86,7 +91,7 @@ fn fan_chart(path: &Path, run_id: &str, bands: &[BandReport]) -> Result<()> {
     Ok(())
 }
 
-fn pv_histogram(path: &Path, run_id: &str, pvs: &[f64]) -> Result<()> {
+fn pv_histogram(svg: &mut String, run_id: &str, pvs: &[f64]) -> Result<()> {
     let millions: Vec<f64> = pvs.iter().map(|p| p / 1e6).collect();
     let lo = millions.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = millions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -98,7 +103,7 @@ fn pv_histogram(path: &Path, run_id: &str, pvs: &[f64]) -> Result<()> {
         counts[i] += 1;
     }
     let max_count = counts.iter().copied().max().unwrap_or(1);
-    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(

@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mcflow", version, propagate_version = true)]
 pub struct Cli {
+    /// Send every AWS call here (an emulator such as moto); the SDK also reads
+    /// `AWS_ENDPOINT_URL`.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,9 +59,9 @@ pub struct FannieArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Output directory of earlier runs.
+    /// Output location of earlier runs: a local directory or `s3://bucket/prefix`.
     #[arg(default_value = "mcflow-out")]
-    pub dir: PathBuf,
+    pub dir: String,
     /// Only this run (default: every run in the directory).
     #[arg(long)]
     pub run_id: Option<String>,
@@ -88,9 +92,9 @@ pub enum BenchModel {
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Portfolio file, Parquet or CSV.
+    /// Portfolio file, Parquet or CSV: a local path or `s3://bucket/key`.
     #[arg(long, default_value = "data/sample_portfolio.parquet")]
-    pub portfolio: PathBuf,
+    pub portfolio: String,
     /// Run configuration (TOML).
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
@@ -100,9 +104,9 @@ pub struct InputArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Output directory.
+    /// Output location: a local directory or `s3://bucket/prefix`.
     #[arg(long, default_value = "mcflow-out")]
-    pub out: PathBuf,
+    pub out: String,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

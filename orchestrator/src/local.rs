@@ -3,7 +3,6 @@
 //! partial results under `_partials/`; the reducer merges them exactly and writes the
 //! final tables and `report.json` through the same code as any other run.
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
@@ -13,9 +12,10 @@ use engine::risk::LoanSums;
 use rayon::prelude::*;
 use worker::config::{Model, RunConfig};
 use worker::job::{JobResult, Projected, RunFacts, finalize, first_payment_month, horizon_of};
-use worker::portfolio_file::load_portfolio;
-use worker::report::{InputFingerprint, RunReport, ShardCounts, report_path};
-use worker::shard::{ShardPartial, ShardTask, partials_dir, read_partial, run_shard, shard_dir};
+use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
+use worker::report::{InputFingerprint, RunReport, ShardCounts};
+use worker::shard::{ShardPartial, ShardTask, partials_prefix, read_partial, run_shard};
+use worker::store::Store;
 
 use crate::plan::{RunShape, Sizing, plan};
 
@@ -30,9 +30,10 @@ pub enum Progress {
 /// What a local run needs.
 #[derive(Debug, Clone)]
 pub struct LocalRun<'a> {
-    pub portfolio_path: &'a Path,
+    pub portfolio: &'a PortfolioSource,
     pub config: &'a RunConfig,
-    pub out_dir: &'a Path,
+    /// Where partial and final results go: a local directory or `s3://`.
+    pub store: &'a Store,
     /// Business date when the config has no `as_of`.
     pub default_run_date: NaiveDate,
     pub sizing: Sizing,
@@ -44,9 +45,9 @@ pub struct LocalRun<'a> {
 /// Runs a whole job through shards on the current rayon pool.
 pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<JobResult> {
     let LocalRun {
-        portfolio_path,
+        portfolio: source,
         config,
-        out_dir,
+        store,
         default_run_date,
         sizing,
         inputs,
@@ -54,8 +55,8 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     } = run;
     let started = Instant::now();
     // Validate everything once, up front: a bad row fails the run before any shard.
-    let portfolio = load_portfolio(portfolio_path)?;
-    let earlier = check_existing_run(out_dir, config.run_id.as_str(), &inputs, overwrite)?;
+    let portfolio = load_portfolio_from(source)?;
+    let earlier = check_existing_run(store, config.run_id.as_str(), &inputs, overwrite)?;
     let horizon = horizon_of(config, &portfolio);
     let run_date = config.as_of.unwrap_or(default_run_date);
     let (scenarios, antithetic) = match &config.model {
@@ -75,11 +76,10 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     };
     let tasks = plan(&shape, sizing)?;
     // Stale partials of an earlier attempt must not be mistaken for this run's.
-    let partials = partials_dir(out_dir, config.run_id.as_str());
-    if partials.exists() {
-        std::fs::remove_dir_all(&partials)
-            .with_context(|| format!("cannot clear old partial results {}", partials.display()))?;
-    }
+    let partials = partials_prefix(config.run_id.as_str());
+    store
+        .delete_folder(&partials)
+        .context("cannot clear old partial results")?;
     let planned_loan_months: u64 = tasks
         .iter()
         .map(|t| {
@@ -94,7 +94,7 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     tasks
         .par_iter()
         .map(|task| {
-            let marker = run_shard(task, portfolio_path, config, out_dir)
+            let marker = run_shard(task, source, config, store)
                 .with_context(|| format!("shard {} failed", task.shard))?;
             progress(Progress::ShardDone {
                 loan_months: marker.loan_months,
@@ -103,12 +103,12 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         })
         .collect::<Result<Vec<()>>>()?;
     progress(Progress::Reducing);
-    let projected = reduce(&tasks, out_dir, config.model.advancing(), portfolio.len())?;
+    let projected = reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
     let facts = RunFacts {
-        portfolio_path,
+        portfolio_location: source.location(),
         portfolio: &portfolio,
         config,
-        out_dir,
+        store,
         run_date,
         horizon_months: horizon,
         shards: ShardCounts {
@@ -119,10 +119,11 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         inputs,
     };
     let result = finalize(&facts, projected)?;
-    std::fs::remove_dir_all(&partials)
-        .with_context(|| format!("cannot remove partial results {}", partials.display()))?;
+    store
+        .delete_folder(&partials)
+        .context("cannot remove partial results")?;
     if let Some(earlier) = earlier {
-        remove_stale_outputs(out_dir, &earlier, &result.report)?;
+        remove_stale_outputs(store, &earlier, &result.report)?;
     }
     Ok(result)
 }
@@ -137,7 +138,7 @@ pub const REDUCE_FAN_IN: usize = 16;
 /// Fails if a shard has no completion marker.
 pub fn reduce(
     tasks: &[ShardTask],
-    out_dir: &Path,
+    store: &Store,
     advancing: bool,
     loans: usize,
 ) -> Result<Projected> {
@@ -146,7 +147,7 @@ pub fn reduce(
     let shape = (scenarios, tasks[0].horizon_months, advancing, loans);
     tasks
         .par_chunks(REDUCE_FAN_IN)
-        .map(|group| reduce_group(group, out_dir, shape))
+        .map(|group| reduce_group(group, store, shape))
         .try_reduce_with(|a, b| Ok(merge(a, b)))
         .expect("at least one group")
 }
@@ -182,16 +183,15 @@ fn merge(mut a: Projected, b: Projected) -> Projected {
     a
 }
 
-fn reduce_group(tasks: &[ShardTask], out_dir: &Path, dims: RunDims) -> Result<Projected> {
+fn reduce_group(tasks: &[ShardTask], store: &Store, dims: RunDims) -> Result<Projected> {
     let (_, _, advancing, loans) = dims;
     let mut acc = empty(dims);
     for task in tasks {
-        let dir = shard_dir(out_dir, &task.run_id, task.shard);
         let ShardPartial {
             marker,
             tables: partial_tables,
             loan_sums: partial_sums,
-        } = read_partial(&dir, advancing)
+        } = read_partial(store, &task.run_id, task.shard, advancing)
             .with_context(|| format!("shard {} is not complete", task.shard))?;
         ensure!(
             &marker.task == task,
@@ -219,21 +219,18 @@ fn reduce_group(tasks: &[ShardTask], out_dir: &Path, dims: RunDims) -> Result<Pr
 /// unless `overwrite`. Returns the earlier report, whose outputs the caller removes once
 /// the new run has succeeded.
 pub fn check_existing_run(
-    out_dir: &Path,
+    store: &Store,
     run_id: &str,
     inputs: &InputFingerprint,
     overwrite: bool,
 ) -> Result<Option<RunReport>> {
-    let path = report_path(out_dir, run_id);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let earlier = RunReport::read(&path);
+    let earlier = RunReport::get(store, run_id);
     match earlier {
-        Ok(r) if r.inputs == *inputs || overwrite => Ok(Some(r)),
-        Ok(r) => anyhow::bail!(
+        Ok(None) => Ok(None),
+        Ok(Some(r)) if r.inputs == *inputs || overwrite => Ok(Some(r)),
+        Ok(Some(r)) => anyhow::bail!(
             "run {run_id} already exists in {} with different inputs (portfolio sha256 {}, config sha256 {}; now {} and {}); choose another run_id or pass --overwrite",
-            out_dir.display(),
+            store.root(),
             r.inputs.portfolio_sha256,
             r.inputs.config_sha256,
             inputs.portfolio_sha256,
@@ -242,29 +239,17 @@ pub fn check_existing_run(
         Err(_) if overwrite => Ok(None),
         Err(e) => Err(anyhow::anyhow!(e)).context(format!(
             "run {run_id} already exists in {} but its report cannot be read; pass --overwrite to replace it",
-            out_dir.display()
+            store.root()
         )),
     }
 }
 
 /// After a successful rerun, deletes the earlier run's output files that the new run did
 /// not rewrite (for example a partition of an older `as_of` date).
-pub fn remove_stale_outputs(
-    out_dir: &Path,
-    earlier: &RunReport,
-    current: &RunReport,
-) -> Result<()> {
+pub fn remove_stale_outputs(store: &Store, earlier: &RunReport, current: &RunReport) -> Result<()> {
     for old in &earlier.outputs {
         if !current.outputs.contains(old) {
-            let path = out_dir.join(old);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot remove stale output {}", path.display()));
-                }
-            }
+            store.delete(old).context("cannot remove a stale output")?;
         }
     }
     Ok(())

@@ -10,8 +10,11 @@ use orchestrator::cli::{
     ScenariosArgs,
 };
 use orchestrator::plan::Sizing;
+use worker::aws::{AwsSettings, LazyAws};
 use worker::config::RunConfig;
+use worker::portfolio_file::PortfolioSource;
 use worker::report::InputFingerprint;
+use worker::store::Store;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -22,13 +25,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let aws = LazyAws::new(AwsSettings {
+        endpoint_url: cli.endpoint_url.clone(),
+    });
     let result = match cli.command {
-        Command::Run(args) => run(&args),
+        Command::Run(args) => run(&args, &aws),
         Command::Validate(args) => validate(&args),
         Command::Bench(args) => bench(&args),
         Command::Sample(args) => sample(&args),
         Command::Scenarios(args) => scenarios(&args),
-        Command::Report(args) => report(&args),
+        Command::Report(args) => report(&args, &aws),
         Command::Import(ImportCommand::Fannie(args)) => import_fannie(&args),
     };
     match result {
@@ -61,7 +67,7 @@ fn load_config(path: &Path) -> Result<RunConfig> {
     })
 }
 
-fn run(args: &RunArgs) -> Result<()> {
+fn run(args: &RunArgs, aws: &LazyAws) -> Result<()> {
     let config = load_config(&args.inputs.config)?;
     let threads = threads(args.threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -75,15 +81,20 @@ fn run(args: &RunArgs) -> Result<()> {
         (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
     };
     let bar = ProgressDisplay::new();
-    let inputs = InputFingerprint::of_files(&args.inputs.portfolio, &args.inputs.config)
-        .with_context(|| format!("cannot read portfolio {}", args.inputs.portfolio.display()))?;
+    let source = PortfolioSource::open(&args.inputs.portfolio, || aws.get())?;
+    let store = Store::open(&args.out, || aws.get())?;
+    let inputs = InputFingerprint {
+        portfolio_sha256: source.sha256()?,
+        config_sha256: worker::report::sha256_file(&args.inputs.config)
+            .with_context(|| format!("cannot read config {}", args.inputs.config.display()))?,
+    };
     let result = pool
         .install(|| {
             orchestrator::local::run_sharded(
                 orchestrator::local::LocalRun {
-                    portfolio_path: &args.inputs.portfolio,
+                    portfolio: &source,
                     config: &config,
-                    out_dir: &args.out,
+                    store: &store,
                     default_run_date: today,
                     sizing,
                     inputs,
@@ -94,28 +105,29 @@ fn run(args: &RunArgs) -> Result<()> {
         })
         .with_context(|| format!("run {} failed", config.run_id))?;
     bar.finish();
-    let report_dir = result.report_path.parent().unwrap_or(&args.out);
-    let charts =
-        orchestrator::charts::write_charts(report_dir, &result.report, &result.random_pvs)?;
+    let charts = orchestrator::charts::write_charts(&store, &result.report, &result.random_pvs)?;
     println!("mcflow run {} on {threads} thread(s)", config.run_id);
     print!("{}", orchestrator::summary::render(&result.report));
     println!(
         "{}",
-        orchestrator::summary::line("report", result.report_path.display())
+        orchestrator::summary::line("report", store.describe(&result.report_key))
     );
     for chart in &charts {
-        println!("{}", orchestrator::summary::line("chart", chart.display()));
+        println!(
+            "{}",
+            orchestrator::summary::line("chart", store.describe(chart))
+        );
     }
     Ok(())
 }
 
 fn validate(args: &InputArgs) -> Result<()> {
     let config = load_config(&args.config)?;
-    let portfolio = worker::job::check_inputs(&args.portfolio)?;
+    let portfolio = worker::job::check_inputs(Path::new(&args.portfolio))?;
     println!(
         "ok: {} loans in {}, run {} ({})",
         portfolio.len(),
-        args.portfolio.display(),
+        args.portfolio,
         config.run_id,
         config.model.describe()
     );
@@ -179,33 +191,32 @@ fn scenarios(args: &ScenariosArgs) -> Result<()> {
     Ok(())
 }
 
-fn report(args: &ReportArgs) -> Result<()> {
-    let runs = args.dir.join("runs");
+fn report(args: &ReportArgs, aws: &LazyAws) -> Result<()> {
+    let store = Store::open(&args.dir, || aws.get())?;
     let mut ids: Vec<String> = match &args.run_id {
         Some(id) => vec![id.clone()],
-        None => std::fs::read_dir(&runs)
-            .with_context(|| {
-                format!(
-                    "no runs in {} (expected {})",
-                    args.dir.display(),
-                    runs.display()
-                )
-            })?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join(worker::report::REPORT_FILE).exists())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        None => store
+            .list("runs")?
+            .iter()
+            .filter_map(|k| {
+                k.strip_prefix("runs/")?
+                    .strip_suffix(&format!("/{}", worker::report::REPORT_FILE))
+                    .filter(|id| !id.contains('/'))
+                    .map(str::to_string)
+            })
             .collect(),
     };
     ids.sort();
     anyhow::ensure!(
         !ids.is_empty(),
-        "no completed runs in {}",
-        args.dir.display()
+        "no completed runs in {} (expected runs/<run_id>/report.json)",
+        args.dir
     );
     for id in ids {
-        let path = worker::report::report_path(&args.dir, &id);
-        let report = worker::report::RunReport::read(&path)?;
-        println!("mcflow run {id} ({})", path.display());
+        let key = worker::report::report_key(&id);
+        let report = worker::report::RunReport::get(&store, &id)?
+            .with_context(|| format!("no report at {}", store.describe(&key)))?;
+        println!("mcflow run {id} ({})", store.describe(&key));
         print!("{}", orchestrator::summary::render(&report));
     }
     Ok(())

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use engine::{CashflowRow, CashflowTable, Money};
 
 use crate::config::RunId;
+use crate::store::Store;
 
 /// Name of the table folder under the output directory.
 pub const TABLE: &str = "portfolio_cashflows";
@@ -49,11 +50,12 @@ pub enum CashflowFileError {
     Read { path: PathBuf, message: String },
 }
 
-/// The Hive partition folder of one run: `out/portfolio_cashflows/run_date=D/run_id=ID`.
-pub fn partition_dir(out: &Path, run_date: NaiveDate, run_id: &RunId) -> PathBuf {
-    out.join(TABLE)
-        .join(format!("run_date={}", run_date.format("%Y-%m-%d")))
-        .join(format!("run_id={run_id}"))
+/// The Hive partition folder of one run of `table`: `table/run_date=D/run_id=ID`.
+pub fn partition_key(table: &str, run_date: NaiveDate, run_id: &RunId) -> String {
+    format!(
+        "{table}/run_date={}/run_id={run_id}",
+        run_date.format("%Y-%m-%d")
+    )
 }
 
 pub fn schema() -> Arc<Schema> {
@@ -74,11 +76,12 @@ pub fn schema() -> Arc<Schema> {
 /// Writes scenarios' tables as one Parquet file (atomically). `tables` yields
 /// `(scenario, table)` pairs; rows are ordered by scenario then month.
 pub fn write_cashflows<'a>(
-    path: &Path,
+    store: &Store,
+    key: &str,
     tables: impl IntoIterator<Item = (i32, &'a CashflowTable)>,
 ) -> Result<(), CashflowFileError> {
     let write_error = |message: String| CashflowFileError::Write {
-        path: path.to_path_buf(),
+        path: store.describe(key).into(),
         message,
     };
     let mut scenario = Vec::new();
@@ -104,7 +107,7 @@ pub fn write_cashflows<'a>(
             .map_err(|e| write_error(e.to_string()))?;
         columns.push(Arc::new(array));
     }
-    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
+    crate::parquet_file::put_columns(store, key, schema, columns).map_err(write_error)
 }
 
 /// One row read back from the table.

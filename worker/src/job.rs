@@ -10,15 +10,16 @@ use engine::risk::{ScenarioResult, cashflow_bands, summarize};
 use engine::stochastic::project_stochastic;
 use engine::{CashflowTable, Money, Portfolio, project_deterministic};
 
-use crate::cashflow_parquet::{self, CashflowFileError};
+use crate::cashflow_parquet::{self, CashflowFileError, partition_key};
 use crate::config::{Model, RunConfig};
 use crate::portfolio_file::{PortfolioFileError, load_portfolio};
 use crate::report::{
     BandReport, InputFingerprint, LossReport, ModelSummary, PortfolioSummary, PvReport,
-    ReportError, RunReport, ShardCounts, StressReport, Timing, Totals, report_path,
+    ReportError, RunReport, ShardCounts, StressReport, Timing, Totals, report_key,
 };
 use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
 use crate::stochastic_config::StochasticConfigError;
+use crate::store::Store;
 
 /// What a job needs; the caller decides the business date when the config has none.
 #[derive(Debug, Clone)]
@@ -33,8 +34,9 @@ pub struct JobRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct JobResult {
     pub report: RunReport,
-    pub report_path: PathBuf,
-    pub cashflows_path: PathBuf,
+    /// Keys in the run's store.
+    pub report_key: String,
+    pub cashflows_key: String,
     /// One exact table per scenario.
     pub tables: Vec<CashflowTable>,
     pub loan_months: u64,
@@ -52,11 +54,8 @@ pub enum JobError {
     Report(#[from] ReportError),
     #[error("stochastic model: {0}")]
     Model(#[from] StochasticConfigError),
-    #[error("cannot remove the previous report {path}: {source}")]
-    Invalidate {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot remove the previous report {path}: {message}")]
+    Invalidate { path: PathBuf, message: String },
 }
 
 /// Validates the portfolio without running anything.
@@ -92,10 +91,11 @@ pub struct Projected {
 /// The run-level facts the final tables and report need.
 #[derive(Debug, Clone)]
 pub struct RunFacts<'a> {
-    pub portfolio_path: &'a Path,
+    /// The portfolio's location as the user gave it (a path or `s3://` URI).
+    pub portfolio_location: String,
     pub portfolio: &'a Portfolio,
     pub config: &'a RunConfig,
-    pub out_dir: &'a Path,
+    pub store: &'a Store,
     pub run_date: NaiveDate,
     pub horizon_months: u32,
     pub shards: ShardCounts,
@@ -136,11 +136,12 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             }
         }
     };
+    let store = Store::local(req.out_dir);
     let facts = RunFacts {
-        portfolio_path: req.portfolio_path,
+        portfolio_location: req.portfolio_path.display().to_string(),
         portfolio: &portfolio,
         config,
-        out_dir: req.out_dir,
+        store: &store,
         run_date,
         horizon_months: horizon,
         shards: ShardCounts {
@@ -214,38 +215,37 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
     };
     let wall_seconds = facts.wall_seconds;
     let horizon = facts.horizon_months;
-    let out_dir = facts.out_dir;
+    let store = facts.store;
 
-    // A rerun of the same run id first withdraws the old report, so that the folder is
+    // A rerun of the same run id first withdraws the old report, so that the run is
     // never "complete" while its tables are being replaced.
-    let report_path = report_path(out_dir, config.run_id.as_str());
-    match std::fs::remove_file(&report_path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(JobError::Invalidate {
-                path: report_path,
-                source,
-            });
-        }
-    }
-    let part = "part-00000.parquet";
-    let cashflows_path =
-        cashflow_parquet::partition_dir(out_dir, run_date, &config.run_id).join(part);
+    let report_key = report_key(config.run_id.as_str());
+    store
+        .delete(&report_key)
+        .map_err(|e| JobError::Invalidate {
+            path: store.describe(&report_key).into(),
+            message: e.to_string(),
+        })?;
+    let part_key = |table: &str| {
+        format!(
+            "{}/part-00000.parquet",
+            partition_key(table, run_date, &config.run_id)
+        )
+    };
+    let cashflows_key = part_key(cashflow_parquet::TABLE);
     cashflow_parquet::write_cashflows(
-        &cashflows_path,
+        store,
+        &cashflows_key,
         tables.iter().enumerate().map(|(k, t)| (k as i32, t)),
     )?;
-    let mut outputs = vec![cashflows_path.clone()];
+    let mut outputs = vec![cashflows_key.clone()];
     if let Some(s) = &stochastic {
-        let path = results_parquet::table_dir(out_dir, SCENARIO_TABLE, run_date, &config.run_id)
-            .join(part);
-        results_parquet::write_scenario_results(&path, &s.results, s.random)?;
-        outputs.push(path);
-        let path =
-            results_parquet::table_dir(out_dir, LOAN_TABLE, run_date, &config.run_id).join(part);
-        results_parquet::write_loan_results(&path, portfolio, &s.loan_sums)?;
-        outputs.push(path);
+        let key = part_key(SCENARIO_TABLE);
+        results_parquet::write_scenario_results(store, &key, &s.results, s.random)?;
+        outputs.push(key);
+        let key = part_key(LOAN_TABLE);
+        results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums)?;
+        outputs.push(key);
     }
 
     // Totals of the exact sum over scenarios, then the mean: the WAL is that of the mean
@@ -255,12 +255,6 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
         sum_table.merge(t);
     }
     let totals = Totals::of(&sum_table, start_upb).mean_of(tables.len() as u32);
-    let relative = |p: &Path| {
-        p.strip_prefix(out_dir)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
-    };
     let report = RunReport {
         mcflow_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: config.run_id.to_string(),
@@ -271,7 +265,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
         },
         inputs: facts.inputs.clone(),
         portfolio: PortfolioSummary {
-            path: facts.portfolio_path.display().to_string(),
+            path: facts.portfolio_location.clone(),
             total_upb: start_upb.to_cents() as f64 / 100.0,
         },
         loans: portfolio.len() as u64,
@@ -300,13 +294,13 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
                 0.0
             },
         },
-        outputs: outputs.iter().map(|p| relative(p)).collect(),
+        outputs,
     };
-    report.write(&report_path)?;
+    report.put(store)?;
     Ok(JobResult {
         report,
-        report_path,
-        cashflows_path,
+        report_key,
+        cashflows_key,
         tables,
         loan_months,
         random_pvs: stochastic

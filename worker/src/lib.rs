@@ -5,13 +5,16 @@
 //! [`config::RunConfig`] and [`portfolio_file::load_portfolio`].
 
 pub mod atomic;
+pub mod aws;
 pub mod cashflow_parquet;
 pub mod config;
 pub mod fannie;
 pub mod job;
 pub mod parquet_file;
 pub mod portfolio_file;
+pub mod remote_parquet;
 pub mod report;
 pub mod results_parquet;
 pub mod shard;
 pub mod stochastic_config;
+pub mod store;

@@ -8,22 +8,20 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::Schema;
+use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use crate::store::Store;
+
 /// Rows per row group: one scenario of a 30-year projection is 360 rows, so a group holds
 /// a few hundred scenarios, large enough for efficient scans and statistics.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Writes `columns` under `schema` to `path`, atomically (see [`crate::atomic`]).
-/// Errors are returned as text for the caller to wrap with its own context.
-pub fn write_columns(
-    path: &Path,
-    schema: Arc<Schema>,
-    columns: Vec<ArrayRef>,
-) -> Result<(), String> {
+/// Encodes `columns` under `schema` as one Parquet file in memory.
+pub fn encode_columns(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Result<Vec<u8>, String> {
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -31,20 +29,50 @@ pub fn write_columns(
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("mcflow {}", env!("CARGO_PKG_VERSION")))
         .build();
-    crate::atomic::write_atomically(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        Ok(())
-    })
-    .map_err(|e| e.to_string())
+    let mut buffer = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut buffer, schema, Some(props)).map_err(|e| e.to_string())?;
+    writer.write(&batch).map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(buffer)
 }
 
-/// Reads every record batch of a file.
+/// Writes `columns` under `schema` to a local `path`, atomically (see [`crate::atomic`]).
+/// Errors are returned as text for the caller to wrap with its own context.
+pub fn write_columns(
+    path: &Path,
+    schema: Arc<Schema>,
+    columns: Vec<ArrayRef>,
+) -> Result<(), String> {
+    let bytes = encode_columns(schema, columns)?;
+    crate::atomic::write_bytes_atomically(path, &bytes).map_err(|e| e.to_string())
+}
+
+/// Writes `columns` under `schema` at `key` of `store`, all at once.
+pub fn put_columns(
+    store: &Store,
+    key: &str,
+    schema: Arc<Schema>,
+    columns: Vec<ArrayRef>,
+) -> Result<(), String> {
+    let bytes = encode_columns(schema, columns)?;
+    store.put(key, bytes).map_err(|e| e.to_string())
+}
+
+/// Reads every record batch of a local file.
 pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| e.to_string())?;
+    collect(ParquetRecordBatchReaderBuilder::try_new(file))
+}
+
+/// Reads every record batch of a Parquet file held in memory.
+pub fn decode_batches(bytes: Bytes) -> Result<Vec<RecordBatch>, String> {
+    collect(ParquetRecordBatchReaderBuilder::try_new(bytes))
+}
+
+fn collect<T: parquet::file::reader::ChunkReader + 'static>(
+    builder: parquet::errors::Result<ParquetRecordBatchReaderBuilder<T>>,
+) -> Result<Vec<RecordBatch>, String> {
+    let reader = builder.and_then(|b| b.build()).map_err(|e| e.to_string())?;
     reader.map(|b| b.map_err(|e| e.to_string())).collect()
 }

@@ -12,6 +12,11 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Schema};
 use engine::{LoanRecord, Portfolio, PortfolioError, ProblemSink};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::reader::ChunkReader;
+
+use crate::aws::Aws;
+use crate::store::{Store, StoreError, parse_s3_uri};
 
 /// Columns every portfolio must have.
 pub const REQUIRED_COLUMNS: [&str; 5] = [
@@ -64,14 +69,89 @@ pub fn load_portfolio(path: &Path) -> Result<Portfolio, PortfolioFileError> {
     })
 }
 
+/// Where a portfolio is read from: a local file, or an object in a store (S3).
+#[derive(Debug, Clone)]
+pub enum PortfolioSource {
+    File(PathBuf),
+    Object { store: Store, key: String },
+}
+
+impl PortfolioSource {
+    /// `s3://bucket/key` (with `aws`, built only then) or a local path.
+    pub fn open(
+        location: &str,
+        aws: impl FnOnce() -> Arc<Aws>,
+    ) -> Result<PortfolioSource, StoreError> {
+        match parse_s3_uri(location) {
+            Some((bucket, key)) => {
+                if key.is_empty() || key.ends_with('/') {
+                    return Err(StoreError::Location {
+                        location: location.to_string(),
+                        message: "a portfolio location names one object: s3://bucket/key".into(),
+                    });
+                }
+                Ok(PortfolioSource::Object {
+                    store: Store::s3(aws(), bucket, "")?,
+                    key: key.to_string(),
+                })
+            }
+            None => Ok(PortfolioSource::File(PathBuf::from(location))),
+        }
+    }
+
+    /// The location as a user would type it.
+    pub fn location(&self) -> String {
+        match self {
+            PortfolioSource::File(p) => p.display().to_string(),
+            PortfolioSource::Object { store, key } => store.describe(key),
+        }
+    }
+
+    /// SHA-256 of the file's bytes, for the report's input fingerprint.
+    pub fn sha256(&self) -> Result<String, PortfolioFileError> {
+        match self {
+            PortfolioSource::File(p) => {
+                crate::report::sha256_file(p).map_err(|source| PortfolioFileError::Io {
+                    path: p.clone(),
+                    source,
+                })
+            }
+            PortfolioSource::Object { store, key } => {
+                let bytes = store.get_required(key).map_err(|e| self.store_error(e))?;
+                Ok(crate::report::sha256_bytes(&bytes))
+            }
+        }
+    }
+
+    fn store_error(&self, e: StoreError) -> PortfolioFileError {
+        PortfolioFileError::Format {
+            path: PathBuf::from(self.location()),
+            format: "portfolio",
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Loads and validates a portfolio from a file or a store.
+pub fn load_portfolio_from(source: &PortfolioSource) -> Result<Portfolio, PortfolioFileError> {
+    let (records, sink) = read_records_from(source, None)?;
+    Portfolio::from_records(records, sink).map_err(|e| PortfolioFileError::Invalid {
+        path: PathBuf::from(source.location()),
+        source: e,
+    })
+}
+
 /// Loads and validates rows `range` (0-based, end exclusive) of a portfolio: what a
-/// shard needs. Parquet files are read with a row selection, so only the pages holding
-/// those rows are decoded; CSV files are read whole and sliced.
+/// shard needs. Parquet files are read with a row selection over only the row groups
+/// holding those rows (from a store, only those byte ranges are fetched); CSV files are
+/// read whole and sliced.
 pub fn load_portfolio_range(
-    path: &Path,
+    source: &PortfolioSource,
     range: std::ops::Range<usize>,
 ) -> Result<Portfolio, PortfolioFileError> {
-    let (records, sink) = read_records_in(path, Some(range.clone()))?;
+    let name = PathBuf::from(source.location());
+    let path = name.as_path();
+    let (records, sink) = read_records_from(source, Some(range.clone()))?;
     let out_of_range = || PortfolioFileError::Format {
         path: path.to_path_buf(),
         format: "portfolio",
@@ -100,6 +180,43 @@ pub fn read_records(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), Portf
 }
 
 /// Reads all rows, or for Parquet only `rows` (CSV always yields every row).
+fn read_records_from(
+    source: &PortfolioSource,
+    rows: Option<std::ops::Range<usize>>,
+) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
+    let (store, key) = match source {
+        PortfolioSource::File(path) => return read_records_in(path, rows),
+        PortfolioSource::Object { store, key } => (store, key),
+    };
+    let name = PathBuf::from(source.location());
+    let size = store
+        .size(key)
+        .map_err(|e| source.store_error(e))?
+        .ok_or_else(|| PortfolioFileError::Io {
+            path: name.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such object"),
+        })?;
+    let magic = if size >= 4 {
+        store
+            .get_range(key, 0, 4)
+            .map_err(|e| source.store_error(e))?
+    } else {
+        bytes::Bytes::new()
+    };
+    if magic.as_ref() == b"PAR1" {
+        let input = crate::remote_parquet::RemoteParquet::fetch(store, key, size, rows.clone())
+            .map_err(|message| PortfolioFileError::Format {
+                path: name.clone(),
+                format: "Parquet",
+                message,
+            })?;
+        read_parquet(&name, input, rows)
+    } else {
+        let bytes = store.get_required(key).map_err(|e| source.store_error(e))?;
+        read_csv(&name, bytes.as_ref())
+    }
+}
+
 fn read_records_in(
     path: &Path,
     rows: Option<std::ops::Range<usize>>,
@@ -111,14 +228,20 @@ fn read_records_in(
     let mut magic = [0u8; 4];
     let mut file = File::open(path).map_err(io)?;
     let n = file.read(&mut magic).map_err(io)?;
+    drop(file);
     if n == 4 && &magic == b"PAR1" {
-        read_parquet(path, rows)
+        let file = File::open(path).map_err(io)?;
+        read_parquet(path, file, rows)
     } else {
-        read_csv(path)
+        let file = File::open(path).map_err(io)?;
+        read_csv(path, std::io::BufReader::new(file))
     }
 }
 
-fn read_csv(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
+fn read_csv(
+    path: &Path,
+    input: impl Read,
+) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
     let format_error = |message: String| PortfolioFileError::Format {
         path: path.to_path_buf(),
         format: "CSV",
@@ -126,8 +249,7 @@ fn read_csv(path: &Path) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFile
     };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| format_error(e.to_string()))?;
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| format_error(e.to_string()))?
@@ -232,8 +354,9 @@ impl CellParser<'_> {
     }
 }
 
-fn read_parquet(
+fn read_parquet<T: ChunkReader + 'static>(
     path: &Path,
+    input: T,
     rows: Option<std::ops::Range<usize>>,
 ) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
     let format_error = |message: String| PortfolioFileError::Format {
@@ -241,12 +364,8 @@ fn read_parquet(
         format: "Parquet",
         message,
     };
-    let file = File::open(path).map_err(|source| PortfolioFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(e.to_string()))?;
+        ParquetRecordBatchReaderBuilder::try_new(input).map_err(|e| format_error(e.to_string()))?;
     let schema = builder.schema().clone();
     for column in REQUIRED_COLUMNS {
         if schema.field_with_name(column).is_err() {
@@ -259,13 +378,18 @@ fn read_parquet(
     let first_row = rows.as_ref().map_or(0, |r| r.start);
     let builder = match &rows {
         Some(r) => {
+            // Only the row groups overlapping the range are read at all; the selection
+            // is relative to the first of them.
+            let (groups, first_group_row) = row_groups_for(builder.metadata(), r);
             let total = builder.metadata().file_metadata().num_rows() as usize;
-            let end = r.end.min(total);
-            let start = r.start.min(end);
-            builder.with_row_selection(RowSelection::from(vec![
-                RowSelector::skip(start),
-                RowSelector::select(end - start),
-            ]))
+            let end = r.end.min(total).max(first_group_row);
+            let start = r.start.clamp(first_group_row, end);
+            builder
+                .with_row_groups(groups)
+                .with_row_selection(RowSelection::from(vec![
+                    RowSelector::skip(start - first_group_row),
+                    RowSelector::select(end - start),
+                ]))
         }
         None => builder,
     };
@@ -284,6 +408,25 @@ fn read_parquet(
         }
     }
     Ok((records, sink))
+}
+
+/// The row groups that hold any of `rows`, and the file row at which the first starts.
+pub(crate) fn row_groups_for(
+    metadata: &ParquetMetaData,
+    rows: &std::ops::Range<usize>,
+) -> (Vec<usize>, usize) {
+    let mut groups = Vec::new();
+    let mut first_row = None;
+    let mut at = 0usize;
+    for (i, g) in metadata.row_groups().iter().enumerate() {
+        let n = g.num_rows().max(0) as usize;
+        if at < rows.end && rows.start < at + n {
+            groups.push(i);
+            first_row.get_or_insert(at);
+        }
+        at += n;
+    }
+    (groups, first_row.unwrap_or(at))
 }
 
 /// One record batch's columns, cast to the types the record needs.

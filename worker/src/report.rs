@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use engine::{CashflowTable, Money, Summed};
 use serde::{Deserialize, Serialize};
 
+use crate::store::Store;
+
 /// File name of the report inside `runs/<run_id>/`.
 pub const REPORT_FILE: &str = "report.json";
 
@@ -183,6 +185,15 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         .collect())
 }
 
+/// Hex SHA-256 of bytes in memory.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Totals over all months of the (single or mean) scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
@@ -296,7 +307,12 @@ pub enum ReportError {
 
 /// `out/runs/<run_id>/report.json`.
 pub fn report_path(out: &Path, run_id: &str) -> PathBuf {
-    out.join("runs").join(run_id).join(REPORT_FILE)
+    out.join(report_key(run_id))
+}
+
+/// `runs/<run_id>/report.json`: the report's key in a run's store.
+pub fn report_key(run_id: &str) -> String {
+    format!("runs/{run_id}/{REPORT_FILE}")
 }
 
 impl RunReport {
@@ -308,6 +324,35 @@ impl RunReport {
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| write_error(e.to_string()))?;
         json.push(b'\n');
         crate::atomic::write_bytes_atomically(path, &json).map_err(|e| write_error(e.to_string()))
+    }
+
+    /// Writes the report at its key in `store`.
+    pub fn put(&self, store: &Store) -> Result<(), ReportError> {
+        let key = report_key(&self.run_id);
+        let write_error = |message: String| ReportError::Write {
+            path: store.describe(&key).into(),
+            message,
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| write_error(e.to_string()))?;
+        json.push(b'\n');
+        store
+            .put(&key, json)
+            .map_err(|e| write_error(e.to_string()))
+    }
+
+    /// The report of `run_id` in `store`, if there is one.
+    pub fn get(store: &Store, run_id: &str) -> Result<Option<RunReport>, ReportError> {
+        let key = report_key(run_id);
+        let read_error = |message: String| ReportError::Read {
+            path: store.describe(&key).into(),
+            message,
+        };
+        match store.get(&key).map_err(|e| read_error(e.to_string()))? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| read_error(e.to_string())),
+        }
     }
 
     pub fn read(path: &Path) -> Result<RunReport, ReportError> {

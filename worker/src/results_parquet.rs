@@ -2,26 +2,31 @@
 //! `loan_results` (one row per loan), Hive-partitioned like `portfolio_cashflows`, and
 //! the scenario-path export of `mcflow scenarios`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use chrono::NaiveDate;
 use engine::Portfolio;
 use engine::risk::{LoanSums, ScenarioResult};
 
 use crate::cashflow_parquet::{CashflowFileError, MONEY_PRECISION, MONEY_SCALE};
-use crate::config::RunId;
+use crate::store::Store;
 
 pub const SCENARIO_TABLE: &str = "scenario_results";
 pub const LOAN_TABLE: &str = "loan_results";
 
-/// `out/<table>/run_date=D/run_id=ID`.
-pub fn table_dir(out: &Path, table: &str, run_date: NaiveDate, run_id: &RunId) -> PathBuf {
-    out.join(table)
-        .join(format!("run_date={}", run_date.format("%Y-%m-%d")))
-        .join(format!("run_id={run_id}"))
+fn put_batch(
+    store: &Store,
+    key: &str,
+    schema: Arc<Schema>,
+    columns: Vec<ArrayRef>,
+) -> Result<(), CashflowFileError> {
+    let write_error = |message: String| CashflowFileError::Write {
+        path: store.describe(key).into(),
+        message,
+    };
+    crate::parquet_file::put_columns(store, key, schema, columns).map_err(write_error)
 }
 
 fn write_batch(
@@ -56,7 +61,8 @@ fn money_field(name: &str) -> Field {
 /// stress paths: scenarios from `random` on), pv DOUBLE (USD), lifetime_loss,
 /// new_default, voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
 pub fn write_scenario_results(
-    path: &Path,
+    store: &Store,
+    key: &str,
     results: &[ScenarioResult],
     random: usize,
 ) -> Result<(), CashflowFileError> {
@@ -89,13 +95,14 @@ pub fn write_scenario_results(
             results.iter().map(|r| r.wal_years),
         )),
     ];
-    write_batch(path, schema, columns)
+    put_batch(store, key, schema, columns)
 }
 
 /// Columns: loan_id STRING, state STRING (nullable), current_upb DOUBLE, pv_mean,
 /// pv_std, expected_loss DOUBLE (USD), default_probability DOUBLE (0-1), scenarios INT32.
 pub fn write_loan_results(
-    path: &Path,
+    store: &Store,
+    key: &str,
     portfolio: &Portfolio,
     sums: &[LoanSums],
 ) -> Result<(), CashflowFileError> {
@@ -142,7 +149,7 @@ pub fn write_loan_results(
             sums.iter().map(|s| s.scenarios as i32),
         )),
     ];
-    write_batch(path, schema, columns)
+    put_batch(store, key, schema, columns)
 }
 
 /// Writes the scenario set's paths (`mcflow scenarios`): scenario INT32, month INT32

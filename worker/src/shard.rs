@@ -3,7 +3,7 @@
 //! completion marker; rerunning a shard rewrites the same files with the same bytes.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, RunConfig};
 use crate::job::first_payment_month;
-use crate::portfolio_file::load_portfolio_range;
+use crate::portfolio_file::{PortfolioSource, load_portfolio_range};
+use crate::store::Store;
 
 /// A unit of work, small enough to travel in a queue message. Every shard of a run
 /// carries the same run-level values (horizon, date) so that all agree.
@@ -78,24 +79,37 @@ pub enum ShardError {
     Read { path: PathBuf, message: String },
 }
 
-/// `out/_partials/run_id=ID/shard-NNNNN/`.
-pub fn shard_dir(out: &Path, run_id: &str, shard: u32) -> PathBuf {
-    partials_dir(out, run_id).join(format!("shard-{shard:05}"))
+/// `_partials/run_id=ID/shard-NNNNN`: one shard's folder.
+pub fn shard_prefix(run_id: &str, shard: u32) -> String {
+    format!("{}/shard-{shard:05}", partials_prefix(run_id))
 }
 
-/// `out/_partials/run_id=ID/`: intermediate results, safe to delete once reduced.
-pub fn partials_dir(out: &Path, run_id: &str) -> PathBuf {
-    out.join("_partials").join(format!("run_id={run_id}"))
+/// `_partials/run_id=ID`: intermediate results, safe to delete once reduced.
+pub fn partials_prefix(run_id: &str) -> String {
+    format!("_partials/run_id={run_id}")
 }
 
 pub const MARKER_FILE: &str = "_SUCCESS.json";
 
+/// The completion marker's key of a shard.
+pub fn marker_key(run_id: &str, shard: u32) -> String {
+    format!("{}/{MARKER_FILE}", shard_prefix(run_id, shard))
+}
+
+/// The shard number of a completion-marker key of `run_id`, if `key` is one.
+pub fn shard_of_marker(run_id: &str, key: &str) -> Option<u32> {
+    let rest = key.strip_prefix(&partials_prefix(run_id))?;
+    let rest = rest.strip_prefix("/shard-")?;
+    let (number, file) = rest.split_once('/')?;
+    (file == MARKER_FILE).then(|| number.parse().ok()).flatten()
+}
+
 /// Runs one shard and writes its partial results, the marker last.
 pub fn run_shard(
     task: &ShardTask,
-    portfolio_path: &Path,
+    portfolio: &PortfolioSource,
     config: &RunConfig,
-    out: &Path,
+    store: &Store,
 ) -> Result<ShardMarker, ShardError> {
     let task_error = |message: String| ShardError::Task {
         shard: task.shard,
@@ -104,7 +118,7 @@ pub fn run_shard(
     let run_date = NaiveDate::parse_from_str(&task.run_date, "%Y-%m-%d")
         .map_err(|_| task_error(format!("run_date {:?} is not YYYY-MM-DD", task.run_date)))?;
     let started = Instant::now();
-    let portfolio = load_portfolio_range(portfolio_path, task.loans())?;
+    let portfolio = load_portfolio_range(portfolio, task.loans())?;
     let (tables, loan_sums, loan_months) = match &config.model {
         Model::Deterministic(m) => {
             if task.scenarios() != (0..1) {
@@ -131,23 +145,31 @@ pub fn run_shard(
             (p.tables, Some(p.loan_sums), p.loan_months)
         }
     };
-    let dir = shard_dir(out, &task.run_id, task.shard);
-    write_tables(&dir.join("cashflows.parquet"), task.scenario_start, &tables)?;
+    let dir = shard_prefix(&task.run_id, task.shard);
+    let put = |name: &str, schema, columns| {
+        let key = format!("{dir}/{name}");
+        crate::parquet_file::put_columns(store, &key, schema, columns).map_err(|message| {
+            ShardError::Write {
+                path: store.describe(&key).into(),
+                message,
+            }
+        })
+    };
+    let (schema, columns) = table_columns(task.scenario_start, &tables);
+    put("cashflows.parquet", schema, columns)?;
     if let Some(sums) = &loan_sums {
-        write_loan_sums(&dir.join("loans.parquet"), task.loan_start, sums)?;
+        let (schema, columns) = loan_sum_columns(task.loan_start, sums);
+        put("loans.parquet", schema, columns)?;
     }
     let marker = ShardMarker {
         task: task.clone(),
         loan_months,
         seconds: started.elapsed().as_secs_f64(),
     };
-    let path = dir.join(MARKER_FILE);
-    let json = serde_json::to_vec_pretty(&marker).map_err(|e| ShardError::Write {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    crate::atomic::write_bytes_atomically(&path, &json).map_err(|e| ShardError::Write {
-        path: path.clone(),
+    let key = marker_key(&task.run_id, task.shard);
+    let json = serde_json::to_vec_pretty(&marker).expect("a marker serialises");
+    store.put(&key, json).map_err(|e| ShardError::Write {
+        path: store.describe(&key).into(),
         message: e.to_string(),
     })?;
     Ok(marker)
@@ -165,25 +187,9 @@ fn units_array(values: Vec<i128>) -> ArrayRef {
     )
 }
 
-fn write_parquet(
-    path: &Path,
-    schema: Arc<Schema>,
-    columns: Vec<ArrayRef>,
-) -> Result<(), ShardError> {
-    let write_error = |message: String| ShardError::Write {
-        path: path.to_path_buf(),
-        message,
-    };
-    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
-}
-
 /// Partial tables: scenario, month, and the 12 summed columns as exact integer units
 /// (DECIMAL(38,0) of 1/10,000 USD), so that merging partials is exact.
-fn write_tables(
-    path: &Path,
-    first_scenario: u32,
-    tables: &[CashflowTable],
-) -> Result<(), ShardError> {
+fn table_columns(first_scenario: u32, tables: &[CashflowTable]) -> (Arc<Schema>, Vec<ArrayRef>) {
     let mut fields = vec![
         Field::new("scenario", DataType::Int32, false),
         Field::new("month", DataType::Int32, false),
@@ -205,10 +211,10 @@ fn write_tables(
         Arc::new(Int32Array::from(month)),
     ];
     arrays.extend(columns.into_iter().map(units_array));
-    write_parquet(path, Arc::new(Schema::new(fields)), arrays)
+    (Arc::new(Schema::new(fields)), arrays)
 }
 
-fn write_loan_sums(path: &Path, first_loan: u64, sums: &[LoanSums]) -> Result<(), ShardError> {
+fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<ArrayRef>) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("loan_index", DataType::Int64, false),
         units_field("pv_units"),
@@ -229,33 +235,64 @@ fn write_loan_sums(path: &Path, first_loan: u64, sums: &[LoanSums]) -> Result<()
             sums.iter().map(|s| s.scenarios as i32),
         )),
     ];
-    write_parquet(path, schema, columns)
+    (schema, columns)
 }
 
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ShardError> {
+/// Reads a completion marker; `None` when the shard has not completed.
+pub fn read_marker(
+    store: &Store,
+    run_id: &str,
+    shard: u32,
+) -> Result<Option<ShardMarker>, ShardError> {
+    let key = marker_key(run_id, shard);
     let read_error = |message: String| ShardError::Read {
-        path: path.to_path_buf(),
+        path: store.describe(&key).into(),
         message,
     };
-    crate::parquet_file::read_batches(path).map_err(read_error)
+    match store.get(&key).map_err(|e| read_error(e.to_string()))? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| read_error(e.to_string())),
+    }
 }
 
 /// Reads a completed shard's partial results; fails when the marker is missing.
-pub fn read_partial(dir: &Path, advancing: bool) -> Result<ShardPartial, ShardError> {
-    let marker_path = dir.join(MARKER_FILE);
-    let read_error = |path: &Path, message: String| ShardError::Read {
-        path: path.to_path_buf(),
+pub fn read_partial(
+    store: &Store,
+    run_id: &str,
+    shard: u32,
+    advancing: bool,
+) -> Result<ShardPartial, ShardError> {
+    let dir = shard_prefix(run_id, shard);
+    let marker_location = store.describe(&marker_key(run_id, shard));
+    let read_error = |path: &str, message: String| ShardError::Read {
+        path: path.into(),
         message,
     };
-    let bytes = std::fs::read(&marker_path).map_err(|e| read_error(&marker_path, e.to_string()))?;
-    let marker: ShardMarker =
-        serde_json::from_slice(&bytes).map_err(|e| read_error(&marker_path, e.to_string()))?;
+    let marker = read_marker(store, run_id, shard)?
+        .ok_or_else(|| read_error(&marker_location, "no completion marker".into()))?;
+    let read_batches = |key: &str| -> Result<Option<Vec<RecordBatch>>, ShardError> {
+        let location = store.describe(key);
+        match store
+            .get(key)
+            .map_err(|e| read_error(&location, e.to_string()))?
+        {
+            None => Ok(None),
+            Some(bytes) => crate::parquet_file::decode_batches(bytes)
+                .map(Some)
+                .map_err(|m| read_error(&location, m)),
+        }
+    };
     let task = &marker.task;
     let horizon = task.horizon_months as usize;
     let scenarios = (task.scenario_end - task.scenario_start) as usize;
     let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
-    let table_path = dir.join("cashflows.parquet");
-    for batch in read_batches(&table_path)? {
+    let table_key = format!("{dir}/cashflows.parquet");
+    let table_path = store.describe(&table_key);
+    let batches = read_batches(&table_key)?
+        .ok_or_else(|| read_error(&table_path, "missing although the marker exists".into()))?;
+    for batch in batches {
         let scenario = batch.column(0).as_primitive::<Int32Type>();
         let month = batch.column(1).as_primitive::<Int32Type>();
         for i in 0..batch.num_rows() {
@@ -287,10 +324,11 @@ pub fn read_partial(dir: &Path, advancing: bool) -> Result<ShardPartial, ShardEr
                 .expect("sized to the horizon")
         })
         .collect();
-    let loans_path = dir.join("loans.parquet");
-    let loan_sums = if loans_path.exists() {
+    let loans_key = format!("{dir}/loans.parquet");
+    let loans_path = store.describe(&loans_key);
+    let loan_sums = if let Some(batches) = read_batches(&loans_key)? {
         let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];
-        for batch in read_batches(&loans_path)? {
+        for batch in batches {
             let index = batch.column(0).as_primitive::<Int64Type>();
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
             let (pv, sq, loss, default) = (col(1), col(2), col(3), col(4));

@@ -669,26 +669,23 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
     )
     .expect("plan");
     assert!(tasks.len() > REDUCE_FAN_IN, "enough shards to build a tree");
+    let store = worker::store::Store::local(dir.path());
+    let source = worker::portfolio_file::PortfolioSource::File(portfolio.clone());
     for t in &tasks {
-        worker::shard::run_shard(t, &portfolio, &config, dir.path()).expect("shard");
+        worker::shard::run_shard(t, &source, &config, &store).expect("shard");
     }
-    let tree = reduce(&tasks, dir.path(), true, 400).expect("reduce");
+    let tree = reduce(&tasks, &store, true, 400).expect("reduce");
     let mut flat = CashflowTableSum::default();
     for t in &tasks {
-        let p = worker::shard::read_partial(
-            &worker::shard::shard_dir(dir.path(), "sifma-b", t.shard),
-            true,
-        )
-        .expect("partial");
+        let p = worker::shard::read_partial(&store, "sifma-b", t.shard, true).expect("partial");
         flat.add(&p.tables[0]);
     }
     assert_eq!(Some(&tree.tables[0]), flat.0.as_ref());
 
-    std::fs::remove_file(
-        worker::shard::shard_dir(dir.path(), "sifma-b", 3).join(worker::shard::MARKER_FILE),
-    )
-    .expect("rm");
-    let err = reduce(&tasks, dir.path(), true, 400).expect_err("incomplete");
+    store
+        .delete(&worker::shard::marker_key("sifma-b", 3))
+        .expect("rm");
+    let err = reduce(&tasks, &store, true, 400).expect_err("incomplete");
     assert!(
         format!("{err:#}").contains("shard 3 is not complete"),
         "{err:#}"

@@ -60,7 +60,7 @@ fn job_writes_a_hive_partitioned_table_then_the_report() {
     let out = dir.path().join("out");
     let expected =
         out.join("portfolio_cashflows/run_date=2026-11-25/run_id=it-run/part-00000.parquet");
-    assert_eq!(result.cashflows_path, expected);
+    assert_eq!(out.join(&result.cashflows_key), expected);
     assert_rows_match(&result.tables[0], &expected);
 
     let report = RunReport::read(&out.join("runs/it-run/report.json")).expect("report");
@@ -85,9 +85,13 @@ fn rerunning_a_job_rewrites_identical_bytes() {
     let dir = tempfile::tempdir().expect("tmp");
     let portfolio = sample_portfolio(dir.path());
     let first = run(dir.path(), &portfolio);
-    let bytes = std::fs::read(&first.cashflows_path).expect("read");
+    let out = dir.path().join("out");
+    let bytes = std::fs::read(out.join(&first.cashflows_key)).expect("read");
     let second = run(dir.path(), &portfolio);
-    assert_eq!(std::fs::read(&second.cashflows_path).expect("read"), bytes);
+    assert_eq!(
+        std::fs::read(out.join(&second.cashflows_key)).expect("read"),
+        bytes
+    );
     // Only the table file and the report exist: no temporaries left behind.
     let files: Vec<_> = walk(&dir.path().join("out"));
     assert_eq!(files.len(), 2, "{files:?}");

@@ -1,0 +1,537 @@
+//! Where runs keep their files: one blocking interface over a local directory and an S3
+//! bucket prefix, so that the worker, the reducer and the CLI write the same keys whether
+//! they run on a laptop or in the cloud.
+//!
+//! Keys are `/`-separated paths relative to the store's root. Every write is all-or-
+//! nothing (a temporary file renamed into place locally; a single PUT on S3), and
+//! [`Store::put_if_absent`] is the atomic "create only if absent" that the exactly-once
+//! reduce claim relies on (`If-None-Match: *` on S3, a hard link locally).
+
+use std::fmt;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+use crate::aws::Aws;
+
+/// Why a store operation failed. Every variant names the object it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{location} is not a valid store location: {message}")]
+    Location { location: String, message: String },
+    #[error("cannot {op} {location}: {message}")]
+    Failed {
+        op: &'static str,
+        location: String,
+        message: String,
+    },
+    #[error("{location} does not exist")]
+    NotFound { location: String },
+}
+
+/// A local directory or `s3://bucket/prefix`.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<Backend>,
+}
+
+enum Backend {
+    Local(PathBuf),
+    S3 {
+        aws: Arc<Aws>,
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        /// Empty, or ends with `/`.
+        prefix: String,
+    },
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Store({})", self.root())
+    }
+}
+
+/// `s3://bucket/some/key` split into bucket and key (the key may be empty).
+pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    Some((bucket, key))
+}
+
+/// Whether a location names S3 rather than a local path.
+pub fn is_s3(location: &str) -> bool {
+    location.starts_with("s3://")
+}
+
+impl Store {
+    /// A store rooted at a local directory (created on first write).
+    pub fn local(root: impl Into<PathBuf>) -> Store {
+        Store {
+            backend: Arc::new(Backend::Local(root.into())),
+        }
+    }
+
+    /// A store rooted at `s3://bucket/prefix`.
+    pub fn s3(aws: Arc<Aws>, bucket: &str, prefix: &str) -> Result<Store, StoreError> {
+        let location = format!("s3://{bucket}/{prefix}");
+        // S3 bucket naming rules, the part that matters for a typo: 3-63 characters of
+        // lower-case letters, digits, dots and hyphens.
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !valid_bucket {
+            return Err(StoreError::Location {
+                location,
+                message: format!("{bucket:?} is not a valid S3 bucket name"),
+            });
+        }
+        let prefix = prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        Ok(Store {
+            backend: Arc::new(Backend::S3 {
+                client: aws.s3(),
+                aws,
+                bucket: bucket.to_string(),
+                prefix,
+            }),
+        })
+    }
+
+    /// Opens `s3://bucket/prefix` (with `aws`, built on first need) or a local directory.
+    pub fn open(location: &str, aws: impl FnOnce() -> Arc<Aws>) -> Result<Store, StoreError> {
+        match parse_s3_uri(location) {
+            Some((bucket, prefix)) => Store::s3(aws(), bucket, prefix),
+            None => Ok(Store::local(location)),
+        }
+    }
+
+    /// The store's root as a user would type it.
+    pub fn root(&self) -> String {
+        match &*self.backend {
+            Backend::Local(root) => root.display().to_string(),
+            Backend::S3 { bucket, prefix, .. } => {
+                format!("s3://{bucket}/{}", prefix.trim_end_matches('/'))
+            }
+        }
+    }
+
+    /// The local directory behind the store, if it is one.
+    pub fn local_root(&self) -> Option<&Path> {
+        match &*self.backend {
+            Backend::Local(root) => Some(root),
+            Backend::S3 { .. } => None,
+        }
+    }
+
+    /// Where `key` lives, for messages: a path or an `s3://` URI.
+    pub fn describe(&self, key: &str) -> String {
+        match &*self.backend {
+            Backend::Local(root) => root.join(key).display().to_string(),
+            Backend::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}{key}"),
+        }
+    }
+
+    fn failed(&self, op: &'static str, key: &str, message: impl ToString) -> StoreError {
+        StoreError::Failed {
+            op,
+            location: self.describe(key),
+            message: message.to_string(),
+        }
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), StoreError> {
+        let bad = key.is_empty()
+            || key.starts_with('/')
+            || key.split('/').any(|part| part == ".." || part == ".");
+        if bad {
+            return Err(StoreError::Location {
+                location: self.describe(key),
+                message: "keys are relative paths without `.` or `..` parts".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` at `key`, replacing any earlier object all at once.
+    pub fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(root) => crate::atomic::write_bytes_atomically(&root.join(key), &bytes)
+                .map_err(|e| self.failed("write", key, e)),
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws
+                .block_on(
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(format!("{prefix}{key}"))
+                        .body(ByteStream::from(bytes))
+                        .send(),
+                )
+                .map(|_| ())
+                .map_err(|e| self.failed("write", key, DisplayErrorContext(e))),
+        }
+    }
+
+    /// Writes `bytes` at `key` only if no object is there yet, atomically: of several
+    /// concurrent callers exactly one gets `true`.
+    pub fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(root) => {
+                let path = root.join(key);
+                let dir = path.parent().unwrap_or(root);
+                let fail = |e: std::io::Error| self.failed("create", key, e);
+                std::fs::create_dir_all(dir).map_err(fail)?;
+                let tmp = tempfile::Builder::new()
+                    .prefix(".mcflow-tmp-")
+                    .tempfile_in(dir)
+                    .map_err(fail)?;
+                std::fs::write(tmp.path(), &bytes).map_err(fail)?;
+                // A hard link either creates the name with the complete content or fails
+                // because the name exists: no reader sees a partial claim.
+                match std::fs::hard_link(tmp.path(), &path) {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(fail(e)),
+                }
+            }
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => {
+                let sent = aws.block_on(
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(format!("{prefix}{key}"))
+                        .if_none_match("*")
+                        .body(ByteStream::from(bytes))
+                        .send(),
+                );
+                match sent {
+                    Ok(_) => Ok(true),
+                    // 412: the key exists. 409: a concurrent conditional write to the same
+                    // key is in flight; one of the writers wins, and it is not us.
+                    Err(e) if matches!(http_status(&e), Some(409 | 412)) => Ok(false),
+                    Err(e) => Err(self.failed("create", key, DisplayErrorContext(e))),
+                }
+            }
+        }
+    }
+
+    /// The object at `key`, or `None` when there is none.
+    pub fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(root) => match std::fs::read(root.join(key)) {
+                Ok(b) => Ok(Some(Bytes::from(b))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(self.failed("read", key, e)),
+            },
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws.block_on(async {
+                let sent = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}{key}"))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(out) => out
+                        .body
+                        .collect()
+                        .await
+                        .map(|b| Some(b.into_bytes()))
+                        .map_err(|e| self.failed("read", key, e)),
+                    Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
+                }
+            }),
+        }
+    }
+
+    /// The object at `key`; a missing object is an error.
+    pub fn get_required(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.get(key)?.ok_or_else(|| StoreError::NotFound {
+            location: self.describe(key),
+        })
+    }
+
+    /// `length` bytes of `key` from `start`.
+    pub fn get_range(&self, key: &str, start: u64, length: usize) -> Result<Bytes, StoreError> {
+        self.check_key(key)?;
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+        match &*self.backend {
+            Backend::Local(root) => {
+                let fail = |e: std::io::Error| self.failed("read", key, e);
+                let mut file = std::fs::File::open(root.join(key)).map_err(fail)?;
+                file.seek(SeekFrom::Start(start)).map_err(fail)?;
+                let mut buf = vec![0; length];
+                file.read_exact(&mut buf).map_err(fail)?;
+                Ok(Bytes::from(buf))
+            }
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws.block_on(async {
+                let end = start + length as u64 - 1;
+                let out = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}{key}"))
+                    .range(format!("bytes={start}-{end}"))
+                    .send()
+                    .await
+                    .map_err(|e| self.failed("read", key, DisplayErrorContext(e)))?;
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| self.failed("read", key, e))?
+                    .into_bytes();
+                if bytes.len() != length {
+                    return Err(self.failed(
+                        "read",
+                        key,
+                        format!("asked for {length} bytes at {start}, got {}", bytes.len()),
+                    ));
+                }
+                Ok(bytes)
+            }),
+        }
+    }
+
+    /// The size of `key` in bytes, or `None` when there is no such object.
+    pub fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(root) => match std::fs::metadata(root.join(key)) {
+                Ok(m) if m.is_file() => Ok(Some(m.len())),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(self.failed("inspect", key, e)),
+            },
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => {
+                let sent = aws.block_on(
+                    client
+                        .head_object()
+                        .bucket(bucket)
+                        .key(format!("{prefix}{key}"))
+                        .send(),
+                );
+                match sent {
+                    Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
+                    Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) => Err(self.failed("inspect", key, DisplayErrorContext(e))),
+                }
+            }
+        }
+    }
+
+    /// Every key under the folder `prefix` (recursively), sorted. Temporary files of
+    /// writes in progress are not listed.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let folder = prefix.trim_end_matches('/');
+        match &*self.backend {
+            Backend::Local(root) => {
+                let mut keys = Vec::new();
+                let start = if folder.is_empty() {
+                    root.clone()
+                } else {
+                    root.join(folder)
+                };
+                let mut stack = vec![start];
+                while let Some(dir) = stack.pop() {
+                    let entries = match std::fs::read_dir(&dir) {
+                        Ok(e) => e,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(self.failed("list", folder, e)),
+                    };
+                    for entry in entries {
+                        let entry = entry.map_err(|e| self.failed("list", folder, e))?;
+                        let path = entry.path();
+                        let kind = entry
+                            .file_type()
+                            .map_err(|e| self.failed("list", folder, e))?;
+                        if kind.is_dir() {
+                            stack.push(path);
+                        } else if !entry
+                            .file_name()
+                            .to_string_lossy()
+                            .starts_with(".mcflow-tmp-")
+                        {
+                            let rel = path.strip_prefix(root).unwrap_or(&path);
+                            keys.push(
+                                rel.components()
+                                    .map(|c| c.as_os_str().to_string_lossy())
+                                    .collect::<Vec<_>>()
+                                    .join("/"),
+                            );
+                        }
+                    }
+                }
+                keys.sort();
+                Ok(keys)
+            }
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix: root,
+            } => aws.block_on(async {
+                let full = if folder.is_empty() {
+                    root.clone()
+                } else {
+                    format!("{root}{folder}/")
+                };
+                let mut keys = Vec::new();
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&full)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(|e| self.failed("list", folder, DisplayErrorContext(e)))?;
+                    for object in page.contents() {
+                        if let Some(k) = object.key().and_then(|k| k.strip_prefix(root.as_str())) {
+                            keys.push(k.to_string());
+                        }
+                    }
+                }
+                keys.sort();
+                Ok(keys)
+            }),
+        }
+    }
+
+    /// Deletes `key`; deleting a missing key is not an error.
+    pub fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(root) => match std::fs::remove_file(root.join(key)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(self.failed("delete", key, e)),
+            },
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws
+                .block_on(
+                    client
+                        .delete_object()
+                        .bucket(bucket)
+                        .key(format!("{prefix}{key}"))
+                        .send(),
+                )
+                .map(|_| ())
+                .map_err(|e| self.failed("delete", key, DisplayErrorContext(e))),
+        }
+    }
+
+    /// Deletes everything under the folder `prefix`.
+    pub fn delete_folder(&self, prefix: &str) -> Result<(), StoreError> {
+        let folder = prefix.trim_end_matches('/');
+        self.check_key(folder)?;
+        match &*self.backend {
+            Backend::Local(root) => match std::fs::remove_dir_all(root.join(folder)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(self.failed("delete", folder, e)),
+            },
+            Backend::S3 { .. } => {
+                for key in self.list(folder)? {
+                    self.delete(&key)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The HTTP status of a failed AWS call (S3 or SQS), when the service answered at all.
+pub fn http_status<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_store_round_trips_lists_and_claims_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::local(dir.path());
+        store.put("a/b/one.txt", b"1".to_vec()).expect("put");
+        store.put("a/two.txt", b"22".to_vec()).expect("put");
+        store.put("c.txt", b"3".to_vec()).expect("put");
+        assert_eq!(
+            store.list("a").expect("list"),
+            vec!["a/b/one.txt".to_string(), "a/two.txt".to_string()]
+        );
+        assert_eq!(store.list("missing/").expect("list"), Vec::<String>::new());
+        assert_eq!(
+            store.get("a/two.txt").expect("get").as_deref(),
+            Some(&b"22"[..])
+        );
+        assert_eq!(store.get("nope").expect("get"), None);
+        assert_eq!(store.size("a/two.txt").expect("size"), Some(2));
+        assert_eq!(
+            store.get_range("a/two.txt", 1, 1).expect("range").as_ref(),
+            b"2"
+        );
+        assert!(store.put_if_absent("lock", b"me".to_vec()).expect("claim"));
+        assert!(!store.put_if_absent("lock", b"you".to_vec()).expect("claim"));
+        assert_eq!(store.get("lock").expect("get").as_deref(), Some(&b"me"[..]));
+        store.delete_folder("a").expect("delete");
+        assert_eq!(store.list("").expect("list"), vec!["c.txt", "lock"]);
+        let e = store.put("../escape", vec![]).expect_err("bad key");
+        assert!(e.to_string().contains("relative paths"), "{e}");
+    }
+
+    #[test]
+    fn parses_s3_uris() {
+        assert_eq!(
+            parse_s3_uri("s3://b/x/y.parquet"),
+            Some(("b", "x/y.parquet"))
+        );
+        assert_eq!(parse_s3_uri("s3://b"), Some(("b", "")));
+        assert_eq!(parse_s3_uri("data/x"), None);
+    }
+}
