@@ -1,10 +1,12 @@
-//! mcflow's orchestration layer and command-line front end: argument parsing, thread
-//! pools, benchmarks and the terminal summary. Later layers (shard planning, dispatch,
-//! reduction) live here too; the computing happens in `worker` and `engine`.
+//! mcflow's orchestration layer and command-line front end: shard planning, the
+//! embedded executor, the cloud path (SQS dispatch, poll-mode workers, the exactly-once
+//! reduce, status and retry), benchmarks and the terminal summary. The computing happens
+//! in `worker` and `engine`.
 
 pub mod bench;
 pub mod charts;
 pub mod cli;
+pub mod cloud;
 pub mod local;
 pub mod plan;
 pub mod summary;

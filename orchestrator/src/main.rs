@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let aws = LazyAws::new(AwsSettings {
         endpoint_url: cli.endpoint_url.clone(),
+        static_credentials: None,
     });
     let result = match cli.command {
         Command::Run(args) => run(&args, &aws),

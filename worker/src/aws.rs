@@ -18,6 +18,9 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub struct AwsSettings {
     /// `--endpoint-url`; when unset the SDK also honours `AWS_ENDPOINT_URL`.
     pub endpoint_url: Option<String>,
+    /// Fixed (access key, secret) instead of the standard credential chain: for
+    /// emulators, which accept any.
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// A loaded SDK configuration plus the runtime that drives it.
@@ -50,6 +53,11 @@ impl Aws {
             );
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some((key, secret)) = &settings.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                key, secret, None, None, "static",
+            ));
         }
         let config = runtime.block_on(loader.load());
         let path_style = config.endpoint_url().is_some();

@@ -241,8 +241,18 @@ impl RunConfig {
         RunConfig::parse(&text, path)
     }
 
-    /// Validates configuration text; `path` is only used in messages.
+    /// Validates configuration text; `path` names it in messages, and files it refers to
+    /// (stress paths) resolve against `path`'s folder on disk.
     pub fn parse(text: &str, path: &Path) -> Result<RunConfig, ConfigError> {
+        RunConfig::parse_with(text, path, &|p| std::fs::read(p))
+    }
+
+    /// [`RunConfig::parse`] with the referenced files fetched by `read`.
+    pub fn parse_with(
+        text: &str,
+        path: &Path,
+        read: crate::stochastic_config::ReadFile<'_>,
+    ) -> Result<RunConfig, ConfigError> {
         let file: RunConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -269,57 +279,57 @@ impl RunConfig {
                     .map_err(|_| value_error("as_of", format!("{s:?} is not a YYYY-MM-DD date")))
             })
             .transpose()?;
-        let model = match file.model {
-            ModelConfigFile::Deterministic(ref d) => {
-                let prepay = match d.prepay {
-                    PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
-                    PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
-                    PrepayConfigFile::SmmPct(v) => PrepaySpeed::SmmPct(v),
-                };
-                let default = match d.default {
-                    None => DefaultSpeed::None,
-                    Some(DefaultConfigFile::Sda(v)) => DefaultSpeed::Sda(v),
-                    Some(DefaultConfigFile::CdrPct(v)) => DefaultSpeed::CdrPct(v),
-                    Some(DefaultConfigFile::MdrPct(v)) => DefaultSpeed::MdrPct(v),
-                };
-                let pipeline = Pipeline {
-                    recovery_lag_months: d.recovery_lag_months,
-                    advancing: d.advancing,
-                };
-                if let Some(section) = file.stochastic_section() {
-                    return Err(value_error(
-                        section,
-                        "applies only to model.kind = \"stochastic\"".to_string(),
-                    ));
+        let model =
+            match file.model {
+                ModelConfigFile::Deterministic(ref d) => {
+                    let prepay = match d.prepay {
+                        PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
+                        PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
+                        PrepayConfigFile::SmmPct(v) => PrepaySpeed::SmmPct(v),
+                    };
+                    let default = match d.default {
+                        None => DefaultSpeed::None,
+                        Some(DefaultConfigFile::Sda(v)) => DefaultSpeed::Sda(v),
+                        Some(DefaultConfigFile::CdrPct(v)) => DefaultSpeed::CdrPct(v),
+                        Some(DefaultConfigFile::MdrPct(v)) => DefaultSpeed::MdrPct(v),
+                    };
+                    let pipeline = Pipeline {
+                        recovery_lag_months: d.recovery_lag_months,
+                        advancing: d.advancing,
+                    };
+                    if let Some(section) = file.stochastic_section() {
+                        return Err(value_error(
+                            section,
+                            "applies only to model.kind = \"stochastic\"".to_string(),
+                        ));
+                    }
+                    Model::Deterministic(
+                        DeterministicModel::new(prepay, default, d.severity_pct, pipeline)
+                            .map_err(|source| ConfigError::Model {
+                                path: path.to_path_buf(),
+                                source,
+                            })?,
+                    )
                 }
-                Model::Deterministic(
-                    DeterministicModel::new(prepay, default, d.severity_pct, pipeline).map_err(
-                        |source| ConfigError::Model {
+                ModelConfigFile::Stochastic(ref m) => {
+                    let sections = StochasticSections {
+                        rates: file.rates.clone(),
+                        house_prices: file.house_prices.clone(),
+                        prepay: file.prepay.clone(),
+                        default: file.default.clone(),
+                        loss: file.loss.clone(),
+                        discount: file.discount.clone(),
+                    };
+                    let base_dir = path.parent().unwrap_or(Path::new("."));
+                    let spec = StochasticSpec::from_file(m, sections, base_dir, read).map_err(
+                        |source| ConfigError::Stochastic {
                             path: path.to_path_buf(),
                             source,
                         },
-                    )?,
-                )
-            }
-            ModelConfigFile::Stochastic(ref m) => {
-                let sections = StochasticSections {
-                    rates: file.rates.clone(),
-                    house_prices: file.house_prices.clone(),
-                    prepay: file.prepay.clone(),
-                    default: file.default.clone(),
-                    loss: file.loss.clone(),
-                    discount: file.discount.clone(),
-                };
-                let base_dir = path.parent().unwrap_or(Path::new("."));
-                let spec = StochasticSpec::from_file(m, sections, base_dir).map_err(|source| {
-                    ConfigError::Stochastic {
-                        path: path.to_path_buf(),
-                        source,
-                    }
-                })?;
-                Model::Stochastic(Box::new(spec))
-            }
-        };
+                    )?;
+                    Model::Stochastic(Box::new(spec))
+                }
+            };
         Ok(RunConfig {
             run_id,
             horizon_months: file.horizon_months,

@@ -213,11 +213,13 @@ pub struct StochasticSections {
 }
 
 impl StochasticSpec {
-    /// `base_dir` is the config file's folder, against which stress paths resolve.
+    /// `base_dir` is the config file's folder, against which stress paths resolve;
+    /// `read` fetches their bytes (from disk, or from a run manifest in the cloud).
     pub fn from_file(
         model: &StochasticModelFile,
         s: StochasticSections,
         base_dir: &std::path::Path,
+        read: ReadFile<'_>,
     ) -> Result<StochasticSpec, StochasticConfigError> {
         let rates = s.rates.ok_or(StochasticConfigError::MissingRates)?;
         let RateModelName::HullWhite = rates.model;
@@ -276,7 +278,7 @@ impl StochasticSpec {
             stress: model
                 .stress_paths
                 .iter()
-                .map(|p| read_stress_path(&base_dir.join(p)))
+                .map(|p| read_stress_path_with(&base_dir.join(p), read))
                 .collect::<Result<_, _>>()?,
         };
         // Validate everything now, with a one-month grid, so a bad key fails before any
@@ -316,15 +318,26 @@ impl StochasticSpec {
 /// Reads a stress path CSV: header `month,short_rate_pct,mortgage_rate_pct,hpi`, months
 /// 0, 1, 2, ... in order. Problems name the file, the data row and the column.
 pub fn read_stress_path(path: &std::path::Path) -> Result<StressPath, StochasticConfigError> {
+    read_stress_path_with(path, &|p| std::fs::read(p))
+}
+
+/// How a configuration reads the files it names: from disk, or from a run manifest.
+pub type ReadFile<'a> = &'a dyn Fn(&std::path::Path) -> std::io::Result<Vec<u8>>;
+
+/// [`read_stress_path`] with the bytes fetched by `read`.
+pub fn read_stress_path_with(
+    path: &std::path::Path,
+    read: ReadFile<'_>,
+) -> Result<StressPath, StochasticConfigError> {
     let fail = |message: String| StochasticConfigError::StressFile {
         path: path.to_path_buf(),
         message,
     };
+    let bytes = read(path).map_err(|e| fail(e.to_string()))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| fail(e.to_string()))?;
+        .from_reader(bytes.as_slice());
     let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
     let columns = ["month", "short_rate_pct", "mortgage_rate_pct", "hpi"];
     let index: Vec<usize> = columns

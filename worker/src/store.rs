@@ -125,6 +125,14 @@ impl Store {
         }
     }
 
+    /// The AWS configuration behind an S3 store.
+    pub fn aws(&self) -> Option<Arc<Aws>> {
+        match &*self.backend {
+            Backend::Local(_) => None,
+            Backend::S3 { aws, .. } => Some(aws.clone()),
+        }
+    }
+
     /// The local directory behind the store, if it is one.
     pub fn local_root(&self) -> Option<&Path> {
         match &*self.backend {

@@ -1,4 +1,7 @@
-//! End-to-end tests of the `mcflow` binary as a user runs it.
+//! End-to-end tests of the `mcflow` binary as a user runs it, and of the cloud path on
+//! an emulator (`cloud`).
+
+mod cloud;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,459 @@
+//! The cloud path: the same plan -> shards -> reduce pipeline as the embedded run, with
+//! SQS as the transport and S3 (or any [`Store`]) for results. `submit` writes the run
+//! manifest and fans shard messages out; whoever writes the last completion marker
+//! (a Lambda reducer on the S3 event, a poll-mode worker, or a person) calls
+//! `try_reduce`, which claims the reduce exactly once with a create-only write.
+
+pub mod poll;
+pub mod queue;
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, ensure};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use worker::aws::LazyAws;
+use worker::config::Model;
+use worker::job::{RunFacts, finalize, first_payment_month, horizon_of};
+use worker::manifest::{ConfigText, RunManifest, ShardMessage};
+use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
+use worker::report::{InputFingerprint, RunReport, ShardCounts};
+use worker::runner::{FailureRecord, failures_prefix};
+use worker::shard::{ShardTask, partials_prefix, shard_of_marker};
+use worker::store::Store;
+
+use crate::plan::{RunShape, Sizing, plan};
+use queue::Queue;
+
+/// `runs/<run_id>/reduce.claim`: created once, by the reducer that won the claim.
+pub fn claim_key(run_id: &str) -> String {
+    format!("runs/{run_id}/reduce.claim")
+}
+
+/// `runs/<run_id>/status.json`.
+pub fn status_key(run_id: &str) -> String {
+    format!("runs/{run_id}/status.json")
+}
+
+/// A run submission.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub config: ConfigText,
+    /// `s3://bucket/key` (or a path every worker can read).
+    pub portfolio: &'a str,
+    pub store: &'a Store,
+    pub sizing: Sizing,
+    /// Business date when the config has none.
+    pub default_run_date: NaiveDate,
+    pub submitted_at: DateTime<Utc>,
+    /// `SendMessageBatch` calls in flight.
+    pub send_concurrency: usize,
+}
+
+/// What `submit` did.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub manifest: RunManifest,
+    /// Shards sent now (a resubmission sends only those without a marker).
+    pub sent: u32,
+}
+
+/// Validates the inputs, writes the manifest and sends a message per shard that has
+/// not completed yet. Resubmitting the same run with the same inputs is safe; with
+/// different inputs it is refused.
+pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) -> Result<Submitted> {
+    let config = s.config.parse().context("invalid run configuration")?;
+    let run_id = config.run_id.to_string();
+    let loans = load_portfolio_from(portfolio)?;
+    let horizon = horizon_of(&config, &loans);
+    let run_date = config.as_of.unwrap_or(s.default_run_date);
+    let (scenarios, antithetic) = match &config.model {
+        Model::Deterministic(_) => (1, false),
+        Model::Stochastic(spec) => {
+            let model = spec.model(horizon, first_payment_month(run_date))?;
+            (model.scenarios().count(), spec.antithetic)
+        }
+    };
+    let shape = RunShape {
+        run_id: run_id.clone(),
+        run_date: run_date.format("%Y-%m-%d").to_string(),
+        horizon_months: horizon,
+        loans: loans.len() as u64,
+        scenarios,
+        antithetic,
+    };
+    let tasks = plan(&shape, s.sizing)?;
+    let planned_loan_months = tasks
+        .iter()
+        .map(|t| {
+            loans.remaining_terms_up_to(t.loans(), horizon)
+                * u64::from(t.scenario_end - t.scenario_start)
+        })
+        .sum();
+    let manifest = RunManifest {
+        run_id: run_id.clone(),
+        run_date: shape.run_date.clone(),
+        submitted_at: s.submitted_at.to_rfc3339(),
+        portfolio: portfolio.location(),
+        portfolio_sha256: portfolio.sha256()?,
+        config_sha256: worker::report::sha256_bytes(serde_json::to_string(&s.config)?.as_bytes()),
+        config: s.config.clone(),
+        loans: loans.len() as u64,
+        scenarios,
+        horizon_months: horizon,
+        shards: tasks.len() as u32,
+        planned_loan_months,
+    };
+    let store = s.store;
+    let done = match RunManifest::get(store, &run_id) {
+        Ok(earlier) => {
+            ensure!(
+                earlier.portfolio_sha256 == manifest.portfolio_sha256
+                    && earlier.config_sha256 == manifest.config_sha256
+                    && earlier.shards == manifest.shards,
+                "run {run_id} was already submitted to {} with different inputs or shards; choose another run_id",
+                store.root()
+            );
+            completed_shards(store, &earlier)?
+        }
+        Err(worker::manifest::ManifestError::Missing { .. }) => {
+            manifest.put(store, &tasks)?;
+            BTreeSet::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bodies = message_bodies(store, tasks.iter().filter(|t| !done.contains(&t.shard)));
+    queue
+        .send_all(&bodies, s.send_concurrency)
+        .with_context(|| format!("run {run_id}: sending shard messages"))?;
+    Ok(Submitted {
+        manifest,
+        sent: bodies.len() as u32,
+    })
+}
+
+fn message_bodies<'a>(store: &Store, tasks: impl Iterator<Item = &'a ShardTask>) -> Vec<String> {
+    tasks
+        .map(|task| {
+            serde_json::to_string(&ShardMessage {
+                store: store.root(),
+                task: task.clone(),
+            })
+            .expect("a message serialises")
+        })
+        .collect()
+}
+
+/// Shards of the run with a completion marker.
+pub fn completed_shards(store: &Store, manifest: &RunManifest) -> Result<BTreeSet<u32>> {
+    Ok(store
+        .list(&partials_prefix(&manifest.run_id))?
+        .iter()
+        .filter_map(|k| shard_of_marker(&manifest.run_id, k))
+        .filter(|&s| s < manifest.shards)
+        .collect())
+}
+
+/// What `try_reduce` found or did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReduceOutcome {
+    /// Not every shard has completed yet.
+    NotReady { done: u32, planned: u32 },
+    /// Another reducer holds the claim (or has finished).
+    AlreadyClaimed,
+    /// This call reduced the run.
+    Reduced(Box<RunReport>),
+}
+
+/// Who claims a reduce, recorded in the claim for whoever investigates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claim {
+    pub claimant: String,
+    pub claimed_at: String,
+}
+
+/// Reduces the run if every shard has completed and nobody else has claimed it.
+/// `aws` serves a portfolio on S3 when the run's own store is local.
+pub fn try_reduce(
+    store: &Store,
+    run_id: &str,
+    claimant: &str,
+    now: DateTime<Utc>,
+    aws: &LazyAws,
+) -> Result<ReduceOutcome> {
+    let manifest = RunManifest::get(store, run_id)?;
+    let done = completed_shards(store, &manifest)?;
+    if (done.len() as u32) < manifest.shards {
+        return Ok(ReduceOutcome::NotReady {
+            done: done.len() as u32,
+            planned: manifest.shards,
+        });
+    }
+    let claim = Claim {
+        claimant: claimant.to_string(),
+        claimed_at: now.to_rfc3339(),
+    };
+    if !store.put_if_absent(&claim_key(run_id), serde_json::to_vec(&claim)?)? {
+        return Ok(ReduceOutcome::AlreadyClaimed);
+    }
+    match reduce_claimed(store, &manifest, now, aws) {
+        Ok(report) => Ok(ReduceOutcome::Reduced(Box::new(report))),
+        Err(e) => {
+            // Give the claim back, so that a retry (after the cause is fixed) can reduce.
+            let status = RunStatus {
+                state: RunState::Failed,
+                error: Some(format!("reduce failed: {e:#}")),
+                ..derive_status(store, &manifest, &[])?
+            };
+            let _ = put_status(store, &status);
+            let _ = store.delete(&claim_key(run_id));
+            Err(e)
+        }
+    }
+}
+
+fn reduce_claimed(
+    store: &Store,
+    manifest: &RunManifest,
+    now: DateTime<Utc>,
+    aws: &LazyAws,
+) -> Result<RunReport> {
+    let config = manifest.config.parse()?;
+    let source = PortfolioSource::open(&manifest.portfolio, || {
+        store.aws().unwrap_or_else(|| aws.get())
+    })?;
+    let portfolio = load_portfolio_from(&source)?;
+    let tasks = manifest.shard_tasks(store)?;
+    let projected = crate::local::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let submitted = DateTime::parse_from_rfc3339(&manifest.submitted_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let facts = RunFacts {
+        portfolio_location: manifest.portfolio.clone(),
+        portfolio: &portfolio,
+        config: &config,
+        store,
+        run_date: NaiveDate::parse_from_str(&manifest.run_date, "%Y-%m-%d")?,
+        horizon_months: manifest.horizon_months,
+        shards: ShardCounts {
+            planned: manifest.shards,
+            completed: manifest.shards,
+        },
+        wall_seconds: (now - submitted).as_seconds_f64().max(0.0),
+        inputs: InputFingerprint {
+            portfolio_sha256: manifest.portfolio_sha256.clone(),
+            config_sha256: manifest.config_sha256.clone(),
+        },
+    };
+    let result = finalize(&facts, projected)?;
+    let status = RunStatus {
+        state: RunState::Succeeded,
+        finished_at: Some(now.to_rfc3339()),
+        ..derive_status(store, manifest, &[])?
+    };
+    put_status(store, &status)?;
+    store.delete_folder(&partials_prefix(&manifest.run_id))?;
+    Ok(result.report)
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A shard that failed, with the last error recorded for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedShard {
+    pub shard: u32,
+    pub error: String,
+    pub retryable: bool,
+    /// Whether its message reached the dead-letter queue (no more automatic retries).
+    pub dead_lettered: bool,
+}
+
+/// `runs/<run_id>/status.json`, also derived on demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub run_id: String,
+    pub state: RunState,
+    pub planned: u32,
+    pub done: u32,
+    pub failed: Vec<FailedShard>,
+    pub submitted_at: String,
+    pub finished_at: Option<String>,
+    pub loan_months_planned: u64,
+    pub loan_months_done: u64,
+    /// Lambda compute (at [`crate::cloud::STATUS_MEMORY_MB`]) plus requests so far.
+    pub estimated_cost_usd: f64,
+    pub error: Option<String>,
+}
+
+/// Memory assumed for the cost estimate of `status` (the template's default).
+pub const STATUS_MEMORY_MB: u32 = 1769;
+/// x86_64 Lambda price per GB-second, us-east-1, read 2026-11 (aws-lambda-facts.md).
+pub const LAMBDA_USD_PER_GB_SECOND: f64 = 0.000_016_666_7;
+/// Per invocation, SQS request and S3 PUT (us-east-1, read 2026-11).
+pub const LAMBDA_USD_PER_REQUEST: f64 = 0.2e-6;
+pub const SQS_USD_PER_REQUEST: f64 = 0.4e-6;
+pub const S3_USD_PER_PUT: f64 = 0.005 / 1000.0;
+
+/// The run's status from its manifest, markers, failure records and the shards found in
+/// the dead-letter queue.
+pub fn derive_status(
+    store: &Store,
+    manifest: &RunManifest,
+    dead_lettered: &[u32],
+) -> Result<RunStatus> {
+    let run_id = &manifest.run_id;
+    let done = completed_shards(store, manifest)?;
+    let mut loan_months_done = 0;
+    let mut seconds = 0.0;
+    for &shard in &done {
+        if let Some(m) = worker::shard::read_marker(store, run_id, shard)? {
+            loan_months_done += m.loan_months;
+            seconds += m.seconds;
+        }
+    }
+    let mut failed = Vec::new();
+    for key in store.list(&failures_prefix(run_id))? {
+        let Some(bytes) = store.get(&key)? else {
+            continue;
+        };
+        let Ok(record) = serde_json::from_slice::<FailureRecord>(&bytes) else {
+            continue;
+        };
+        if !done.contains(&record.shard) {
+            failed.push(FailedShard {
+                dead_lettered: dead_lettered.contains(&record.shard),
+                shard: record.shard,
+                error: record.error,
+                retryable: record.retryable,
+            });
+        }
+    }
+    for &shard in dead_lettered {
+        if !done.contains(&shard) && !failed.iter().any(|f| f.shard == shard) {
+            failed.push(FailedShard {
+                shard,
+                error: "its message reached the dead-letter queue".into(),
+                retryable: true,
+                dead_lettered: true,
+            });
+        }
+    }
+    failed.sort_by_key(|f| f.shard);
+    let reported = RunReport::get(store, run_id)?.is_some();
+    let state = if reported {
+        RunState::Succeeded
+    } else if failed.iter().any(|f| f.dead_lettered) {
+        RunState::Failed
+    } else {
+        RunState::Running
+    };
+    let shards = f64::from(manifest.shards);
+    let estimated_cost_usd = seconds * f64::from(STATUS_MEMORY_MB) / 1024.0 * LAMBDA_USD_PER_GB_SECOND
+        + done.len() as f64 * LAMBDA_USD_PER_REQUEST
+        // a send per ten shards, then a receive and a delete per shard
+        + (shards / 10.0 + 2.0 * done.len() as f64) * SQS_USD_PER_REQUEST
+        + 3.0 * done.len() as f64 * S3_USD_PER_PUT;
+    Ok(RunStatus {
+        run_id: run_id.clone(),
+        state,
+        planned: manifest.shards,
+        done: done.len() as u32,
+        failed,
+        submitted_at: manifest.submitted_at.clone(),
+        finished_at: None,
+        loan_months_planned: manifest.planned_loan_months,
+        loan_months_done,
+        estimated_cost_usd,
+        error: None,
+    })
+}
+
+pub fn put_status(store: &Store, status: &RunStatus) -> Result<()> {
+    store.put(
+        &status_key(&status.run_id),
+        serde_json::to_vec_pretty(status)?,
+    )?;
+    Ok(())
+}
+
+/// The status as stored by the reducer if the run has finished, else derived now, with
+/// the dead-letter queue's shards of this run (when a queue is given).
+pub fn status(store: &Store, run_id: &str, queue: Option<&Queue>) -> Result<RunStatus> {
+    let manifest = RunManifest::get(store, run_id)?;
+    if let Some(bytes) = store.get(&status_key(run_id))? {
+        let stored: RunStatus = serde_json::from_slice(&bytes)?;
+        if stored.state == RunState::Succeeded {
+            return Ok(stored);
+        }
+    }
+    let dead = match queue {
+        Some(q) => dead_lettered_shards(q, run_id)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect(),
+        None => Vec::new(),
+    };
+    let status = derive_status(store, &manifest, &dead)?;
+    if status.state == RunState::Failed {
+        put_status(store, &status)?;
+    }
+    Ok(status)
+}
+
+/// Shards of `run_id` whose messages sit in the queue's dead-letter queue, with the
+/// receipt handles to delete them by.
+fn dead_lettered_shards(queue: &Queue, run_id: &str) -> Result<Vec<(u32, String)>> {
+    let Some(dlq) = queue.dead_letter_queue()? else {
+        return Ok(Vec::new());
+    };
+    Ok(dlq
+        .peek_all(2)?
+        .into_iter()
+        .filter_map(|m| {
+            let msg: ShardMessage = serde_json::from_str(&m.body).ok()?;
+            (msg.task.run_id == run_id).then_some((msg.task.shard, m.receipt_handle))
+        })
+        .collect())
+}
+
+/// Re-issues the shards of a run that have no completion marker (failed, dead-lettered
+/// or lost), and removes this run's messages from the dead-letter queue. Returns the
+/// re-issued shard numbers.
+pub fn retry(store: &Store, run_id: &str, queue: &Queue, concurrency: usize) -> Result<Vec<u32>> {
+    let manifest = RunManifest::get(store, run_id)?;
+    ensure!(
+        RunReport::get(store, run_id)?.is_none(),
+        "run {run_id} has already succeeded; nothing to retry"
+    );
+    let done = completed_shards(store, &manifest)?;
+    let tasks = manifest.shard_tasks(store)?;
+    let missing: Vec<&ShardTask> = tasks.iter().filter(|t| !done.contains(&t.shard)).collect();
+    let dlq = queue.dead_letter_queue()?;
+    let stale = match &dlq {
+        Some(_) => dead_lettered_shards(queue, run_id)?,
+        None => Vec::new(),
+    };
+    for t in &missing {
+        store.delete(&worker::runner::failure_key(run_id, t.shard))?;
+    }
+    let bodies = message_bodies(store, missing.iter().copied());
+    queue.send_all(&bodies, concurrency)?;
+    if let Some(dlq) = dlq {
+        for (_, receipt) in stale {
+            // The receipt came from a zero-visibility peek; a failed delete only leaves
+            // a stale copy that `retry` would skip next time (its shard is done).
+            let _ = dlq.delete(&receipt);
+        }
+    }
+    let mut status = derive_status(store, &manifest, &[])?;
+    status.state = RunState::Running;
+    put_status(store, &status)?;
+    Ok(missing.iter().map(|t| t.shard).collect())
+}

@@ -1,0 +1,167 @@
+//! Poll-mode workers, for hosts that are not Lambda (EC2, ECS, on-premises) and for runs
+//! beyond Lambda's limits: long-poll SQS, run the shard while a heartbeat keeps the
+//! message hidden, delete the message only after the completion marker is written, then
+//! take the same exactly-once reduce claim as the Lambda reducer. A run served only by
+//! poll-mode workers so finishes by itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+use worker::aws::LazyAws;
+use worker::runner::ShardRunner;
+
+use super::queue::Queue;
+use super::{ReduceOutcome, try_reduce};
+
+/// How a poll-mode worker behaves.
+#[derive(Debug, Clone)]
+pub struct PollOptions {
+    /// Long-poll wait per receive, seconds (at most 20).
+    pub wait_seconds: i32,
+    /// How long a received message stays hidden; the heartbeat renews it every third of
+    /// this while the shard runs.
+    pub visibility_seconds: i32,
+    /// Stop after this many consecutive empty receives (`None`: poll forever).
+    pub idle_polls_before_exit: Option<u32>,
+    /// Stop after handling this many messages.
+    pub max_messages: Option<u64>,
+    /// Names this worker in reduce claims and logs.
+    pub worker_id: String,
+}
+
+/// Events a poll-mode worker reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollEvent {
+    ShardDone {
+        run_id: String,
+        shard: u32,
+        loan_months: u64,
+        seconds: f64,
+    },
+    ShardFailed {
+        message_id: String,
+        error: String,
+        retryable: bool,
+    },
+    Reduced {
+        run_id: String,
+    },
+    ReduceFailed {
+        run_id: String,
+        error: String,
+    },
+}
+
+/// What a poll-mode worker did before it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollSummary {
+    pub shards_done: u64,
+    pub shards_failed: u64,
+    pub runs_reduced: u64,
+}
+
+/// Polls until idle (or the message limit), running shards on the current rayon pool.
+pub fn run_poll_worker(
+    queue: &Queue,
+    runner: &ShardRunner,
+    aws: &LazyAws,
+    options: &PollOptions,
+    now: &dyn Fn() -> chrono::DateTime<chrono::Utc>,
+    report: &dyn Fn(PollEvent),
+) -> Result<PollSummary> {
+    let mut summary = PollSummary::default();
+    let mut idle = 0;
+    let mut handled = 0u64;
+    loop {
+        if options.max_messages.is_some_and(|m| handled >= m) {
+            return Ok(summary);
+        }
+        let messages = queue.receive(1, options.wait_seconds, Some(options.visibility_seconds))?;
+        let Some(message) = messages.into_iter().next() else {
+            idle += 1;
+            if options.idle_polls_before_exit.is_some_and(|n| idle >= n) {
+                return Ok(summary);
+            }
+            continue;
+        };
+        idle = 0;
+        handled += 1;
+        let result = with_heartbeat(
+            queue,
+            &message.receipt_handle,
+            options.visibility_seconds,
+            || runner.run_body(&message.body),
+        );
+        match result {
+            Ok(done) => {
+                // The marker is written: the message may go. A crash before this line
+                // only means the shard runs again and rewrites identical files.
+                queue.delete(&message.receipt_handle)?;
+                summary.shards_done += 1;
+                let task = &done.marker.task;
+                report(PollEvent::ShardDone {
+                    run_id: task.run_id.clone(),
+                    shard: task.shard,
+                    loan_months: done.marker.loan_months,
+                    seconds: done.marker.seconds,
+                });
+                match try_reduce(&done.store, &task.run_id, &options.worker_id, now(), aws) {
+                    Ok(ReduceOutcome::Reduced(_)) => {
+                        summary.runs_reduced += 1;
+                        report(PollEvent::Reduced {
+                            run_id: task.run_id.clone(),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => report(PollEvent::ReduceFailed {
+                        run_id: task.run_id.clone(),
+                        error: format!("{e:#}"),
+                    }),
+                }
+            }
+            Err(e) => {
+                // The message stays: it reappears after the visibility timeout and, after
+                // the queue's maxReceiveCount, moves to the dead-letter queue.
+                summary.shards_failed += 1;
+                report(PollEvent::ShardFailed {
+                    message_id: message.message_id.clone(),
+                    error: e.to_string(),
+                    retryable: e.retryable(),
+                });
+            }
+        }
+    }
+}
+
+/// Runs `work` while a thread renews the message's visibility every third of
+/// `visibility_seconds`, so a long shard is not delivered to a second worker.
+fn with_heartbeat<T>(
+    queue: &Queue,
+    receipt_handle: &str,
+    visibility_seconds: i32,
+    work: impl FnOnce() -> T,
+) -> T {
+    let stop = Arc::new(AtomicBool::new(false));
+    let period = Duration::from_millis((visibility_seconds.max(1) as u64 * 1000) / 3);
+    std::thread::scope(|scope| {
+        let stop_flag = stop.clone();
+        scope.spawn(move || {
+            let tick = Duration::from_millis(50);
+            let mut waited = Duration::ZERO;
+            while !stop_flag.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited >= period {
+                    waited = Duration::ZERO;
+                    // A failed renewal is not fatal: at worst the shard runs twice.
+                    let _ = queue.extend_visibility(receipt_handle, visibility_seconds);
+                }
+            }
+        });
+        let out = work();
+        stop.store(true, Ordering::Relaxed);
+        out
+    })
+}

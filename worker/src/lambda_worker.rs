@@ -1,0 +1,123 @@
+//! The worker function's event handling, kept apart from the Lambda runtime so tests
+//! drive it with the event fixtures: an SQS batch (answered with partial batch failures,
+//! so only failed records return to the queue) or a direct invocation with one shard
+//! message. Logs are JSON lines, and each shard also emits a CloudWatch Embedded Metric
+//! Format line for its duration and throughput.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde_json::{Value, json};
+
+use crate::manifest::ShardMessage;
+use crate::runner::{RunnerError, ShardDone, ShardRunner};
+
+/// Facts of the invocation environment, read by the shell.
+#[derive(Debug, Clone, Copy)]
+pub struct Environment {
+    /// Milliseconds since the Unix epoch, for metric timestamps.
+    pub now_ms: i64,
+    /// Peak resident memory so far, MB.
+    pub peak_memory_mb: f64,
+}
+
+/// Handles one invocation. `log` receives each output line.
+pub fn handle_event(
+    runner: &ShardRunner,
+    pool: &rayon::ThreadPool,
+    event: Value,
+    env: &dyn Fn() -> Environment,
+    log: &mut dyn FnMut(String),
+) -> Result<Value, RunnerError> {
+    if event.get("Records").is_some() {
+        let event: SqsEvent = serde_json::from_value(event)
+            .map_err(|e| RunnerError::Malformed(format!("not an SQS event: {e}")))?;
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let body = record.body.as_deref().unwrap_or("");
+            let result = pool.install(|| runner.run_body(body));
+            log_outcome(&result, Some(&id), env(), log);
+            if result.is_err() {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Ok(serde_json::to_value(response).expect("serialises"))
+    } else {
+        let message: ShardMessage =
+            serde_json::from_value(event).map_err(|e| RunnerError::Malformed(e.to_string()))?;
+        let result = pool.install(|| runner.run(&message));
+        log_outcome(&result, None, env(), log);
+        let done = result?;
+        Ok(serde_json::to_value(&done.marker).expect("serialises"))
+    }
+}
+
+fn log_outcome(
+    result: &Result<ShardDone, RunnerError>,
+    message_id: Option<&str>,
+    env: Environment,
+    log: &mut dyn FnMut(String),
+) {
+    match result {
+        Ok(done) => {
+            let m = &done.marker;
+            let rate = if m.seconds > 0.0 {
+                m.loan_months as f64 / m.seconds
+            } else {
+                0.0
+            };
+            log(json!({
+                "level": "INFO",
+                "message": "shard done",
+                "run_id": m.task.run_id,
+                "shard": m.task.shard,
+                "message_id": message_id,
+                "loan_months": m.loan_months,
+                "seconds": m.seconds,
+                "loan_months_per_second": rate,
+                "peak_memory_mb": env.peak_memory_mb,
+            })
+            .to_string());
+            log(json!({
+                "_aws": {
+                    "Timestamp": env.now_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "mcflow",
+                        "Dimensions": [["Function"]],
+                        "Metrics": [
+                            {"Name": "ShardSeconds", "Unit": "Seconds"},
+                            {"Name": "LoanMonthsPerSecond", "Unit": "Count/Second"},
+                            {"Name": "PeakMemoryMB", "Unit": "Megabytes"}
+                        ]
+                    }]
+                },
+                "Function": "worker",
+                "ShardSeconds": m.seconds,
+                "LoanMonthsPerSecond": rate,
+                "PeakMemoryMB": env.peak_memory_mb,
+            })
+            .to_string());
+        }
+        Err(e) => log(json!({
+            "level": "ERROR",
+            "message": "shard failed",
+            "message_id": message_id,
+            "error": e.to_string(),
+            "retryable": e.retryable(),
+        })
+        .to_string()),
+    }
+}
+
+/// Peak resident memory of this process in MB (`VmHWM`), 0 where unknown.
+pub fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

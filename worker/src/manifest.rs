@@ -1,0 +1,187 @@
+//! A cloud run's manifest: everything a worker anywhere needs to run any shard of the
+//! run (the configuration text and the files it names, the portfolio's location and
+//! checksum), written once by the orchestrator before any shard is sent. The shard list
+//! is kept beside it, so workers fetch a small document and only the reducer the list.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, RunConfig};
+use crate::shard::ShardTask;
+use crate::store::{Store, StoreError};
+
+/// `runs/<run_id>/manifest.json`.
+pub fn manifest_key(run_id: &str) -> String {
+    format!("runs/{run_id}/manifest.json")
+}
+
+/// `runs/<run_id>/shards.json`: the planned shard tasks, in shard order.
+pub fn shards_key(run_id: &str) -> String {
+    format!("runs/{run_id}/shards.json")
+}
+
+/// A configuration as submitted: the file's name and text, and the text of every file
+/// it refers to (stress paths), keyed by the path the parser resolves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigText {
+    pub name: String,
+    pub text: String,
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+impl ConfigText {
+    /// Reads and validates a configuration file, capturing the files it names.
+    pub fn capture(path: &Path) -> Result<(ConfigText, RunConfig), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let files = std::cell::RefCell::new(BTreeMap::new());
+        let config = RunConfig::parse_with(&text, path, &|p| {
+            let bytes = std::fs::read(p)?;
+            let s = String::from_utf8(bytes.clone()).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
+            })?;
+            files.borrow_mut().insert(p.display().to_string(), s);
+            Ok(bytes)
+        })?;
+        let captured = ConfigText {
+            name: path.display().to_string(),
+            text,
+            files: files.into_inner(),
+        };
+        Ok((captured, config))
+    }
+
+    /// Validates the captured configuration again, its files read from the capture.
+    pub fn parse(&self) -> Result<RunConfig, ConfigError> {
+        RunConfig::parse_with(&self.text, &PathBuf::from(&self.name), &|p| {
+            self.files
+                .get(&p.display().to_string())
+                .map(|s| s.as_bytes().to_vec())
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not captured in the run manifest",
+                    )
+                })
+        })
+    }
+}
+
+/// What a cloud run is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub run_id: String,
+    /// YYYY-MM-DD.
+    pub run_date: String,
+    /// When the run was submitted, RFC 3339.
+    pub submitted_at: String,
+    /// Where the portfolio is: `s3://bucket/key` or a path every worker can read.
+    pub portfolio: String,
+    pub portfolio_sha256: String,
+    pub config: ConfigText,
+    pub config_sha256: String,
+    pub loans: u64,
+    pub scenarios: u32,
+    pub horizon_months: u32,
+    pub shards: u32,
+    pub planned_loan_months: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{location}: {message}")]
+    Invalid { location: String, message: String },
+    #[error("no run {run_id} in {root} (no {key})")]
+    Missing {
+        run_id: String,
+        root: String,
+        key: String,
+    },
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    key: &str,
+    run_id: &str,
+) -> Result<T, ManifestError> {
+    let bytes = store.get(key)?.ok_or_else(|| ManifestError::Missing {
+        run_id: run_id.to_string(),
+        root: store.root(),
+        key: key.to_string(),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ManifestError::Invalid {
+        location: store.describe(key),
+        message: e.to_string(),
+    })
+}
+
+impl RunManifest {
+    /// Writes the shard list, then the manifest.
+    pub fn put(&self, store: &Store, shards: &[ShardTask]) -> Result<(), StoreError> {
+        let list = serde_json::to_vec(shards).expect("tasks serialise");
+        store.put(&shards_key(&self.run_id), list)?;
+        let json = serde_json::to_vec_pretty(self).expect("a manifest serialises");
+        store.put(&manifest_key(&self.run_id), json)
+    }
+
+    pub fn get(store: &Store, run_id: &str) -> Result<RunManifest, ManifestError> {
+        get_json(store, &manifest_key(run_id), run_id)
+    }
+
+    /// The planned shard tasks; their count must match the manifest's.
+    pub fn shard_tasks(&self, store: &Store) -> Result<Vec<ShardTask>, ManifestError> {
+        let key = shards_key(&self.run_id);
+        let tasks: Vec<ShardTask> = get_json(store, &key, &self.run_id)?;
+        let in_order = tasks.iter().enumerate().all(|(i, t)| t.shard as usize == i);
+        if tasks.len() != self.shards as usize || !in_order {
+            return Err(ManifestError::Invalid {
+                location: store.describe(&key),
+                message: format!(
+                    "expected shards 0..{} in order, found {} tasks",
+                    self.shards,
+                    tasks.len()
+                ),
+            });
+        }
+        Ok(tasks)
+    }
+}
+
+/// The body of a shard's queue message: where the run lives and which shard to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardMessage {
+    /// The run's store root, `s3://bucket/prefix` (or a shared directory).
+    pub store: String,
+    pub task: ShardTask,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_captured_config_parses_without_the_disk() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/run.toml");
+        let (captured, config) = ConfigText::capture(&root).expect("bundled config");
+        assert!(
+            captured.files.keys().any(|k| k.ends_with(".csv")),
+            "stress path captured: {:?}",
+            captured.files.keys()
+        );
+        let again = captured.parse().expect("parses from the capture");
+        assert_eq!(again.run_id, config.run_id);
+        assert_eq!(again.model.describe(), config.model.describe());
+        let mut broken = captured.clone();
+        broken.files.clear();
+        let e = broken.parse().expect_err("file missing").to_string();
+        assert!(e.contains("not captured in the run manifest"), "{e}");
+    }
+}

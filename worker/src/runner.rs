@@ -1,0 +1,227 @@
+//! Runs shard messages whatever carried them (SQS through Lambda, SQS through a
+//! poll-mode worker, a direct invocation): parses the message, fetches the run's
+//! manifest (cached per run), runs the shard, and on failure leaves a failure record
+//! naming the shard, so that a run's status can say which shard failed and why.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::LazyAws;
+use crate::config::{ConfigError, RunConfig};
+use crate::manifest::{ManifestError, RunManifest, ShardMessage};
+use crate::portfolio_file::PortfolioSource;
+use crate::shard::{ShardError, ShardMarker, run_shard};
+use crate::store::{Store, StoreError};
+
+/// Lambda's CPU share: 1,769 MB of memory buys one vCPU.
+pub const MB_PER_VCPU: u32 = 1769;
+/// Lambda never gives a function more than six vCPUs.
+pub const MAX_VCPUS: u32 = 6;
+
+/// Threads for a function of `memory_mb`: its vCPU share rounded up, between 1 and 6.
+/// The visible core count is no guide: Lambda shows 2 cores even at 128 MB, where the
+/// function gets 7% of one.
+pub fn threads_for_memory(memory_mb: u32) -> usize {
+    memory_mb.div_ceil(MB_PER_VCPU).clamp(1, MAX_VCPUS) as usize
+}
+
+/// Why a shard message could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("malformed shard message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("run configuration in the manifest: {0}")]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    #[error("shard {shard} of run {run_id}: {message}")]
+    Mismatch {
+        run_id: String,
+        shard: u32,
+        message: String,
+    },
+}
+
+impl RunnerError {
+    /// Whether running the same message again could succeed: storage and network errors
+    /// can pass; a malformed message or an invalid input will fail the same way (until
+    /// somebody fixes the input and re-issues the shard).
+    pub fn retryable(&self) -> bool {
+        match self {
+            RunnerError::Malformed(_) | RunnerError::Config(_) | RunnerError::Mismatch { .. } => {
+                false
+            }
+            RunnerError::Manifest(ManifestError::Store(_)) | RunnerError::Store(_) => true,
+            RunnerError::Manifest(_) => false,
+            RunnerError::Shard(ShardError::Write { .. } | ShardError::Read { .. }) => true,
+            RunnerError::Shard(_) => false,
+        }
+    }
+}
+
+/// A shard's failure, kept at `runs/<run_id>/failures/shard-NNNNN.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub shard: u32,
+    pub error: String,
+    pub retryable: bool,
+}
+
+/// `runs/<run_id>/failures/`.
+pub fn failures_prefix(run_id: &str) -> String {
+    format!("runs/{run_id}/failures")
+}
+
+pub fn failure_key(run_id: &str, shard: u32) -> String {
+    format!("{}/shard-{shard:05}.json", failures_prefix(run_id))
+}
+
+/// A run's inputs, as every shard of it needs them.
+#[derive(Debug)]
+struct RunInputs {
+    manifest: RunManifest,
+    config: RunConfig,
+    portfolio: PortfolioSource,
+}
+
+/// A completed shard and where its run lives.
+#[derive(Debug, Clone)]
+pub struct ShardDone {
+    pub marker: ShardMarker,
+    pub store: Store,
+}
+
+/// Runs shard messages, caching stores and manifests between messages (a warm Lambda
+/// environment or a poll-mode worker serves many shards of the same run).
+#[derive(Debug)]
+pub struct ShardRunner {
+    aws: Arc<LazyAws>,
+    stores: Mutex<HashMap<String, Store>>,
+    runs: Mutex<HashMap<(String, String), Arc<RunInputs>>>,
+}
+
+impl ShardRunner {
+    pub fn new(aws: Arc<LazyAws>) -> ShardRunner {
+        ShardRunner {
+            aws,
+            stores: Mutex::default(),
+            runs: Mutex::default(),
+        }
+    }
+
+    /// The store at `root`, opened once.
+    pub fn store(&self, root: &str) -> Result<Store, StoreError> {
+        let mut stores = self.stores.lock().expect("not poisoned");
+        if let Some(s) = stores.get(root) {
+            return Ok(s.clone());
+        }
+        let store = Store::open(root, || self.aws.get())?;
+        stores.insert(root.to_string(), store.clone());
+        Ok(store)
+    }
+
+    fn inputs(&self, store: &Store, run_id: &str) -> Result<Arc<RunInputs>, RunnerError> {
+        let cache_key = (store.root(), run_id.to_string());
+        if let Some(r) = self.runs.lock().expect("not poisoned").get(&cache_key) {
+            return Ok(r.clone());
+        }
+        let manifest = RunManifest::get(store, run_id)?;
+        let config = manifest.config.parse()?;
+        let portfolio = PortfolioSource::open(&manifest.portfolio, || self.aws.get())?;
+        let inputs = Arc::new(RunInputs {
+            manifest,
+            config,
+            portfolio,
+        });
+        self.runs
+            .lock()
+            .expect("not poisoned")
+            .insert(cache_key, inputs.clone());
+        Ok(inputs)
+    }
+
+    /// Parses a message body and runs it.
+    pub fn run_body(&self, body: &str) -> Result<ShardDone, RunnerError> {
+        let message: ShardMessage =
+            serde_json::from_str(body).map_err(|e| RunnerError::Malformed(e.to_string()))?;
+        self.run(&message)
+    }
+
+    /// Runs one shard on the current rayon pool. On failure the error is also recorded
+    /// in the run's store (best effort: the store may be what failed).
+    pub fn run(&self, message: &ShardMessage) -> Result<ShardDone, RunnerError> {
+        let store = self.store(&message.store)?;
+        let task = &message.task;
+        let result = self.run_in(&store, message);
+        match &result {
+            Ok(_) => {
+                // An earlier attempt's failure no longer describes the shard.
+                let _ = store.delete(&failure_key(&task.run_id, task.shard));
+            }
+            Err(e) => {
+                let record = FailureRecord {
+                    shard: task.shard,
+                    error: e.to_string(),
+                    retryable: e.retryable(),
+                };
+                let json = serde_json::to_vec_pretty(&record).expect("serialises");
+                let _ = store.put(&failure_key(&task.run_id, task.shard), json);
+            }
+        }
+        result
+    }
+
+    fn run_in(&self, store: &Store, message: &ShardMessage) -> Result<ShardDone, RunnerError> {
+        let task = &message.task;
+        let inputs = self.inputs(store, &task.run_id)?;
+        let m = &inputs.manifest;
+        let mismatch = |message: String| RunnerError::Mismatch {
+            run_id: task.run_id.clone(),
+            shard: task.shard,
+            message,
+        };
+        if task.shard >= m.shards {
+            return Err(mismatch(format!("the run has {} shards", m.shards)));
+        }
+        if task.run_date != m.run_date || task.horizon_months != m.horizon_months {
+            return Err(mismatch(
+                "run date or horizon differs from the manifest".into(),
+            ));
+        }
+        let marker = run_shard(task, &inputs.portfolio, &inputs.config, store)?;
+        Ok(ShardDone {
+            marker,
+            store: store.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_pool_follows_the_memory_setting() {
+        assert_eq!(threads_for_memory(128), 1);
+        assert_eq!(threads_for_memory(1769), 1);
+        assert_eq!(threads_for_memory(1770), 2);
+        assert_eq!(threads_for_memory(3008), 2);
+        assert_eq!(threads_for_memory(10240), 6);
+    }
+
+    #[test]
+    fn malformed_messages_are_not_retryable() {
+        let runner = ShardRunner::new(Arc::new(LazyAws::default()));
+        let e = runner
+            .run_body("{\"not\": \"a task\"}")
+            .expect_err("malformed");
+        assert!(!e.retryable());
+        assert!(e.to_string().starts_with("malformed shard message"), "{e}");
+    }
+}
