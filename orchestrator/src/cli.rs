@@ -33,6 +33,117 @@ pub enum Command {
     /// Turn loan-level data from public datasets into a portfolio file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Submit a run to a deployment: validate, write the manifest, send shard messages.
+    Submit(SubmitArgs),
+    /// Show a submitted run's progress, failures and estimated cost.
+    Status(StatusArgs),
+    /// Re-issue only the shards of a run that have not completed.
+    Retry(StatusArgs),
+    /// Poll-mode worker: run shards from the queue (EC2, ECS, on-premises hosts).
+    Worker(WorkerArgs),
+    /// Print a sample event for one of the functions' triggers.
+    GenerateEvent(GenerateEventArgs),
+}
+
+/// Where a deployment keeps runs.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The deployment's bucket (runs go under s3://BUCKET/).
+    #[arg(long, conflicts_with = "store", required_unless_present = "store")]
+    pub bucket: Option<String>,
+    /// Or any store location: s3://bucket/prefix, or a directory every worker shares.
+    #[arg(long)]
+    pub store: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn location(&self) -> String {
+        match (&self.store, &self.bucket) {
+            (Some(s), _) => s.clone(),
+            (None, Some(b)) => format!("s3://{b}"),
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SubmitArgs {
+    /// Run configuration (TOML); it and the files it names travel in the run manifest.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Portfolio: s3://bucket/key (or a path every worker can read).
+    #[arg(long)]
+    pub portfolio: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The shard queue's URL.
+    #[arg(long)]
+    pub queue: String,
+    /// Loans per shard.
+    #[arg(long, conflicts_with = "shards")]
+    pub loans_per_shard: Option<u64>,
+    /// Scenarios per shard; rounded up to keep antithetic pairs together.
+    #[arg(long, conflicts_with = "shards")]
+    pub scenarios_per_shard: Option<u32>,
+    /// Number of shards, splitting the loans.
+    #[arg(long)]
+    pub shards: Option<u32>,
+    /// SendMessageBatch calls in flight.
+    #[arg(long, default_value_t = 16)]
+    pub send_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The run id.
+    pub run_id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The shard queue's URL: needed by `retry`; lets `status` look in the
+    /// dead-letter queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The shard queue's URL.
+    #[arg(long)]
+    pub queue: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds a received message stays hidden; renewed while the shard runs.
+    #[arg(long, default_value_t = 300)]
+    pub visibility_seconds: i32,
+    /// Long-poll wait per receive, seconds (at most 20).
+    #[arg(long, default_value_t = 20)]
+    pub wait_seconds: i32,
+    /// Exit after this many empty receives in a row (default: poll until stopped).
+    #[arg(long)]
+    pub exit_when_idle: Option<u32>,
+}
+
+/// A function trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventKind {
+    /// SQS batch for the worker function.
+    Sqs,
+    /// EventBridge scheduled event for the orchestrator function.
+    Schedule,
+    /// S3 notification of a completion marker for the reducer function.
+    S3,
+    /// Direct invocation of the worker with one shard message.
+    Direct,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateEventArgs {
+    #[arg(value_enum)]
+    pub kind: EventKind,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,11 +7,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use orchestrator::cli::{
     BenchArgs, Cli, Command, FannieArgs, ImportCommand, InputArgs, ReportArgs, RunArgs, SampleArgs,
-    ScenariosArgs,
+    ScenariosArgs, StatusArgs, SubmitArgs, WorkerArgs,
 };
+use orchestrator::cloud::queue::Queue;
 use orchestrator::plan::Sizing;
 use worker::aws::{AwsSettings, LazyAws};
 use worker::config::RunConfig;
+use worker::manifest::ConfigText;
 use worker::portfolio_file::PortfolioSource;
 use worker::report::InputFingerprint;
 use worker::store::Store;
@@ -37,6 +39,14 @@ fn main() -> ExitCode {
         Command::Scenarios(args) => scenarios(&args),
         Command::Report(args) => report(&args, &aws),
         Command::Import(ImportCommand::Fannie(args)) => import_fannie(&args),
+        Command::Submit(args) => submit(&args, &aws),
+        Command::Status(args) => status(&args, &aws),
+        Command::Retry(args) => retry(&args, &aws),
+        Command::Worker(args) => poll_worker(&args, aws),
+        Command::GenerateEvent(args) => {
+            print!("{}", orchestrator::cloud::events::sample(args.kind));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -327,5 +337,192 @@ impl ProgressDisplay {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
+    let (config, _) = ConfigText::capture(&args.config)
+        .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
+    let store = Store::open(&args.store.location(), || aws.get())?;
+    let source = PortfolioSource::open(&args.portfolio, || aws.get())?;
+    let queue = Queue::new(aws.get(), &args.queue);
+    let now = chrono::Utc::now();
+    let sizing = match (args.shards, args.loans_per_shard, args.scenarios_per_shard) {
+        (Some(n), _, _) => Sizing::Count(n),
+        (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
+    };
+    let submitted = orchestrator::cloud::submit(
+        &orchestrator::cloud::Submission {
+            config,
+            portfolio: &args.portfolio,
+            store: &store,
+            sizing,
+            default_run_date: now.date_naive(),
+            submitted_at: now,
+            send_concurrency: args.send_concurrency,
+        },
+        &source,
+        &queue,
+    )?;
+    let m = &submitted.manifest;
+    eprintln!(
+        "submitted {} shards ({} sent now), {} loans x {} scenarios, {} loan-months",
+        m.shards, submitted.sent, m.loans, m.scenarios, m.planned_loan_months
+    );
+    println!("{}", m.run_id);
+    Ok(())
+}
+
+fn status(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
+    let store = Store::open(&args.store.location(), || aws.get())?;
+    let queue = args.queue.as_deref().map(|q| Queue::new(aws.get(), q));
+    let st = orchestrator::cloud::status(&store, &args.run_id, queue.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+    } else {
+        use orchestrator::summary::line;
+        println!("{}", line("run", &st.run_id));
+        println!(
+            "{}",
+            line("state", format!("{:?}", st.state).to_lowercase())
+        );
+        println!(
+            "{}",
+            line("shards done", format!("{} / {}", st.done, st.planned))
+        );
+        println!(
+            "{}",
+            line(
+                "loan-months done",
+                format!("{} / {}", st.loan_months_done, st.loan_months_planned)
+            )
+        );
+        println!("{}", line("submitted", &st.submitted_at));
+        if let Some(f) = &st.finished_at {
+            println!("{}", line("finished", f));
+        }
+        println!(
+            "{}",
+            line("est. cost USD", format!("{:.6}", st.estimated_cost_usd))
+        );
+        for f in &st.failed {
+            println!(
+                "{}",
+                line(
+                    "failed shard",
+                    format!(
+                        "{}{}: {}",
+                        f.shard,
+                        if f.dead_lettered {
+                            " (dead-lettered)"
+                        } else {
+                            ""
+                        },
+                        f.error
+                    )
+                )
+            );
+        }
+        if let Some(e) = &st.error {
+            println!("{}", line("error", e));
+        }
+    }
+    // A failed run is an error for scripts that wait on it.
+    anyhow::ensure!(
+        st.state != orchestrator::cloud::RunState::Failed,
+        "run {} failed; fix the cause, then `mcflow retry {}`",
+        st.run_id,
+        st.run_id
+    );
+    Ok(())
+}
+
+fn retry(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
+    let queue_url = args
+        .queue
+        .as_deref()
+        .context("retry needs --queue URL to re-issue shards")?;
+    let store = Store::open(&args.store.location(), || aws.get())?;
+    let queue = Queue::new(aws.get(), queue_url);
+    let shards = orchestrator::cloud::retry(&store, &args.run_id, &queue, 16)?;
+    println!(
+        "re-issued {} shard(s) of run {}: {:?}",
+        shards.len(),
+        args.run_id,
+        shards
+    );
+    Ok(())
+}
+
+fn poll_worker(args: &WorkerArgs, aws: LazyAws) -> Result<()> {
+    let threads = threads(args.threads)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")?;
+    let aws = std::sync::Arc::new(aws);
+    let queue = Queue::new(aws.get(), &args.queue);
+    let runner = worker::runner::ShardRunner::new(aws.clone());
+    let options = orchestrator::cloud::poll::PollOptions {
+        wait_seconds: args.wait_seconds,
+        visibility_seconds: args.visibility_seconds,
+        idle_polls_before_exit: args.exit_when_idle,
+        max_messages: None,
+        worker_id: format!("worker:{}", std::process::id()),
+    };
+    let summary = pool.install(|| {
+        orchestrator::cloud::poll::run_poll_worker(
+            &queue,
+            &runner,
+            &aws,
+            &options,
+            &chrono::Utc::now,
+            &|event| {
+                eprintln!(
+                    "{}",
+                    serde_json::to_string(&PollLog(&event)).unwrap_or_default()
+                )
+            },
+        )
+    })?;
+    println!(
+        "shards done {}, failed {}, runs reduced {}",
+        summary.shards_done, summary.shards_failed, summary.runs_reduced
+    );
+    Ok(())
+}
+
+/// A poll-worker event as one JSON log line.
+struct PollLog<'a>(&'a orchestrator::cloud::poll::PollEvent);
+
+impl serde::Serialize for PollLog<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use orchestrator::cloud::poll::PollEvent as E;
+        let v = match self.0 {
+            E::ShardDone {
+                run_id,
+                shard,
+                loan_months,
+                seconds,
+            } => serde_json::json!({
+                "message": "shard done", "run_id": run_id, "shard": shard,
+                "loan_months": loan_months, "seconds": seconds
+            }),
+            E::ShardFailed {
+                message_id,
+                error,
+                retryable,
+            } => serde_json::json!({
+                "level": "ERROR", "message": "shard failed", "message_id": message_id,
+                "error": error, "retryable": retryable
+            }),
+            E::Reduced { run_id } => {
+                serde_json::json!({"message": "run reduced", "run_id": run_id})
+            }
+            E::ReduceFailed { run_id, error } => serde_json::json!({
+                "level": "ERROR", "message": "reduce failed", "run_id": run_id, "error": error
+            }),
+        };
+        v.serialize(s)
     }
 }

@@ -4,6 +4,8 @@
 //! (a Lambda reducer on the S3 event, a poll-mode worker, or a person) calls
 //! `try_reduce`, which claims the reduce exactly once with a create-only write.
 
+pub mod events;
+pub mod lambda;
 pub mod poll;
 pub mod queue;
 

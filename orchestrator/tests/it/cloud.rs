@@ -345,3 +345,213 @@ fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
         }
     );
 }
+
+fn message_body(store: &Store, run_id: &str, shard: u32) -> String {
+    let manifest = worker::manifest::RunManifest::get(store, run_id).expect("manifest");
+    let task = manifest.shard_tasks(store).expect("tasks")[shard as usize].clone();
+    serde_json::to_string(&worker::manifest::ShardMessage {
+        store: store.root(),
+        task,
+    })
+    .expect("json")
+}
+
+/// Empties the shard queue (the tests below drive shards by hand).
+fn drain(queue: &Queue) {
+    while !queue.receive(10, 0, Some(60)).expect("receive").is_empty() {}
+}
+
+#[test]
+fn lambda_worker_fails_only_the_malformed_record_of_a_batch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 120);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("");
+    submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
+    drain(&cloud.queue);
+    // The fixture's shape, with one real shard message and one malformed record.
+    let mut event: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
+        orchestrator::cli::EventKind::Sqs,
+    ))
+    .expect("fixture");
+    event["Records"][0]["body"] = message_body(&store, "cloud-it", 0).into();
+    event["Records"][1]["body"] = "{\"store\": 42}".into();
+    let bad_id = event["Records"][1]["messageId"].clone();
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(worker::runner::threads_for_memory(512))
+        .build()
+        .expect("pool");
+    let mut lines = Vec::new();
+    let env = || worker::lambda_worker::Environment {
+        now_ms: 1_764_028_800_000,
+        peak_memory_mb: 1.0,
+    };
+    let response =
+        worker::lambda_worker::handle_event(&runner, &pool, event, &env, &mut |l| lines.push(l))
+            .expect("handled");
+    assert_eq!(
+        response,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": bad_id}]})
+    );
+    assert!(
+        worker::shard::read_marker(&store, "cloud-it", 0)
+            .expect("read")
+            .is_some(),
+        "the good record's shard completed"
+    );
+    let emf: serde_json::Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .expect("an EMF line");
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "mcflow");
+    assert!(emf["LoanMonthsPerSecond"].as_f64().expect("rate") > 0.0);
+    let error: serde_json::Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "ERROR")
+        .expect("an error line");
+    assert_eq!(error["retryable"], false);
+}
+
+#[test]
+fn duplicate_deliveries_count_once_and_concurrent_reducers_reduce_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 150);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("dup");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(3));
+    drain(&cloud.queue);
+    let runner = ShardRunner::new(cloud.aws.clone());
+    for shard in 0..sent {
+        let body = message_body(&store, "cloud-it", shard);
+        let first = runner.run_body(&body).expect("first delivery");
+        let second = runner.run_body(&body).expect("second delivery");
+        assert_eq!(first.marker.loan_months, second.marker.loan_months);
+    }
+    let outcomes: Vec<ReduceOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (store, aws) = (&store, &cloud.aws);
+                s.spawn(move || try_reduce(store, "cloud-it", &format!("r{i}"), now(), aws))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("join").expect("reduce"))
+            .collect()
+    });
+    let reduced = outcomes
+        .iter()
+        .filter(|o| matches!(o, ReduceOutcome::Reduced(_)))
+        .count();
+    assert_eq!(reduced, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            ReduceOutcome::Reduced(_)
+                | ReduceOutcome::AlreadyClaimed
+                | ReduceOutcome::NotReady { .. }
+        )),
+        "{outcomes:?}"
+    );
+    let manifest = worker::manifest::RunManifest::get(&store, "cloud-it").expect("manifest");
+    let report = worker::report::RunReport::get(&store, "cloud-it")
+        .expect("get")
+        .expect("report");
+    assert_eq!(report.loan_months, manifest.planned_loan_months);
+    assert_eq!(report.shards.completed, sent);
+}
+
+#[test]
+fn poison_shards_dead_letter_fail_the_run_and_retry_completes_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(2, 1);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("poison");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
+    // The cause: the portfolio disappears after the run was submitted.
+    cloud.store("").delete("inputs/p.parquet").expect("rm");
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let options = PollOptions {
+        visibility_seconds: 1,
+        idle_polls_before_exit: Some(3),
+        ..poll_options("w")
+    };
+    let summary =
+        run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
+    assert_eq!(summary.shards_done, 0);
+    assert!(summary.shards_failed >= u64::from(sent) * 2, "{summary:?}");
+    let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
+    assert_eq!(st.state, RunState::Failed, "{st:?}");
+    let failed: Vec<u32> = st.failed.iter().map(|f| f.shard).collect();
+    assert_eq!(failed, (0..sent).collect::<Vec<_>>());
+    assert!(st.failed.iter().all(|f| f.dead_lettered), "{st:?}");
+    assert!(st.failed[0].error.contains("inputs/p.parquet"), "{st:?}");
+
+    // Fix the cause, retry: only the failed shards go out again, and the run finishes.
+    cloud.upload(&portfolio, "inputs/p.parquet");
+    let reissued = orchestrator::cloud::retry(&store, "cloud-it", &cloud.queue, 4).expect("retry");
+    assert_eq!(reissued, (0..sent).collect::<Vec<_>>());
+    let summary =
+        run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
+    assert_eq!(
+        (summary.shards_done, summary.runs_reduced),
+        (u64::from(sent), 1)
+    );
+    let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
+    assert_eq!(st.state, RunState::Succeeded, "{st:?}");
+}
+
+#[test]
+fn a_shard_abandoned_mid_run_is_redone_after_the_visibility_timeout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(5, 1);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("killed");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
+    // A worker takes a message and dies before deleting it.
+    let taken = cloud.queue.receive(1, 1, Some(1)).expect("receive");
+    assert_eq!(taken.len(), 1);
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let options = PollOptions {
+        visibility_seconds: 5,
+        idle_polls_before_exit: Some(3),
+        ..poll_options("survivor")
+    };
+    let summary =
+        run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
+    assert_eq!(summary.shards_done, u64::from(sent), "{summary:?}");
+    assert_eq!(summary.runs_reduced, 1);
+    let report = worker::report::RunReport::get(&store, "cloud-it")
+        .expect("get")
+        .expect("report");
+    assert_eq!(report.shards.completed, sent);
+}
+
+#[test]
+fn an_emulator_gone_mid_run_fails_clearly_and_marks_nothing_complete() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let mut cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("gone");
+    submit_run(&cloud, &config, &uri, &store, Sizing::Count(1));
+    let body = message_body(&store, "cloud-it", 0);
+    cloud.moto.stop();
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let err = runner.run_body(&body).expect_err("no emulator");
+    assert!(err.retryable(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("s3://mcflow-it/gone/runs/cloud-it/manifest.json"),
+        "{text}"
+    );
+    let err = try_reduce(&store, "cloud-it", "r", now(), &cloud.aws).expect_err("no emulator");
+    assert!(format!("{err:#}").contains("cannot read"), "{err:#}");
+}

@@ -1,0 +1,249 @@
+//! The orchestrator and reducer functions' event handling, apart from the Lambda runtime
+//! so that tests drive it with the `data/events/` fixtures.
+//!
+//! - Orchestrator: an EventBridge scheduled event (the submit request in `detail`), an
+//!   EventBridge Scheduler target input, or a direct invocation, all carrying the same
+//!   request: `{"config_s3": "s3://..."}` or `{"config": {name, text, files}}`, plus
+//!   `"portfolio"` and optional shard sizes.
+//! - Reducer: S3 notifications of completion markers (keys arrive URL-encoded), or a
+//!   direct `{"run_id": "..."}`; each run named is reduced at most once.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use worker::aws::LazyAws;
+use worker::manifest::ConfigText;
+use worker::portfolio_file::PortfolioSource;
+use worker::store::{Store, parse_s3_uri};
+
+use super::queue::Queue;
+use super::{ReduceOutcome, Submission, submit, try_reduce};
+use crate::plan::Sizing;
+
+/// Environment variables the functions read (the template sets them).
+pub const ENV_STORE: &str = "MCFLOW_STORE";
+pub const ENV_QUEUE_URL: &str = "MCFLOW_QUEUE_URL";
+
+/// The functions' configuration, from their environment.
+#[derive(Debug, Clone)]
+pub struct FunctionEnv {
+    /// `s3://bucket/prefix` where runs live.
+    pub store: String,
+    pub queue_url: String,
+}
+
+/// A submit request, as a schedule or a person sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    #[serde(default)]
+    pub config_s3: Option<String>,
+    #[serde(default)]
+    pub config: Option<ConfigText>,
+    pub portfolio: String,
+    #[serde(default)]
+    pub shards: Option<u32>,
+    #[serde(default)]
+    pub loans_per_shard: Option<u64>,
+    #[serde(default)]
+    pub scenarios_per_shard: Option<u32>,
+}
+
+/// Reads a configuration from a store, capturing the files it names from the same store.
+pub fn capture_config(store: &Store, key: &str) -> Result<ConfigText> {
+    let text = String::from_utf8(store.get_required(key)?.to_vec())
+        .with_context(|| format!("{} is not UTF-8 text", store.describe(key)))?;
+    let files = std::cell::RefCell::new(std::collections::BTreeMap::new());
+    worker::config::RunConfig::parse_with(&text, Path::new(key), &|p| {
+        let k = p.display().to_string();
+        let bytes = store
+            .get_required(&k)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))?;
+        let s = String::from_utf8(bytes.to_vec())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+        files.borrow_mut().insert(k, s);
+        Ok(bytes.to_vec())
+    })
+    .with_context(|| format!("invalid run configuration {}", store.describe(key)))?;
+    Ok(ConfigText {
+        name: key.to_string(),
+        text,
+        files: files.into_inner(),
+    })
+}
+
+/// Handles one orchestrator invocation: validates and submits the run.
+pub fn handle_orchestrator_event(
+    aws: &LazyAws,
+    env: &FunctionEnv,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    // EventBridge rules wrap the request in `detail`; Scheduler and direct calls do not.
+    let request = match event.get("detail") {
+        Some(detail) if event.get("detail-type").is_some() => detail.clone(),
+        _ => event,
+    };
+    let request: SubmitRequest = serde_json::from_value(request).context("not a submit request")?;
+    let config = match (&request.config_s3, &request.config) {
+        (Some(uri), None) => {
+            let (bucket, key) =
+                parse_s3_uri(uri).with_context(|| format!("config_s3 {uri:?} is not s3://"))?;
+            capture_config(&Store::s3(aws.get(), bucket, "")?, key)?
+        }
+        (None, Some(c)) => c.clone(),
+        _ => bail!("give exactly one of config_s3 and config"),
+    };
+    let store = Store::open(&env.store, || aws.get())?;
+    let queue = Queue::new(aws.get(), &env.queue_url);
+    let source = PortfolioSource::open(&request.portfolio, || aws.get())?;
+    let sizing = match (
+        request.shards,
+        request.loans_per_shard,
+        request.scenarios_per_shard,
+    ) {
+        (Some(n), _, _) => Sizing::Count(n),
+        (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
+    };
+    let submitted = submit(
+        &Submission {
+            config,
+            portfolio: &request.portfolio,
+            store: &store,
+            sizing,
+            default_run_date: now.date_naive(),
+            submitted_at: now,
+            send_concurrency: 16,
+        },
+        &source,
+        &queue,
+    )?;
+    Ok(json!({
+        "run_id": submitted.manifest.run_id,
+        "shards": submitted.manifest.shards,
+        "sent": submitted.sent,
+    }))
+}
+
+/// Decodes an S3 event key (`+` for space, `%XX` escapes).
+pub fn url_decode(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&key[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Run ids named by completion-marker keys of the store in an S3 event.
+fn runs_in_s3_event(store_root: &str, event: &Value) -> Vec<String> {
+    let prefix = parse_s3_uri(store_root)
+        .map(|(_, p)| p.trim_matches('/').to_string())
+        .unwrap_or_default();
+    let mut runs = BTreeSet::new();
+    for record in event["Records"].as_array().into_iter().flatten() {
+        let Some(raw) = record["s3"]["object"]["key"].as_str() else {
+            continue;
+        };
+        let key = url_decode(raw);
+        let key = if prefix.is_empty() {
+            key.as_str()
+        } else {
+            match key.strip_prefix(&prefix).and_then(|k| k.strip_prefix('/')) {
+                Some(k) => k,
+                None => continue,
+            }
+        };
+        let Some(rest) = key.strip_prefix("_partials/run_id=") else {
+            continue;
+        };
+        let Some((run_id, _)) = rest.split_once('/') else {
+            continue;
+        };
+        if worker::shard::shard_of_marker(run_id, key).is_some() {
+            runs.insert(run_id.to_string());
+        }
+    }
+    runs.into_iter().collect()
+}
+
+/// Handles one reducer invocation.
+pub fn handle_reducer_event(
+    aws: &LazyAws,
+    env: &FunctionEnv,
+    event: Value,
+    claimant: &str,
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    let runs = if event.get("Records").is_some() {
+        runs_in_s3_event(&env.store, &event)
+    } else {
+        let id = event["run_id"]
+            .as_str()
+            .context("a direct reducer call needs {\"run_id\": ...}")?;
+        vec![id.to_string()]
+    };
+    let store = Store::open(&env.store, || aws.get())?;
+    let mut results = Vec::new();
+    for run_id in runs {
+        let outcome = try_reduce(&store, &run_id, claimant, now, aws)
+            .with_context(|| format!("reducing run {run_id}"))?;
+        results.push(match outcome {
+            ReduceOutcome::NotReady { done, planned } => {
+                json!({"run_id": run_id, "outcome": "not_ready", "done": done, "planned": planned})
+            }
+            ReduceOutcome::AlreadyClaimed => {
+                json!({"run_id": run_id, "outcome": "already_claimed"})
+            }
+            ReduceOutcome::Reduced(report) => json!({
+                "run_id": run_id,
+                "outcome": "reduced",
+                "loan_months": report.loan_months,
+            }),
+        });
+    }
+    Ok(json!({ "runs": results }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_event_keys() {
+        assert_eq!(
+            url_decode("_partials/run_id%3Dr1/shard-00003/_SUCCESS.json"),
+            "_partials/run_id=r1/shard-00003/_SUCCESS.json"
+        );
+        assert_eq!(url_decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn finds_runs_of_marker_keys_under_the_store_prefix() {
+        let event = json!({"Records": [
+            {"s3": {"object": {"key": "res/_partials/run_id%3Dr1/shard-00000/_SUCCESS.json"}}},
+            {"s3": {"object": {"key": "res/_partials/run_id%3Dr1/shard-00000/loans.parquet"}}},
+            {"s3": {"object": {"key": "other/_partials/run_id%3Dr2/shard-00000/_SUCCESS.json"}}}
+        ]});
+        assert_eq!(
+            runs_in_s3_event("s3://b/res", &event),
+            vec!["r1".to_string()]
+        );
+    }
+}
