@@ -555,3 +555,123 @@ fn an_emulator_gone_mid_run_fails_clearly_and_marks_nothing_complete() {
     let err = try_reduce(&store, "cloud-it", "r", now(), &cloud.aws).expect_err("no emulator");
     assert!(format!("{err:#}").contains("cannot read"), "{err:#}");
 }
+
+#[test]
+fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
+    use orchestrator::cloud::lambda::{
+        FunctionEnv, handle_orchestrator_event, handle_reducer_event,
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    cloud.upload(&config, "configs/run.toml");
+    cloud.upload(&dir.path().join("stress.csv"), "configs/stress.csv");
+    let env = FunctionEnv {
+        store: format!("s3://{}/res", cloud.bucket),
+        queue_url: cloud.queue.url().to_string(),
+    };
+    let mut event: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
+        orchestrator::cli::EventKind::Schedule,
+    ))
+    .expect("fixture");
+    event["detail"] = serde_json::json!({
+        "config_s3": format!("s3://{}/configs/run.toml", cloud.bucket),
+        "portfolio": uri,
+        "loans_per_shard": 50
+    });
+    let out = handle_orchestrator_event(&cloud.aws, &env, event, now()).expect("submit");
+    assert_eq!(out["run_id"], "cloud-it");
+    let shards = out["sent"].as_u64().expect("sent");
+    assert_eq!(shards, 2);
+    let runner = ShardRunner::new(cloud.aws.clone());
+    for m in cloud.queue.receive(10, 1, Some(60)).expect("receive") {
+        runner.run_body(&m.body).expect("shard");
+    }
+    // The notification of the last marker, as S3 sends it (URL-encoded key).
+    let mut s3: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
+        orchestrator::cli::EventKind::S3,
+    ))
+    .expect("fixture");
+    s3["Records"][0]["s3"]["object"]["key"] =
+        "res/_partials/run_id%3Dcloud-it/shard-00001/_SUCCESS.json".into();
+    let first = handle_reducer_event(&cloud.aws, &env, s3.clone(), "a", now()).expect("reduce");
+    assert_eq!(first["runs"][0]["outcome"], "reduced", "{first}");
+    let again = handle_reducer_event(&cloud.aws, &env, s3, "b", now()).expect("reduce");
+    assert_eq!(again["runs"][0]["outcome"], "not_ready", "{again}");
+    let direct = handle_reducer_event(
+        &cloud.aws,
+        &env,
+        serde_json::json!({"run_id": "cloud-it"}),
+        "c",
+        now(),
+    )
+    .expect("reduce");
+    assert_ne!(direct["runs"][0]["outcome"], "reduced", "{direct}");
+}
+
+#[test]
+fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let mcflow = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &cloud.moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("spawn");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.success(), out, err)
+    };
+    let config_arg = config.display().to_string();
+    let (ok, out, err) = mcflow(&[
+        "submit",
+        "--config",
+        &config_arg,
+        "--portfolio",
+        &uri,
+        "--bucket",
+        &cloud.bucket,
+        "--queue",
+        cloud.queue.url(),
+        "--shards",
+        "2",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(out.trim(), "cloud-it");
+    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("0 / 2"), "{out}");
+    let (ok, out, err) = mcflow(&[
+        "worker",
+        "--queue",
+        cloud.queue.url(),
+        "--wait-seconds",
+        "1",
+        "--exit-when-idle",
+        "2",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("shards done 2, failed 0, runs reduced 1"),
+        "{out}\n{err}"
+    );
+    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket, "--json"]);
+    assert!(ok, "{out}\n{err}");
+    let st: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(st["state"], "succeeded");
+    let (ok, out, err) = mcflow(&["report", &format!("s3://{}", cloud.bucket)]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("mcflow run cloud-it"), "{out}");
+    // A bad bucket name is refused with the location in the message.
+    let (ok, _, err) = mcflow(&["status", "x", "--bucket", "Bad_Bucket"]);
+    assert!(!ok);
+    assert!(err.contains("Bad_Bucket"), "{err}");
+}
