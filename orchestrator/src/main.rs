@@ -359,7 +359,10 @@ fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
             sizing,
             default_run_date: now.date_naive(),
             submitted_at: now,
-            send_concurrency: args.send_concurrency,
+            dispatch: orchestrator::cloud::DispatchOptions {
+                concurrency: args.send_concurrency,
+                ..Default::default()
+            },
         },
         &source,
         &queue,

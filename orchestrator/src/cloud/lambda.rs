@@ -21,7 +21,7 @@ use worker::portfolio_file::PortfolioSource;
 use worker::store::{Store, parse_s3_uri};
 
 use super::queue::Queue;
-use super::{ReduceOutcome, Submission, submit, try_reduce};
+use super::{DispatchOptions, ReduceOutcome, Submission, continue_dispatch, submit, try_reduce};
 use crate::plan::Sizing;
 
 /// Environment variables the functions read (the template sets them).
@@ -76,13 +76,41 @@ pub fn capture_config(store: &Store, key: &str) -> Result<ConfigText> {
     })
 }
 
-/// Handles one orchestrator invocation: validates and submits the run.
+/// A follow-up invocation's event: the dispatch of `run_id` continues at `next_shard`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContinueDispatch {
+    pub run_id: String,
+    pub next_shard: u32,
+}
+
+/// Handles one orchestrator invocation: validates and submits the run, sending shard
+/// messages until `deadline`. When the deadline stops the fan-out, the answer carries
+/// `"continuation": {"continue_dispatch": {...}}`, the event the shell invokes the
+/// function with next (asynchronously), so any number of shards fans out.
 pub fn handle_orchestrator_event(
     aws: &LazyAws,
     env: &FunctionEnv,
     event: Value,
     now: DateTime<Utc>,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Value> {
+    let dispatch = DispatchOptions {
+        deadline,
+        ..Default::default()
+    };
+    if let Some(c) = event.get("continue_dispatch") {
+        let c: ContinueDispatch =
+            serde_json::from_value(c.clone()).context("not a continue_dispatch request")?;
+        let store = Store::open(&env.store, || aws.get())?;
+        let queue = Queue::new(aws.get(), &env.queue_url);
+        let p = continue_dispatch(&store, &queue, &c.run_id, c.next_shard, &dispatch)?;
+        return Ok(dispatch_answer(
+            &c.run_id,
+            p.sent,
+            (!p.complete).then_some(p.next_shard),
+        ));
+    }
     // EventBridge rules wrap the request in `detail`; Scheduler and direct calls do not.
     let request = match event.get("detail") {
         Some(detail) if event.get("detail-type").is_some() => detail.clone(),
@@ -117,16 +145,29 @@ pub fn handle_orchestrator_event(
             sizing,
             default_run_date: now.date_naive(),
             submitted_at: now,
-            send_concurrency: 16,
+            dispatch,
         },
         &source,
         &queue,
     )?;
-    Ok(json!({
-        "run_id": submitted.manifest.run_id,
-        "shards": submitted.manifest.shards,
-        "sent": submitted.sent,
-    }))
+    let mut answer = dispatch_answer(
+        &submitted.manifest.run_id,
+        submitted.sent,
+        submitted.next_shard,
+    );
+    answer["shards"] = submitted.manifest.shards.into();
+    Ok(answer)
+}
+
+fn dispatch_answer(run_id: &str, sent: u32, next_shard: Option<u32>) -> Value {
+    let mut answer = json!({"run_id": run_id, "sent": sent});
+    if let Some(next_shard) = next_shard {
+        answer["continuation"] = json!({"continue_dispatch": ContinueDispatch {
+            run_id: run_id.to_string(),
+            next_shard,
+        }});
+    }
+    answer
 }
 
 /// Decodes an S3 event key (`+` for space, `%XX` escapes).

@@ -48,8 +48,7 @@ pub struct Submission<'a> {
     /// Business date when the config has none.
     pub default_run_date: NaiveDate,
     pub submitted_at: DateTime<Utc>,
-    /// `SendMessageBatch` calls in flight.
-    pub send_concurrency: usize,
+    pub dispatch: DispatchOptions,
 }
 
 /// What `submit` did.
@@ -58,6 +57,8 @@ pub struct Submitted {
     pub manifest: RunManifest,
     /// Shards sent now (a resubmission sends only those without a marker).
     pub sent: u32,
+    /// Where to continue when the deadline stopped the dispatch.
+    pub next_shard: Option<u32>,
 }
 
 /// Validates the inputs, writes the manifest and sends a message per shard that has
@@ -124,14 +125,101 @@ pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) ->
         }
         Err(e) => return Err(e.into()),
     };
-    let bodies = message_bodies(store, tasks.iter().filter(|t| !done.contains(&t.shard)));
-    queue
-        .send_all(&bodies, s.send_concurrency)
-        .with_context(|| format!("run {run_id}: sending shard messages"))?;
+    let progress = dispatch(store, queue, &tasks, &done, 0, &s.dispatch)?;
     Ok(Submitted {
         manifest,
-        sent: bodies.len() as u32,
+        sent: progress.sent,
+        next_shard: (!progress.complete).then_some(progress.next_shard),
     })
+}
+
+/// How shard messages are sent.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchOptions {
+    /// `SendMessageBatch` calls in flight.
+    pub concurrency: usize,
+    /// Shards sent between deadline checks.
+    pub chunk_shards: usize,
+    /// Stop (between chunks) once this instant has passed; the caller continues from
+    /// the returned shard, in a follow-up invocation when it is a Lambda function. Every
+    /// call sends at least one chunk, so a chain of invocations always progresses.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for DispatchOptions {
+    fn default() -> DispatchOptions {
+        DispatchOptions {
+            concurrency: 16,
+            chunk_shards: 1000,
+            deadline: None,
+        }
+    }
+}
+
+/// How far a dispatch got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchProgress {
+    /// Messages sent by this call.
+    pub sent: u32,
+    /// The first shard not yet considered.
+    pub next_shard: u32,
+    pub complete: bool,
+}
+
+/// Sends the messages of shards `from_shard..` that have not completed, in chunks, until
+/// done or past the deadline.
+pub fn dispatch(
+    store: &Store,
+    queue: &Queue,
+    tasks: &[ShardTask],
+    done: &BTreeSet<u32>,
+    from_shard: u32,
+    options: &DispatchOptions,
+) -> Result<DispatchProgress> {
+    let mut sent = 0u32;
+    let mut next = from_shard as usize;
+    while next < tasks.len() {
+        if next > from_shard as usize
+            && options
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Ok(DispatchProgress {
+                sent,
+                next_shard: next as u32,
+                complete: false,
+            });
+        }
+        let end = (next + options.chunk_shards.max(1)).min(tasks.len());
+        let bodies = message_bodies(
+            store,
+            tasks[next..end].iter().filter(|t| !done.contains(&t.shard)),
+        );
+        queue
+            .send_all(&bodies, options.concurrency)
+            .with_context(|| format!("sending the messages of shards {next}..{end}"))?;
+        sent += bodies.len() as u32;
+        next = end;
+    }
+    Ok(DispatchProgress {
+        sent,
+        next_shard: next as u32,
+        complete: true,
+    })
+}
+
+/// Continues a dispatch that stopped at `next_shard` (a follow-up invocation).
+pub fn continue_dispatch(
+    store: &Store,
+    queue: &Queue,
+    run_id: &str,
+    next_shard: u32,
+    options: &DispatchOptions,
+) -> Result<DispatchProgress> {
+    let manifest = RunManifest::get(store, run_id)?;
+    let tasks = manifest.shard_tasks(store)?;
+    let done = completed_shards(store, &manifest)?;
+    dispatch(store, queue, &tasks, &done, next_shard, options)
 }
 
 fn message_bodies<'a>(store: &Store, tasks: impl Iterator<Item = &'a ShardTask>) -> Vec<String> {

@@ -228,7 +228,10 @@ fn submit_run(cloud: &Cloud, config: &Path, portfolio: &str, store: &Store, sizi
             sizing,
             default_run_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
             submitted_at: now(),
-            send_concurrency: 4,
+            dispatch: orchestrator::cloud::DispatchOptions {
+                concurrency: 4,
+                ..Default::default()
+            },
         },
         &source,
         &cloud.queue,
@@ -580,7 +583,7 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
         "portfolio": uri,
         "loans_per_shard": 50
     });
-    let out = handle_orchestrator_event(&cloud.aws, &env, event, now()).expect("submit");
+    let out = handle_orchestrator_event(&cloud.aws, &env, event, now(), None).expect("submit");
     assert_eq!(out["run_id"], "cloud-it");
     let shards = out["sent"].as_u64().expect("sent");
     assert_eq!(shards, 2);
@@ -674,4 +677,75 @@ fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
     let (ok, _, err) = mcflow(&["status", "x", "--bucket", "Bad_Bucket"]);
     assert!(!ok);
     assert!(err.contains("Bad_Bucket"), "{err}");
+}
+
+#[test]
+fn a_fan_out_stopped_by_its_deadline_continues_where_it_stopped() {
+    use orchestrator::cloud::lambda::{FunctionEnv, handle_orchestrator_event};
+    use orchestrator::cloud::{DispatchOptions, continue_dispatch};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("fan");
+    // A deadline already past: each call sends one chunk of 3 shards, then stops.
+    let options = DispatchOptions {
+        concurrency: 2,
+        chunk_shards: 3,
+        deadline: Some(Instant::now()),
+    };
+    let (text, _) = ConfigText::capture(&config).expect("config");
+    let source = PortfolioSource::open(&uri, || cloud.aws.get()).expect("source");
+    let first = submit(
+        &Submission {
+            config: text,
+            portfolio: &uri,
+            store: &store,
+            sizing: Sizing::PerShard {
+                loans: Some(10),
+                scenarios: None,
+            },
+            default_run_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+            submitted_at: now(),
+            dispatch: options,
+        },
+        &source,
+        &cloud.queue,
+    )
+    .expect("submit");
+    let shards = first.manifest.shards;
+    assert_eq!(shards, 10);
+    assert_eq!((first.sent, first.next_shard), (3, Some(3)));
+    let second =
+        continue_dispatch(&store, &cloud.queue, "cloud-it", 3, &options).expect("continue");
+    assert_eq!(
+        (second.sent, second.next_shard, second.complete),
+        (3, 6, false)
+    );
+    // The function's continuation event finishes the rest (no deadline in tests).
+    let env = FunctionEnv {
+        store: store.root(),
+        queue_url: cloud.queue.url().to_string(),
+    };
+    let event = serde_json::json!({"continue_dispatch": {"run_id": "cloud-it", "next_shard": 6}});
+    let answer =
+        handle_orchestrator_event(&cloud.aws, &env, event, now(), None).expect("continuation");
+    assert_eq!(answer["sent"], 4);
+    assert!(answer.get("continuation").is_none(), "{answer}");
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let batch = cloud.queue.receive(10, 0, Some(60)).expect("receive");
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            let msg: worker::manifest::ShardMessage = serde_json::from_str(&m.body).expect("msg");
+            assert!(
+                seen.insert(msg.task.shard),
+                "shard {} sent twice",
+                msg.task.shard
+            );
+        }
+    }
+    assert_eq!(seen, (0..shards).collect());
 }
