@@ -45,25 +45,19 @@ pub enum Command {
     GenerateEvent(GenerateEventArgs),
 }
 
-/// Where a deployment keeps runs.
+/// Where a deployment keeps runs, and its shard queue.
 #[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false, id = "location")]
 pub struct StoreArgs {
     /// The deployment's bucket (runs go under s3://BUCKET/).
-    #[arg(long, conflicts_with = "store", required_unless_present = "store")]
+    #[arg(long, group = "location")]
     pub bucket: Option<String>,
     /// Or any store location: s3://bucket/prefix, or a directory every worker shares.
-    #[arg(long)]
+    #[arg(long, group = "location")]
     pub store: Option<String>,
-}
-
-impl StoreArgs {
-    pub fn location(&self) -> String {
-        match (&self.store, &self.bucket) {
-            (Some(s), _) => s.clone(),
-            (None, Some(b)) => format!("s3://{b}"),
-            (None, None) => unreachable!("clap requires one"),
-        }
-    }
+    /// Or a deployed mcflow stack: its bucket and queue come from the stack's outputs.
+    #[arg(long, group = "location")]
+    pub stack: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -76,9 +70,9 @@ pub struct SubmitArgs {
     pub portfolio: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The shard queue's URL.
+    /// The shard queue's URL (given by --stack otherwise).
     #[arg(long)]
-    pub queue: String,
+    pub queue: Option<String>,
     /// Loans per shard.
     #[arg(long, conflicts_with = "shards")]
     pub loans_per_shard: Option<u64>,
@@ -106,6 +100,10 @@ pub struct StatusArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// `retry` only: re-issue just the stragglers (unfinished shards of a run that has
+    /// been quiet for 3 x the median shard time plus 60 s, with no message waiting).
+    #[arg(long)]
+    pub stragglers: bool,
 }
 
 #[derive(Debug, Clone, Args)]

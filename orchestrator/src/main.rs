@@ -343,9 +343,11 @@ impl ProgressDisplay {
 fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
     let (config, _) = ConfigText::capture(&args.config)
         .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
-    let store = Store::open(&args.store.location(), || aws.get())?;
+    let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
+    let store = Store::open(&location, || aws.get())?;
     let source = PortfolioSource::open(&args.portfolio, || aws.get())?;
-    let queue = Queue::new(aws.get(), &args.queue);
+    let queue_url = queue_url.context("submit needs --queue URL (or --stack NAME)")?;
+    let queue = Queue::new(aws.get(), &queue_url);
     let now = chrono::Utc::now();
     let sizing = match (args.shards, args.loans_per_shard, args.scenarios_per_shard) {
         (Some(n), _, _) => Sizing::Count(n),
@@ -377,8 +379,9 @@ fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
 }
 
 fn status(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
-    let store = Store::open(&args.store.location(), || aws.get())?;
-    let queue = args.queue.as_deref().map(|q| Queue::new(aws.get(), q));
+    let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
+    let store = Store::open(&location, || aws.get())?;
+    let queue = queue_url.as_deref().map(|q| Queue::new(aws.get(), q));
     let st = orchestrator::cloud::status(&store, &args.run_id, queue.as_ref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&st)?);
@@ -441,13 +444,21 @@ fn status(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
 }
 
 fn retry(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
-    let queue_url = args
-        .queue
-        .as_deref()
-        .context("retry needs --queue URL to re-issue shards")?;
-    let store = Store::open(&args.store.location(), || aws.get())?;
-    let queue = Queue::new(aws.get(), queue_url);
-    let shards = orchestrator::cloud::retry(&store, &args.run_id, &queue, 16)?;
+    let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
+    let queue_url = queue_url.context("retry needs --queue URL (or --stack NAME)")?;
+    let store = Store::open(&location, || aws.get())?;
+    let queue = Queue::new(aws.get(), &queue_url);
+    let shards = if args.stragglers {
+        orchestrator::cloud::stragglers::reissue_stragglers(
+            &store,
+            &args.run_id,
+            &queue,
+            chrono::Utc::now().timestamp_millis(),
+            &orchestrator::cloud::stragglers::StragglerPolicy::default(),
+        )?
+    } else {
+        orchestrator::cloud::retry(&store, &args.run_id, &queue, 16)?
+    };
     println!(
         "re-issued {} shard(s) of run {}: {:?}",
         shards.len(),
@@ -472,6 +483,7 @@ fn poll_worker(args: &WorkerArgs, aws: LazyAws) -> Result<()> {
         idle_polls_before_exit: args.exit_when_idle,
         max_messages: None,
         worker_id: format!("worker:{}", std::process::id()),
+        stragglers: Some(orchestrator::cloud::stragglers::StragglerPolicy::default()),
     };
     let summary = pool.install(|| {
         orchestrator::cloud::poll::run_poll_worker(
@@ -489,8 +501,8 @@ fn poll_worker(args: &WorkerArgs, aws: LazyAws) -> Result<()> {
         )
     })?;
     println!(
-        "shards done {}, failed {}, runs reduced {}",
-        summary.shards_done, summary.shards_failed, summary.runs_reduced
+        "shards done {}, failed {}, runs reduced {}, stragglers re-issued {}",
+        summary.shards_done, summary.shards_failed, summary.runs_reduced, summary.shards_reissued
     );
     Ok(())
 }
@@ -522,10 +534,35 @@ impl serde::Serialize for PollLog<'_> {
             E::Reduced { run_id } => {
                 serde_json::json!({"message": "run reduced", "run_id": run_id})
             }
+            E::Reissued { run_id, shards } => serde_json::json!({
+                "message": "stragglers re-issued", "run_id": run_id, "shards": shards
+            }),
             E::ReduceFailed { run_id, error } => serde_json::json!({
                 "level": "ERROR", "message": "reduce failed", "run_id": run_id, "error": error
             }),
         };
         v.serialize(s)
     }
+}
+
+/// The store location and queue URL from `--bucket`/`--store` and `--queue`, or from a
+/// stack's outputs.
+fn deployment(
+    args: &orchestrator::cli::StoreArgs,
+    queue: Option<&str>,
+    aws: &LazyAws,
+) -> Result<(String, Option<String>)> {
+    if let Some(stack) = &args.stack {
+        let d = orchestrator::cloud::stack::read_stack(&aws.get(), stack)?;
+        return Ok((
+            format!("s3://{}", d.bucket),
+            Some(queue.map_or(d.queue_url, str::to_string)),
+        ));
+    }
+    let location = match (&args.store, &args.bucket) {
+        (Some(s), _) => s.clone(),
+        (None, Some(b)) => format!("s3://{b}"),
+        (None, None) => anyhow::bail!("give --bucket, --store or --stack"),
+    };
+    Ok((location, queue.map(str::to_string)))
 }

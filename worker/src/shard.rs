@@ -53,6 +53,10 @@ pub struct ShardMarker {
     pub task: ShardTask,
     pub loan_months: u64,
     pub seconds: f64,
+    /// When the shard finished, milliseconds since the Unix epoch (straggler detection
+    /// compares it with the typical shard time).
+    #[serde(default)]
+    pub finished_at_ms: i64,
 }
 
 /// Partial results of one shard, as read back by the reducer.
@@ -165,6 +169,9 @@ pub fn run_shard(
         task: task.clone(),
         loan_months,
         seconds: started.elapsed().as_secs_f64(),
+        finished_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
     };
     let key = marker_key(&task.run_id, task.shard);
     let json = serde_json::to_vec_pretty(&marker).expect("a marker serialises");

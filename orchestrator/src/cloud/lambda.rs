@@ -4,7 +4,8 @@
 //! - Orchestrator: an EventBridge scheduled event (the submit request in `detail`), an
 //!   EventBridge Scheduler target input, or a direct invocation, all carrying the same
 //!   request: `{"config_s3": "s3://..."}` or `{"config": {name, text, files}}`, plus
-//!   `"portfolio"` and optional shard sizes.
+//!   `"portfolio"` and optional shard sizes; also `{"continue_dispatch": ...}` (its own
+//!   follow-up) and `{"reissue_stragglers": {"run_id": ...}}` (for a schedule).
 //! - Reducer: S3 notifications of completion markers (keys arrive URL-encoded), or a
 //!   direct `{"run_id": "..."}`; each run named is reduced at most once.
 
@@ -99,6 +100,21 @@ pub fn handle_orchestrator_event(
         deadline,
         ..Default::default()
     };
+    if let Some(r) = event.get("reissue_stragglers") {
+        let run_id = r["run_id"]
+            .as_str()
+            .context("reissue_stragglers needs {\"run_id\": ...}")?;
+        let store = Store::open(&env.store, || aws.get())?;
+        let queue = Queue::new(aws.get(), &env.queue_url);
+        let shards = crate::cloud::stragglers::reissue_stragglers(
+            &store,
+            run_id,
+            &queue,
+            now.timestamp_millis(),
+            &crate::cloud::stragglers::StragglerPolicy::default(),
+        )?;
+        return Ok(json!({"run_id": run_id, "reissued": shards}));
+    }
     if let Some(c) = event.get("continue_dispatch") {
         let c: ContinueDispatch =
             serde_json::from_value(c.clone()).context("not a continue_dispatch request")?;

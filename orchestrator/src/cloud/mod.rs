@@ -8,6 +8,8 @@ pub mod events;
 pub mod lambda;
 pub mod poll;
 pub mod queue;
+pub mod stack;
+pub mod stragglers;
 
 use std::collections::BTreeSet;
 

@@ -13,6 +13,7 @@ use worker::aws::LazyAws;
 use worker::runner::ShardRunner;
 
 use super::queue::Queue;
+use super::stragglers::{StragglerPolicy, reissue_stragglers};
 use super::{ReduceOutcome, try_reduce};
 
 /// How a poll-mode worker behaves.
@@ -29,6 +30,8 @@ pub struct PollOptions {
     pub max_messages: Option<u64>,
     /// Names this worker in reduce claims and logs.
     pub worker_id: String,
+    /// When idle, re-issue stragglers of the runs this worker served (`None`: never).
+    pub stragglers: Option<StragglerPolicy>,
 }
 
 /// Events a poll-mode worker reports.
@@ -48,6 +51,10 @@ pub enum PollEvent {
     Reduced {
         run_id: String,
     },
+    Reissued {
+        run_id: String,
+        shards: Vec<u32>,
+    },
     ReduceFailed {
         run_id: String,
         error: String,
@@ -60,6 +67,7 @@ pub struct PollSummary {
     pub shards_done: u64,
     pub shards_failed: u64,
     pub runs_reduced: u64,
+    pub shards_reissued: u64,
 }
 
 /// Polls until idle (or the message limit), running shards on the current rayon pool.
@@ -72,6 +80,10 @@ pub fn run_poll_worker(
     report: &dyn Fn(PollEvent),
 ) -> Result<PollSummary> {
     let mut summary = PollSummary::default();
+    // Runs this worker served that it has not seen finish: the ones it watches for
+    // stragglers while idle.
+    let mut open_runs: std::collections::BTreeMap<String, worker::store::Store> =
+        std::collections::BTreeMap::new();
     let mut idle = 0;
     let mut handled = 0u64;
     loop {
@@ -80,6 +92,20 @@ pub fn run_poll_worker(
         }
         let messages = queue.receive(1, options.wait_seconds, Some(options.visibility_seconds))?;
         let Some(message) = messages.into_iter().next() else {
+            if let Some(policy) = &options.stragglers {
+                let now_ms = now().timestamp_millis();
+                for (run_id, store) in &open_runs {
+                    let shards = reissue_stragglers(store, run_id, queue, now_ms, policy)?;
+                    if !shards.is_empty() {
+                        summary.shards_reissued += shards.len() as u64;
+                        idle = 0;
+                        report(PollEvent::Reissued {
+                            run_id: run_id.clone(),
+                            shards,
+                        });
+                    }
+                }
+            }
             idle += 1;
             if options.idle_polls_before_exit.is_some_and(|n| idle >= n) {
                 return Ok(summary);
@@ -107,14 +133,19 @@ pub fn run_poll_worker(
                     loan_months: done.marker.loan_months,
                     seconds: done.marker.seconds,
                 });
+                open_runs.insert(task.run_id.clone(), done.store.clone());
                 match try_reduce(&done.store, &task.run_id, &options.worker_id, now(), aws) {
                     Ok(ReduceOutcome::Reduced(_)) => {
+                        open_runs.remove(&task.run_id);
                         summary.runs_reduced += 1;
                         report(PollEvent::Reduced {
                             run_id: task.run_id.clone(),
                         });
                     }
-                    Ok(_) => {}
+                    Ok(ReduceOutcome::AlreadyClaimed) => {
+                        open_runs.remove(&task.run_id);
+                    }
+                    Ok(ReduceOutcome::NotReady { .. }) => {}
                     Err(e) => report(PollEvent::ReduceFailed {
                         run_id: task.run_id.clone(),
                         error: format!("{e:#}"),

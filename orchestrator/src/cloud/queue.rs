@@ -144,6 +144,27 @@ impl Queue {
         Ok(())
     }
 
+    /// Messages waiting to be received (SQS's approximate count).
+    pub fn visible_messages(&self) -> Result<u64> {
+        let out = self
+            .aws
+            .block_on(
+                self.client
+                    .get_queue_attributes()
+                    .queue_url(&self.url)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .send(),
+            )
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .with_context(|| format!("cannot read the attributes of {}", self.url))?;
+        Ok(out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// The dead-letter queue named by this queue's redrive policy, if any.
     pub fn dead_letter_queue(&self) -> Result<Option<Queue>> {
         let out = self

@@ -214,6 +214,7 @@ pub(crate) fn poll_options(id: &str) -> PollOptions {
         idle_polls_before_exit: Some(2),
         max_messages: None,
         worker_id: id.to_string(),
+        stragglers: None,
     }
 }
 
@@ -485,6 +486,7 @@ fn poison_shards_dead_letter_fail_the_run_and_retry_completes_it() {
         idle_polls_before_exit: Some(3),
         ..poll_options("w")
     };
+    assert!(options.stragglers.is_none());
     let summary =
         run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
     assert_eq!(summary.shards_done, 0);
@@ -748,4 +750,109 @@ fn a_fan_out_stopped_by_its_deadline_continues_where_it_stopped() {
         }
     }
     assert_eq!(seen, (0..shards).collect());
+}
+
+#[test]
+fn an_idle_poll_worker_reissues_a_straggler_and_the_run_finishes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(5, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("slow");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(3));
+    // A slow worker holds one message for a minute and makes no progress.
+    let held = cloud.queue.receive(1, 1, Some(60)).expect("receive");
+    assert_eq!(held.len(), 1);
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let options = PollOptions {
+        idle_polls_before_exit: Some(4),
+        stragglers: Some(orchestrator::cloud::stragglers::StragglerPolicy {
+            factor: 3.0,
+            grace_seconds: 1.0,
+            min_done: 1,
+        }),
+        ..poll_options("fast")
+    };
+    let summary =
+        run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
+    assert_eq!(summary.shards_reissued, 1, "{summary:?}");
+    assert_eq!(summary.shards_done, u64::from(sent), "{summary:?}");
+    assert_eq!(summary.runs_reduced, 1, "{summary:?}");
+    // The slow worker's late copy would rewrite identical bytes; the run is complete.
+    let report = worker::report::RunReport::get(&store, "cloud-it")
+        .expect("get")
+        .expect("report");
+    assert_eq!(report.shards.completed, sent);
+}
+
+#[test]
+fn submit_and_status_find_the_bucket_and_queue_from_a_stack() {
+    use orchestrator::cloud::stack::{OUTPUT_BUCKET, OUTPUT_QUEUE_URL};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 60);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let template = serde_json::json!({
+        "Resources": {
+            "Results": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stack-results"}},
+            "Shards": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "stack-shards"}}
+        },
+        "Outputs": {
+            OUTPUT_BUCKET: {"Value": {"Ref": "Results"}},
+            OUTPUT_QUEUE_URL: {"Value": {"Ref": "Shards"}}
+        }
+    });
+    let a = cloud.aws.get();
+    let cfn = aws_sdk_cloudformation::Client::new(a.sdk_config());
+    a.block_on(
+        cfn.create_stack()
+            .stack_name("mcflow-it")
+            .template_body(template.to_string())
+            .send(),
+    )
+    .expect("create stack");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &cloud.moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .expect("spawn");
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let config_arg = config.display().to_string();
+    let (ok, out) = run(&[
+        "submit",
+        "--config",
+        &config_arg,
+        "--portfolio",
+        &uri,
+        "--stack",
+        "mcflow-it",
+        "--shards",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    let manifest = worker::manifest::RunManifest::get(
+        &Store::s3(cloud.aws.get(), "stack-results", "").expect("store"),
+        "cloud-it",
+    )
+    .expect("the manifest is in the stack's bucket");
+    assert_eq!(manifest.shards, 2);
+    let stack_queue = Queue::new(
+        cloud.aws.get(),
+        &format!("{}/123456789012/stack-shards", cloud.moto.url),
+    );
+    assert_eq!(stack_queue.visible_messages().expect("count"), 2);
+    let (ok, out) = run(&["status", "cloud-it", "--stack", "mcflow-it"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 / 2"), "{out}");
+    let (ok, out) = run(&["status", "cloud-it", "--stack", "no-such-stack"]);
+    assert!(!ok);
+    assert!(out.contains("no-such-stack"), "{out}");
 }
