@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools (moto server for the cloud-path tests)"
+echo "== tools (moto, cfn-lint, checkov, sam, duckdb in .tools/)"
 ./scripts/setup-tools.sh
+echo "== template.yaml checks"
+./scripts/check-template.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

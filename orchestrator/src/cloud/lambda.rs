@@ -304,3 +304,30 @@ mod tests {
         );
     }
 }
+
+/// The pre-traffic hook's verdict on a new worker version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookVerdict {
+    Succeeded,
+    Failed(String),
+}
+
+/// Runs the golden shard through `invoke_worker` (the new version, invoked with a direct
+/// shard message) and compares its output with the shipped digest. Any failure on the
+/// way is a failed verdict, so that CodeDeploy rolls back.
+pub fn pretraffic_check(
+    store: &Store,
+    now: DateTime<Utc>,
+    invoke_worker: &dyn Fn(Value) -> Result<Value>,
+) -> HookVerdict {
+    let run = || -> Result<()> {
+        let message = crate::cloud::golden::prepare(store, now)?;
+        invoke_worker(serde_json::to_value(&message)?)
+            .context("invoking the new worker version")?;
+        crate::cloud::golden::verify(store)
+    };
+    match run() {
+        Ok(()) => HookVerdict::Succeeded,
+        Err(e) => HookVerdict::Failed(format!("{e:#}")),
+    }
+}

@@ -5,6 +5,7 @@
 //! `try_reduce`, which claims the reduce exactly once with a create-only write.
 
 pub mod events;
+pub mod golden;
 pub mod lambda;
 pub mod poll;
 pub mod queue;

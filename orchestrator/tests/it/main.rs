@@ -2,6 +2,7 @@
 //! an emulator (`cloud`).
 
 mod cloud;
+mod template;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

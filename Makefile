@@ -1,0 +1,33 @@
+# Lambda artifacts. `sam build` (BuildMethod: makefile) calls `make build-<LogicalId>`
+# with ARTIFACTS_DIR set; every target shares one cargo build of the workspace's
+# function binaries, so the workspace compiles once, not once per function.
+#
+#   make lambda                          # x86_64 (the only target installed here)
+#   make lambda ARCH=arm64               # needs the aarch64-unknown-linux-gnu target and
+#                                        # a cross linker, or use cargo-lambda (see README)
+ARCH ?= x86_64
+CARGO_TARGET := $(if $(filter arm64,$(ARCH)),aarch64-unknown-linux-gnu,x86_64-unknown-linux-gnu)
+RELEASE_DIR := target/$(CARGO_TARGET)/release
+BINARIES := mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda
+
+.PHONY: lambda build-WorkerFunction build-OrchestratorFunction build-ReducerFunction build-PreTrafficHookFunction
+
+lambda:
+	cargo build --release --locked --target $(CARGO_TARGET) -p worker -p orchestrator $(addprefix --bin ,$(BINARIES))
+
+define copy_bootstrap
+	mkdir -p $(ARTIFACTS_DIR)
+	cp $(RELEASE_DIR)/$(1) $(ARTIFACTS_DIR)/bootstrap
+endef
+
+build-WorkerFunction: lambda
+	$(call copy_bootstrap,mcflow-worker-lambda)
+
+build-OrchestratorFunction: lambda
+	$(call copy_bootstrap,mcflow-orchestrator-lambda)
+
+build-ReducerFunction: lambda
+	$(call copy_bootstrap,mcflow-reducer-lambda)
+
+build-PreTrafficHookFunction: lambda
+	$(call copy_bootstrap,mcflow-pretraffic-lambda)

@@ -1,0 +1,160 @@
+//! `template.yaml` against the code: the names the code reads (environment variables,
+//! stack outputs, binaries, the marker file the reducer's trigger filters on) are the
+//! names the template sets. The template is read as CloudFormation receives it, after
+//! the SAM transform (`scripts/sam_translate.py`, in the `.tools/cfn` venv).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use orchestrator::cloud::lambda::{ENV_QUEUE_URL, ENV_STORE};
+use orchestrator::cloud::stack::{OUTPUT_BUCKET, OUTPUT_DLQ_URL, OUTPUT_QUEUE_URL};
+use serde_json::Value;
+
+use super::repo;
+
+fn translated() -> Value {
+    let python = repo().join(".tools/cfn/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run scripts/setup-tools.sh (it installs cfn-lint and aws-sam-translator into .tools/cfn)",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .arg(repo().join("scripts/sam_translate.py"))
+        .arg(repo().join("template.yaml"))
+        .output()
+        .expect("run the SAM translator");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn resources_of<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn the_template_sets_the_names_the_code_reads() {
+    let t = translated();
+    let outputs: BTreeSet<&str> = t["Outputs"]
+        .as_object()
+        .expect("outputs")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for name in [OUTPUT_BUCKET, OUTPUT_QUEUE_URL, OUTPUT_DLQ_URL] {
+        assert!(outputs.contains(name), "output {name} missing: {outputs:?}");
+    }
+
+    let functions = resources_of(&t, "AWS::Lambda::Function");
+    let makefile = std::fs::read_to_string(repo().join("Makefile")).expect("Makefile");
+    let known_env: BTreeSet<&str> = [ENV_STORE, ENV_QUEUE_URL, "MCFLOW_WORKER_VERSION"].into();
+    for (id, f) in &functions {
+        let p = &f["Properties"];
+        assert_eq!(p["Handler"], "bootstrap", "{id}");
+        assert_eq!(p["Runtime"], "provided.al2023", "{id}");
+        // Each function's makefile target copies a binary this workspace builds.
+        let target = format!("build-{id}:");
+        let section = makefile
+            .split(&target)
+            .nth(1)
+            .unwrap_or_else(|| panic!("Makefile has no {target}"));
+        let binary = section
+            .split("copy_bootstrap,")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .expect("copy_bootstrap call");
+        let exists = ["worker", "orchestrator"]
+            .iter()
+            .any(|c| repo().join(format!("{c}/src/bin/{binary}.rs")).exists());
+        assert!(exists, "{id}: no binary {binary}");
+        if let Some(vars) = p["Environment"]["Variables"].as_object() {
+            for k in vars.keys() {
+                assert!(
+                    known_env.contains(k.as_str()),
+                    "{id} sets {k}, which no code reads"
+                );
+            }
+        }
+    }
+    let env_of = |name: &str| -> BTreeSet<String> {
+        let (_, f) = functions
+            .iter()
+            .find(|(id, _)| id.as_str() == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        f["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert!(env_of("OrchestratorFunction").contains(ENV_STORE));
+    assert!(env_of("OrchestratorFunction").contains(ENV_QUEUE_URL));
+    assert!(env_of("ReducerFunction").contains(ENV_STORE));
+
+    // The worker's queue mapping reports partial batch failures.
+    let mappings = resources_of(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(mappings.len(), 1, "one mapping, the shard queue's");
+    let m = &mappings[0].1["Properties"];
+    assert_eq!(m["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert!(
+        m["ScalingConfig"]["MaximumConcurrency"].is_object()
+            || m["ScalingConfig"]["MaximumConcurrency"].is_number()
+    );
+
+    // The reducer is notified of completion markers only.
+    let (_, bucket) = resources_of(&t, "AWS::S3::Bucket")
+        .into_iter()
+        .next()
+        .expect("bucket");
+    let rules = &bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"][0]["Filter"]
+        ["S3Key"]["Rules"];
+    let rule = |name: &str| {
+        rules
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["Name"] == name)
+            .map(|r| r["Value"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(rule("suffix").as_deref(), Some(worker::shard::MARKER_FILE));
+    assert_eq!(
+        rule("prefix").as_deref(),
+        Some(
+            format!(
+                "{}/",
+                worker::shard::partials_prefix("x")
+                    .split('/')
+                    .next()
+                    .expect("root")
+            )
+            .as_str()
+        )
+    );
+
+    // Queue visibility is six times the worker's timeout, and the duration alarm fires at
+    // 80% of it, for every timeout the template allows.
+    let queues = resources_of(&t, "AWS::SQS::Queue");
+    assert!(
+        queues
+            .iter()
+            .any(|(_, q)| q["Properties"]["RedrivePolicy"].is_object())
+    );
+    let allowed = t["Parameters"]["WorkerTimeout"]["AllowedValues"]
+        .as_array()
+        .expect("allowed timeouts");
+    for timeout in allowed {
+        let key = timeout.as_str().expect("string");
+        let seconds: u64 = key.parse().expect("number");
+        let row = &t["Mappings"]["TimeoutToVisibility"][key];
+        assert_eq!(row["Seconds"], seconds * 6, "visibility for {key}");
+        assert_eq!(row["AlarmMs"], seconds * 800, "alarm for {key}");
+    }
+}
