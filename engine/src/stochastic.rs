@@ -524,7 +524,8 @@ pub struct StochasticProjection {
     pub tables: Vec<CashflowTable>,
     /// Discount factors per scenario (OAS included), months 0..=horizon.
     pub discount: Vec<Vec<f64>>,
-    /// One entry per loan, in portfolio order.
+    /// One entry per loan, in portfolio order, summed over the range's random scenarios
+    /// (stress paths are not Monte Carlo draws and are left out).
     pub loan_sums: Vec<LoanSums>,
     pub loan_months: u64,
 }
@@ -578,6 +579,9 @@ pub fn project_stochastic_on(
         .map(|k| model.scenarios.path(k))
         .collect();
     let discount: Vec<Vec<f64>> = paths.iter().map(|p| model.discount_factors(p)).collect();
+    // Per-loan statistics are Monte Carlo statistics: stress paths (appended after the
+    // random scenarios) are reported per scenario only, never averaged in.
+    let random = model.scenarios.random_count();
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
     // Contiguous groups of chunks, a few per thread: each group holds one table per
     // scenario, so the group count bounds memory; integer sums make the grouping
@@ -603,6 +607,7 @@ pub fn project_stochastic_on(
                 let mut chunk_sums = vec![LoanSums::default(); end - start];
                 let traits = LoanTraits::new(model, &loans);
                 for (k, path) in paths.iter().enumerate() {
+                    let is_random = scenarios.start + (k as u32) < random;
                     let behaviour = PathBehaviour {
                         model,
                         path,
@@ -617,7 +622,11 @@ pub fn project_stochastic_on(
                         &behaviour,
                         &mut scratch,
                         &mut tables[k],
-                        Some(&mut chunk_sums),
+                        if is_random {
+                            Some(&mut chunk_sums[..])
+                        } else {
+                            None
+                        },
                     );
                 }
                 sums.extend(chunk_sums);

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `mcflow` binary as a user runs it, and of the cloud path on
 //! an emulator (`cloud`).
 
+mod athena;
 mod cloud;
 mod template;
 
