@@ -43,6 +43,55 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Print a sample event for one of the functions' triggers.
     GenerateEvent(GenerateEventArgs),
+    /// Pick worker memory and shard size for a run, with its wall time and whole bill.
+    Plan(PlanArgs),
+}
+
+/// A Lambda architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    Arm64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Portfolio to plan for (default: the bundled sample); or give --loans and
+    /// --scenarios.
+    #[arg(long, conflicts_with = "loans")]
+    pub portfolio: Option<String>,
+    /// Run configuration (TOML) of the portfolio's run (default: data/run.toml).
+    #[arg(long, conflicts_with = "loans")]
+    pub config: Option<PathBuf>,
+    /// Loans of a hypothetical run (e.g. 20000000).
+    #[arg(long, requires = "scenarios")]
+    pub loans: Option<u64>,
+    /// Scenarios of a hypothetical run.
+    #[arg(long)]
+    pub scenarios: Option<u32>,
+    /// Remaining months per loan of a hypothetical run.
+    #[arg(long, default_value_t = 360)]
+    pub months: u32,
+    /// Wall-time limit: 90s, 10m, 2h.
+    #[arg(long)]
+    pub deadline: Option<String>,
+    /// Cost limit of the whole run, USD.
+    #[arg(long)]
+    pub budget_usd: Option<f64>,
+    /// Workers running at once (the queue mapping's MaximumConcurrency).
+    #[arg(long, default_value_t = 1000)]
+    pub concurrency: u64,
+    /// Architecture whose price decides.
+    #[arg(long, value_enum, default_value_t = ArchArg::Arm64)]
+    pub arch: ArchArg,
+    /// Calibration JSON {loan_months_per_vcpu_second, overhead_seconds_per_shard,
+    /// source} (default: this project's measured bench rate).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where a deployment keeps runs, and its shard queue.

@@ -4,6 +4,7 @@
 //! in `worker` and `engine`.
 
 pub mod bench;
+pub mod capacity;
 pub mod charts;
 pub mod cli;
 pub mod cloud;

@@ -91,7 +91,7 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         shards: tasks.len() as u32,
         loan_months: planned_loan_months,
     });
-    tasks
+    let shard_seconds = tasks
         .par_iter()
         .map(|task| {
             let marker = run_shard(task, source, config, store)
@@ -99,11 +99,13 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
             progress(Progress::ShardDone {
                 loan_months: marker.loan_months,
             });
-            Ok(())
+            Ok(marker.seconds)
         })
-        .collect::<Result<Vec<()>>>()?;
+        .collect::<Result<Vec<f64>>>()?;
     progress(Progress::Reducing);
+    let reduce_started = Instant::now();
     let projected = reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let reduce_seconds = reduce_started.elapsed().as_secs_f64();
     let facts = RunFacts {
         portfolio_location: source.location(),
         portfolio: &portfolio,
@@ -115,6 +117,8 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
             planned: tasks.len() as u32,
             completed: tasks.len() as u32,
         },
+        shard_seconds,
+        reduce_seconds,
         wall_seconds: started.elapsed().as_secs_f64(),
         inputs,
     };

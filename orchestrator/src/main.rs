@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status(&args, &aws),
         Command::Retry(args) => retry(&args, &aws),
         Command::Worker(args) => poll_worker(&args, aws),
+        Command::Plan(args) => plan_capacity(&args, &aws),
         Command::GenerateEvent(args) => {
             print!("{}", orchestrator::cloud::events::sample(args.kind));
             Ok(())
@@ -565,4 +566,156 @@ fn deployment(
         (None, None) => anyhow::bail!("give --bucket, --store or --stack"),
     };
     Ok((location, queue.map(str::to_string)))
+}
+
+fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()> {
+    use orchestrator::capacity::{Calibration, Limits, Workload, parse_duration_seconds, plan_run};
+    use worker::cost::Arch;
+    // Without sizes, plan the bundled sample, as `mcflow run` runs it.
+    let (portfolio, config) = match args.loans {
+        None => (
+            Some(
+                args.portfolio
+                    .clone()
+                    .unwrap_or_else(|| "data/sample_portfolio.parquet".into()),
+            ),
+            Some(
+                args.config
+                    .clone()
+                    .unwrap_or_else(|| "data/run.toml".into()),
+            ),
+        ),
+        Some(_) => (None, None),
+    };
+    let workload = match (&portfolio, &config, args.loans, args.scenarios) {
+        (Some(p), Some(c), _, _) => {
+            let config = load_config(c)?;
+            let source = PortfolioSource::open(p, || aws.get())?;
+            let portfolio = worker::portfolio_file::load_portfolio_from(&source)?;
+            let horizon = worker::job::horizon_of(&config, &portfolio);
+            let scenarios = match &config.model {
+                worker::config::Model::Deterministic(_) => 1,
+                worker::config::Model::Stochastic(spec) => {
+                    spec.model(horizon, 1)?.scenarios().count()
+                }
+            };
+            let months = portfolio.remaining_terms_up_to(0..portfolio.len(), horizon);
+            Workload {
+                loans: portfolio.len() as u64,
+                scenarios,
+                loan_months: months as f64 * f64::from(scenarios),
+            }
+        }
+        (None, None, Some(loans), Some(scenarios)) => {
+            anyhow::ensure!(
+                loans > 0 && scenarios > 0,
+                "--loans and --scenarios must be positive"
+            );
+            Workload {
+                loans,
+                scenarios,
+                loan_months: loans as f64 * f64::from(scenarios) * f64::from(args.months),
+            }
+        }
+        _ => anyhow::bail!("give --portfolio and --config, or --loans and --scenarios"),
+    };
+    let calibration = match &args.calibration {
+        Some(path) => serde_json::from_slice::<Calibration>(
+            &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not a calibration file", path.display()))?,
+        None => Calibration::default(),
+    };
+    anyhow::ensure!(
+        calibration.loan_months_per_vcpu_second > 0.0,
+        "calibration: loan_months_per_vcpu_second must be positive"
+    );
+    let arch = match args.arch {
+        orchestrator::cli::ArchArg::X86_64 => Arch::X86_64,
+        orchestrator::cli::ArchArg::Arm64 => Arch::Arm64,
+    };
+    let limits = Limits {
+        deadline_seconds: args
+            .deadline
+            .as_deref()
+            .map(parse_duration_seconds)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
+        budget_usd: args.budget_usd,
+        concurrency: args.concurrency.max(1),
+        arch,
+    };
+    let (points, best) = plan_run(&workload, &calibration, &limits);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "workload": {"loans": workload.loans, "scenarios": workload.scenarios, "loan_months": workload.loan_months},
+                "calibration": calibration,
+                "prices_read_on": worker::cost::PRICES_READ_ON,
+                "points": points,
+                "recommended": best.map(|i| &points[i]),
+            }))?
+        );
+    } else {
+        println!(
+            "{} loans x {} scenarios = {:.3e} loan-months; concurrency {}; calibration: {}",
+            workload.loans,
+            workload.scenarios,
+            workload.loan_months,
+            limits.concurrency,
+            calibration.source
+        );
+        println!("prices: us-east-1, read {}", worker::cost::PRICES_READ_ON);
+        println!(
+            "  {:>9} {:>5} {:>9} {:>11} {:>9} {:>9} {:>12} {:>12}",
+            "memory MB",
+            "vCPU",
+            "shards",
+            "loans/shard",
+            "shard s",
+            "wall s",
+            "x86_64 USD",
+            "arm64 USD"
+        );
+        for (i, p) in points.iter().enumerate() {
+            println!(
+                "{} {:>9} {:>5.2} {:>9} {:>11} {:>9.1} {:>9.1} {:>12.4} {:>12.4}",
+                if Some(i) == best { "*" } else { " " },
+                p.memory_mb,
+                p.vcpu,
+                p.shards,
+                p.loans_per_shard,
+                p.shard_seconds,
+                p.wall_seconds,
+                p.bill(Arch::X86_64).total_usd,
+                p.bill(Arch::Arm64).total_usd
+            );
+        }
+    }
+    let Some(best) = best else {
+        anyhow::bail!(
+            "no memory size meets the deadline and budget at concurrency {}; raise one of them",
+            limits.concurrency
+        );
+    };
+    let p = &points[best];
+    if !args.json {
+        let b = p.bill(arch);
+        println!(
+            "recommended: {} MB on {}, --loans-per-shard {} ({} shards): about {:.0} s wall, {:.4} USD (Lambda compute {:.4}, requests {:.4}, SQS {:.4}, S3 {:.4}, scheduler {:.6})",
+            p.memory_mb,
+            arch.name(),
+            p.loans_per_shard,
+            p.shards,
+            p.wall_seconds,
+            b.total_usd,
+            b.lambda_compute_usd,
+            b.lambda_requests_usd,
+            b.sqs_usd,
+            b.s3_usd,
+            b.scheduler_usd
+        );
+    }
+    Ok(())
 }

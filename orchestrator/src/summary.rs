@@ -95,6 +95,17 @@ pub fn render(r: &RunReport) -> String {
             format!("{} / {}", money(loss.es_95), money(loss.es_99)),
         ));
     }
+    if !r.bill.is_empty() {
+        rows.push((
+            "Lambda bill (USD)",
+            r.bill
+                .iter()
+                .map(|b| format!("{} {:.6}", b.arch.name(), b.total_usd))
+                .collect::<Vec<_>>()
+                .join(", ")
+                + &format!(" at {} MB", r.bill[0].worker_memory_mb),
+        ));
+    }
     let width = LABEL_WIDTH;
     let mut out = String::new();
     for (k, v) in rows {

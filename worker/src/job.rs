@@ -99,6 +99,10 @@ pub struct RunFacts<'a> {
     pub run_date: NaiveDate,
     pub horizon_months: u32,
     pub shards: ShardCounts,
+    /// Measured duration of each shard, seconds (for the report's bill).
+    pub shard_seconds: Vec<f64>,
+    /// Seconds the reduce took (0 for a one-process run).
+    pub reduce_seconds: f64,
     pub wall_seconds: f64,
     pub inputs: InputFingerprint,
 }
@@ -148,6 +152,8 @@ pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
             planned: 1,
             completed: 1,
         },
+        shard_seconds: vec![started.elapsed().as_secs_f64()],
+        reduce_seconds: 0.0,
         wall_seconds: started.elapsed().as_secs_f64(),
         inputs: InputFingerprint::default(),
     };
@@ -294,6 +300,20 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
                 0.0
             },
         },
+        bill: crate::cost::Arch::ALL
+            .iter()
+            .map(|&arch| {
+                let durations_ms: Vec<f64> =
+                    facts.shard_seconds.iter().map(|s| s * 1000.0).collect();
+                crate::cost::run_bill(
+                    &crate::cost::PRICES,
+                    arch,
+                    crate::cost::BILL_MEMORY_MB,
+                    &durations_ms,
+                    facts.reduce_seconds * 1000.0,
+                )
+            })
+            .collect(),
         outputs,
     };
     report.put(store)?;

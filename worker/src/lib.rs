@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod aws;
 pub mod cashflow_parquet;
 pub mod config;
+pub mod cost;
 pub mod fannie;
 pub mod job;
 pub mod lambda_worker;

@@ -48,6 +48,10 @@ pub struct RunReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cashflow_bands: Vec<BandReport>,
     pub timing: Timing,
+    /// What the run would cost on Lambda (one bill per architecture), from the measured
+    /// shard durations at [`crate::cost::BILL_MEMORY_MB`].
+    #[serde(default)]
+    pub bill: Vec<crate::cost::Bill>,
     /// Output tables, as paths relative to the output directory.
     pub outputs: Vec<String>,
 }

@@ -317,7 +317,15 @@ fn reduce_claimed(
     })?;
     let portfolio = load_portfolio_from(&source)?;
     let tasks = manifest.shard_tasks(store)?;
+    let reduce_started = std::time::Instant::now();
     let projected = crate::local::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let reduce_seconds = reduce_started.elapsed().as_secs_f64();
+    let mut shard_seconds = Vec::with_capacity(tasks.len());
+    for t in &tasks {
+        if let Some(m) = worker::shard::read_marker(store, &manifest.run_id, t.shard)? {
+            shard_seconds.push(m.seconds);
+        }
+    }
     let submitted = DateTime::parse_from_rfc3339(&manifest.submitted_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
@@ -332,6 +340,8 @@ fn reduce_claimed(
             planned: manifest.shards,
             completed: manifest.shards,
         },
+        shard_seconds,
+        reduce_seconds,
         wall_seconds: (now - submitted).as_seconds_f64().max(0.0),
         inputs: InputFingerprint {
             portfolio_sha256: manifest.portfolio_sha256.clone(),
@@ -380,19 +390,11 @@ pub struct RunStatus {
     pub finished_at: Option<String>,
     pub loan_months_planned: u64,
     pub loan_months_done: u64,
-    /// Lambda compute (at [`crate::cloud::STATUS_MEMORY_MB`]) plus requests so far.
+    /// The bill so far (x86_64, worker memory [`worker::cost::BILL_MEMORY_MB`]): compute
+    /// of the finished shards plus their requests.
     pub estimated_cost_usd: f64,
     pub error: Option<String>,
 }
-
-/// Memory assumed for the cost estimate of `status` (the template's default).
-pub const STATUS_MEMORY_MB: u32 = 1769;
-/// x86_64 Lambda price per GB-second, us-east-1, read 2026-11 (aws-lambda-facts.md).
-pub const LAMBDA_USD_PER_GB_SECOND: f64 = 0.000_016_666_7;
-/// Per invocation, SQS request and S3 PUT (us-east-1, read 2026-11).
-pub const LAMBDA_USD_PER_REQUEST: f64 = 0.2e-6;
-pub const SQS_USD_PER_REQUEST: f64 = 0.4e-6;
-pub const S3_USD_PER_PUT: f64 = 0.005 / 1000.0;
 
 /// The run's status from its manifest, markers, failure records and the shards found in
 /// the dead-letter queue.
@@ -404,11 +406,11 @@ pub fn derive_status(
     let run_id = &manifest.run_id;
     let done = completed_shards(store, manifest)?;
     let mut loan_months_done = 0;
-    let mut seconds = 0.0;
+    let mut durations_ms = Vec::with_capacity(done.len());
     for &shard in &done {
         if let Some(m) = worker::shard::read_marker(store, run_id, shard)? {
             loan_months_done += m.loan_months;
-            seconds += m.seconds;
+            durations_ms.push(m.seconds * 1000.0);
         }
     }
     let mut failed = Vec::new();
@@ -447,12 +449,14 @@ pub fn derive_status(
     } else {
         RunState::Running
     };
-    let shards = f64::from(manifest.shards);
-    let estimated_cost_usd = seconds * f64::from(STATUS_MEMORY_MB) / 1024.0 * LAMBDA_USD_PER_GB_SECOND
-        + done.len() as f64 * LAMBDA_USD_PER_REQUEST
-        // a send per ten shards, then a receive and a delete per shard
-        + (shards / 10.0 + 2.0 * done.len() as f64) * SQS_USD_PER_REQUEST
-        + 3.0 * done.len() as f64 * S3_USD_PER_PUT;
+    let estimated_cost_usd = worker::cost::run_bill(
+        &worker::cost::PRICES,
+        worker::cost::Arch::X86_64,
+        worker::cost::BILL_MEMORY_MB,
+        &durations_ms,
+        0.0,
+    )
+    .total_usd;
     Ok(RunStatus {
         run_id: run_id.clone(),
         state,

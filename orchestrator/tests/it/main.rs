@@ -71,6 +71,19 @@ fn run_sifma_example_through_the_cli() {
         assert!(report.get(key).is_some(), "report lacks {key}");
     }
     assert_eq!(report["horizon_months"], 360);
+    // The bill of the measured shards, for both architectures.
+    let bills = report["bill"].as_array().expect("bill");
+    let archs: Vec<&str> = bills
+        .iter()
+        .map(|b| b["arch"].as_str().expect("arch"))
+        .collect();
+    assert_eq!(archs, ["x86_64", "arm64"]);
+    assert!(
+        bills
+            .iter()
+            .all(|b| b["total_usd"].as_f64().expect("usd") > 0.0)
+    );
+    assert!(bills[1]["lambda_compute_usd"].as_f64() < bills[0]["lambda_compute_usd"].as_f64());
     let part = out.join("portfolio_cashflows");
     let date_dir = std::fs::read_dir(&part)
         .expect("ls")
@@ -707,4 +720,68 @@ impl CashflowTableSum {
             None => self.0 = Some(t.clone()),
         }
     }
+}
+
+#[test]
+fn plan_prices_a_fannie_scale_run_and_refuses_an_impossible_deadline() {
+    let o = mcflow(&[
+        "plan",
+        "--loans",
+        "20000000",
+        "--scenarios",
+        "500",
+        "--deadline",
+        "10m",
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let best = &plan["recommended"];
+    assert!(
+        best["wall_seconds"].as_f64().expect("wall") <= 600.0,
+        "{best}"
+    );
+    let shards = best["shards"].as_u64().expect("shards");
+    let per = best["loans_per_shard"].as_u64().expect("per shard");
+    assert!(shards * per >= 20_000_000);
+    for bill in best["bills"].as_array().expect("bills") {
+        let total = bill["total_usd"].as_f64().expect("total");
+        let parts: f64 = [
+            "lambda_compute_usd",
+            "lambda_requests_usd",
+            "sqs_usd",
+            "s3_usd",
+            "scheduler_usd",
+        ]
+        .iter()
+        .map(|k| bill[k].as_f64().expect("part"))
+        .sum();
+        assert!((total - parts).abs() < 1e-12 && total > 0.0, "{bill}");
+    }
+    let o = mcflow(&[
+        "plan",
+        "--loans",
+        "20000000",
+        "--scenarios",
+        "500",
+        "--deadline",
+        "2s",
+        "--concurrency",
+        "10",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success(), "{stdout}");
+    assert!(
+        stderr.contains("no memory size meets the deadline"),
+        "{stderr}"
+    );
+    let o = mcflow(&["plan", "--deadline", "soon"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--deadline"), "{}", text(&o).1);
+    // The bundled sample by default.
+    let o = mcflow(&["plan"]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("10000 loans x 201 scenarios"), "{stdout}");
 }

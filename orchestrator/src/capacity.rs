@@ -1,0 +1,238 @@
+//! Capacity planning: worker memory and shard size for a run, from a throughput
+//! calibration, a deadline, a budget and the concurrency available, with the whole-run
+//! bill of each choice. Pure arithmetic over `worker::cost`.
+
+use serde::{Deserialize, Serialize};
+use worker::cost::{Arch, Bill, PRICES, run_bill};
+use worker::runner::MB_PER_VCPU;
+
+/// Memory sizes considered, MB: whole and half vCPUs up to Lambda's maximum.
+pub const MEMORY_SIZES_MB: [u32; 9] = [512, 1024, 1769, 3008, 3538, 5307, 7076, 8845, 10240];
+/// A shard aims at this many seconds: long enough that per-shard overhead is small,
+/// short enough that a retry is cheap and far from the 900 s limit.
+pub const TARGET_SHARD_SECONDS: f64 = 120.0;
+/// Shard messages the orchestrator sends per second (16 batches of 10 in flight at
+/// ~33 ms a batch; an assumption, not measured on AWS).
+pub const FANOUT_SHARDS_PER_SECOND: f64 = 3000.0;
+/// Reducer seconds per shard (three small reads each; assumed).
+pub const REDUCE_SECONDS_PER_SHARD: f64 = 0.01;
+
+/// Throughput of the worker, as measured by `mcflow bench` or a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Loan-months per second per vCPU of the stochastic model.
+    pub loan_months_per_vcpu_second: f64,
+    /// Per-shard fixed time: start, reading inputs, writing partials.
+    pub overhead_seconds_per_shard: f64,
+    /// Where the numbers come from.
+    pub source: String,
+}
+
+impl Default for Calibration {
+    fn default() -> Calibration {
+        Calibration {
+            loan_months_per_vcpu_second: 1.0e8,
+            overhead_seconds_per_shard: 1.0,
+            source: "default: `mcflow bench --model stochastic` on one thread, 1.02e8 to 1.06e8 loan-months/s (2026-11-26), rounded down; 1 s per shard overhead assumed".into(),
+        }
+    }
+}
+
+/// What to plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub loans: u64,
+    pub scenarios: u32,
+    /// Loan-months of the whole run (loans x scenarios x remaining months).
+    pub loan_months: f64,
+}
+
+/// One memory size's plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanPoint {
+    pub memory_mb: u32,
+    pub vcpu: f64,
+    pub shards: u64,
+    pub loans_per_shard: u64,
+    pub shard_seconds: f64,
+    pub wall_seconds: f64,
+    pub bills: Vec<Bill>,
+}
+
+impl PlanPoint {
+    pub fn bill(&self, arch: Arch) -> &Bill {
+        self.bills
+            .iter()
+            .find(|b| b.arch == arch)
+            .expect("a bill per architecture")
+    }
+}
+
+/// Lambda's CPU share at `memory_mb` (1,769 MB = 1 vCPU, at most about 5.8).
+pub fn vcpu_share(memory_mb: u32) -> f64 {
+    (f64::from(memory_mb) / f64::from(MB_PER_VCPU)).min(10240.0 / f64::from(MB_PER_VCPU))
+}
+
+/// The plan at one memory size with `concurrency` workers at a time.
+pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u64) -> PlanPoint {
+    let vcpu = vcpu_share(memory_mb);
+    let rate = c.loan_months_per_vcpu_second * vcpu;
+    let per_shard = rate * (TARGET_SHARD_SECONDS - c.overhead_seconds_per_shard).max(1.0);
+    let mut shards = (w.loan_months / per_shard).ceil().max(1.0) as u64;
+    // Fewer shards than workers leaves workers idle: split further, down to one loan.
+    shards = shards.max(concurrency.min(w.loans)).min(w.loans.max(1));
+    let loans_per_shard = w.loans.div_ceil(shards).max(1);
+    let shards = w.loans.div_ceil(loans_per_shard).max(1);
+    let shard_seconds = w.loan_months / shards as f64 / rate + c.overhead_seconds_per_shard;
+    let waves = shards.div_ceil(concurrency.max(1));
+    let wall_seconds = shards as f64 / FANOUT_SHARDS_PER_SECOND
+        + waves as f64 * shard_seconds
+        + shards as f64 * REDUCE_SECONDS_PER_SHARD;
+    let durations_ms = vec![shard_seconds * 1000.0; shards as usize];
+    let bills = Arch::ALL
+        .iter()
+        .map(|&arch| {
+            run_bill(
+                &PRICES,
+                arch,
+                memory_mb,
+                &durations_ms,
+                shards as f64 * REDUCE_SECONDS_PER_SHARD * 1000.0,
+            )
+        })
+        .collect();
+    PlanPoint {
+        memory_mb,
+        vcpu,
+        shards,
+        loans_per_shard,
+        shard_seconds,
+        wall_seconds,
+        bills,
+    }
+}
+
+/// Limits a plan must respect.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub deadline_seconds: Option<f64>,
+    pub budget_usd: Option<f64>,
+    pub concurrency: u64,
+    pub arch: Arch,
+}
+
+/// Every memory size's plan, and the cheapest one within the limits (the faster on a
+/// tie), if any. A shard must also finish well within Lambda's 900 s.
+pub fn plan_run(w: &Workload, c: &Calibration, limits: &Limits) -> (Vec<PlanPoint>, Option<usize>) {
+    let points: Vec<PlanPoint> = MEMORY_SIZES_MB
+        .iter()
+        .map(|&m| plan_point(w, c, m, limits.concurrency))
+        .collect();
+    let fits = |p: &PlanPoint| {
+        p.shard_seconds <= 450.0
+            && limits.deadline_seconds.is_none_or(|d| p.wall_seconds <= d)
+            && limits
+                .budget_usd
+                .is_none_or(|b| p.bill(limits.arch).total_usd <= b)
+    };
+    let best = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| fits(p))
+        .min_by(|(_, a), (_, b)| {
+            let (ca, cb) = (a.bill(limits.arch).total_usd, b.bill(limits.arch).total_usd);
+            ca.total_cmp(&cb)
+                .then(a.wall_seconds.total_cmp(&b.wall_seconds))
+        })
+        .map(|(i, _)| i);
+    (points, best)
+}
+
+/// Parses `90s`, `10m`, `2h` or plain seconds.
+pub fn parse_duration_seconds(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (number, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 2h"))?;
+    let scale = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        _ => return Err(format!("{s:?}: unit must be s, m or h")),
+    };
+    if !(value > 0.0 && value.is_finite()) {
+        return Err(format!("{s:?} must be positive"));
+    }
+    Ok(value * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fannie() -> Workload {
+        Workload {
+            loans: 20_000_000,
+            scenarios: 500,
+            loan_months: 20_000_000.0 * 500.0 * 300.0,
+        }
+    }
+
+    #[test]
+    fn a_fannie_scale_run_fits_ten_minutes_on_a_thousand_workers() {
+        let limits = Limits {
+            deadline_seconds: Some(600.0),
+            budget_usd: None,
+            concurrency: 1000,
+            arch: Arch::Arm64,
+        };
+        let (points, best) = plan_run(&fannie(), &Calibration::default(), &limits);
+        let best = &points[best.expect("a plan fits")];
+        assert!(best.wall_seconds <= 600.0);
+        // 3e12 loan-months at 1e8 per vCPU-second: 30,000 vCPU-seconds of work. Compute
+        // cost is then about the same at any memory (GB-s per vCPU-s is fixed), ~$0.70
+        // on arm64 at 1.73 GB per vCPU, plus requests.
+        let b = best.bill(Arch::Arm64);
+        assert!(
+            b.lambda_compute_usd > 0.6 && b.lambda_compute_usd < 1.0,
+            "{b:?}"
+        );
+        assert!(b.total_usd < 2.0, "{b:?}");
+        assert!(best.shards * best.loans_per_shard >= 20_000_000);
+    }
+
+    #[test]
+    fn more_memory_means_shorter_shards_and_an_impossible_deadline_has_no_plan() {
+        let w = fannie();
+        let c = Calibration::default();
+        let small = plan_point(&w, &c, 1024, 1000);
+        let large = plan_point(&w, &c, 10240, 1000);
+        assert!(large.wall_seconds < small.wall_seconds);
+        let limits = Limits {
+            deadline_seconds: Some(1.0),
+            budget_usd: None,
+            concurrency: 10,
+            arch: Arch::X86_64,
+        };
+        assert_eq!(plan_run(&w, &c, &limits).1, None);
+        let broke = Limits {
+            deadline_seconds: None,
+            budget_usd: Some(0.01),
+            ..limits
+        };
+        assert_eq!(plan_run(&w, &c, &broke).1, None);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration_seconds("10m"), Ok(600.0));
+        assert_eq!(parse_duration_seconds("90"), Ok(90.0));
+        assert_eq!(parse_duration_seconds("1.5h"), Ok(5400.0));
+        assert!(parse_duration_seconds("ten").is_err());
+        assert!(parse_duration_seconds("-3s").is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! What a run costs on AWS: the one price table (us-east-1, with the date it was read)
+//! and the arithmetic of a whole-run bill: Lambda GB-seconds by architecture plus
+//! invocations, SQS requests, S3 requests and the scheduler. Pure functions; the callers
+//! supply measured durations.
+
+use serde::{Deserialize, Serialize};
+
+/// When the prices below were read (aws-lambda-facts.md and the AWS price pages).
+pub const PRICES_READ_ON: &str = "2026-11-26";
+
+/// A function's instruction set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 2] = [Arch::X86_64, Arch::Arm64];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// us-east-1 list prices, first tier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceTable {
+    pub lambda_usd_per_gb_second_x86_64: f64,
+    pub lambda_usd_per_gb_second_arm64: f64,
+    pub lambda_usd_per_request: f64,
+    pub sqs_usd_per_request: f64,
+    pub s3_usd_per_put: f64,
+    pub s3_usd_per_get: f64,
+    pub scheduler_usd_per_invocation: f64,
+}
+
+pub const PRICES: PriceTable = PriceTable {
+    lambda_usd_per_gb_second_x86_64: 0.000_016_666_7,
+    lambda_usd_per_gb_second_arm64: 0.000_013_333_4,
+    lambda_usd_per_request: 0.20 / 1e6,
+    sqs_usd_per_request: 0.40 / 1e6,
+    s3_usd_per_put: 0.005 / 1000.0,
+    s3_usd_per_get: 0.0004 / 1000.0,
+    scheduler_usd_per_invocation: 1.00 / 1e6,
+};
+
+impl PriceTable {
+    pub fn gb_second(&self, arch: Arch) -> f64 {
+        match arch {
+            Arch::X86_64 => self.lambda_usd_per_gb_second_x86_64,
+            Arch::Arm64 => self.lambda_usd_per_gb_second_arm64,
+        }
+    }
+}
+
+/// Lambda bills duration rounded up to the millisecond.
+pub fn billed_ms(duration_ms: f64) -> u64 {
+    duration_ms.max(0.0).ceil() as u64
+}
+
+/// GB-seconds of `billed_ms` at `memory_mb` (1 GB = 1,024 MB).
+pub fn gb_seconds(memory_mb: u32, billed_ms: u64) -> f64 {
+    f64::from(memory_mb) / 1024.0 * billed_ms as f64 / 1000.0
+}
+
+/// Compute plus request charge of one invocation.
+pub fn invocation_usd(prices: &PriceTable, arch: Arch, memory_mb: u32, duration_ms: f64) -> f64 {
+    gb_seconds(memory_mb, billed_ms(duration_ms)) * prices.gb_second(arch)
+        + prices.lambda_usd_per_request
+}
+
+/// Assumed per reducer notification that finds the run not yet complete (a manifest read
+/// and a listing), and its memory: not measured here.
+pub const REDUCER_CHECK_MS: f64 = 100.0;
+pub const REDUCER_MEMORY_MB: u32 = 3008;
+
+/// Requests a run makes besides the Lambda ones, per shard and per run (the layout in
+/// the README: three partial objects and a failure-record delete per shard, ...).
+pub const S3_PUTS_PER_SHARD: f64 = 3.0;
+pub const S3_GETS_PER_SHARD: f64 = 8.0;
+pub const S3_PUTS_PER_RUN: f64 = 10.0;
+
+/// Worker memory the report's bill assumes: the template's default (one vCPU).
+pub const BILL_MEMORY_MB: u32 = 1769;
+
+/// A whole run's bill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bill {
+    pub arch: Arch,
+    pub worker_memory_mb: u32,
+    pub shards: u64,
+    pub worker_gb_seconds: f64,
+    pub lambda_compute_usd: f64,
+    pub lambda_requests_usd: f64,
+    pub sqs_usd: f64,
+    pub s3_usd: f64,
+    pub scheduler_usd: f64,
+    pub total_usd: f64,
+    pub prices_read_on: String,
+}
+
+/// The bill of a run whose shards took `shard_durations_ms` on workers of `memory_mb`
+/// (one shard per invocation), plus its reduce taking `reduce_ms` on the reducer.
+pub fn run_bill(
+    prices: &PriceTable,
+    arch: Arch,
+    memory_mb: u32,
+    shard_durations_ms: &[f64],
+    reduce_ms: f64,
+) -> Bill {
+    let shards = shard_durations_ms.len() as u64;
+    let worker_gb_seconds: f64 = shard_durations_ms
+        .iter()
+        .map(|&d| gb_seconds(memory_mb, billed_ms(d)))
+        .sum();
+    // The reducer runs once per completion marker; all but the last find the run open.
+    let reducer_gb_seconds = gb_seconds(REDUCER_MEMORY_MB, billed_ms(REDUCER_CHECK_MS))
+        * shards.saturating_sub(1) as f64
+        + gb_seconds(REDUCER_MEMORY_MB, billed_ms(reduce_ms));
+    let lambda_compute_usd = (worker_gb_seconds + reducer_gb_seconds) * prices.gb_second(arch);
+    // Worker and reducer per shard, the orchestrator once.
+    let invocations = 2 * shards + 1;
+    let lambda_requests_usd = invocations as f64 * prices.lambda_usd_per_request;
+    // SendMessageBatch of ten, then a receive and a delete per shard.
+    let sqs_requests = shards.div_ceil(10) + 2 * shards;
+    let sqs_usd = sqs_requests as f64 * prices.sqs_usd_per_request;
+    let s3_usd = (S3_PUTS_PER_SHARD * shards as f64 + S3_PUTS_PER_RUN) * prices.s3_usd_per_put
+        + S3_GETS_PER_SHARD * shards as f64 * prices.s3_usd_per_get;
+    let scheduler_usd = prices.scheduler_usd_per_invocation;
+    Bill {
+        arch,
+        worker_memory_mb: memory_mb,
+        shards,
+        worker_gb_seconds,
+        lambda_compute_usd,
+        lambda_requests_usd,
+        sqs_usd,
+        s3_usd,
+        scheduler_usd,
+        total_usd: lambda_compute_usd + lambda_requests_usd + sqs_usd + s3_usd + scheduler_usd,
+        prices_read_on: PRICES_READ_ON.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_talks_1024_mb_point_costs_what_the_price_page_says() {
+        // 1,024 MB for 1.466 s on x86_64: 1.466 GB-s x $0.0000166667 = $0.0000244334,
+        // plus $0.0000002 for the request.
+        assert_eq!(billed_ms(1466.0), 1466);
+        assert_eq!(billed_ms(1465.2), 1466);
+        assert!((gb_seconds(1024, 1466) - 1.466).abs() < 1e-12);
+        let usd = invocation_usd(&PRICES, Arch::X86_64, 1024, 1466.0);
+        assert!(
+            (usd - (0.000_024_433_4 + 0.000_000_2)).abs() < 1e-10,
+            "{usd}"
+        );
+        // 128 MB for 11.7 s: 1.4625 GB-s, about the same.
+        let small = invocation_usd(&PRICES, Arch::X86_64, 128, 11_700.0);
+        assert!((small - (1.4625 * 0.000_016_666_7 + 0.000_000_2)).abs() < 1e-10);
+        // arm64 is 20% cheaper per GB-s.
+        let arm = invocation_usd(&PRICES, Arch::Arm64, 1024, 1466.0) - 0.000_000_2;
+        assert!((arm - 1.466 * 0.000_013_333_4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_run_bill_adds_every_service() {
+        let bill = run_bill(&PRICES, Arch::X86_64, 1769, &[1000.0; 20], 2000.0);
+        assert_eq!(bill.shards, 20);
+        let worker = 20.0 * 1769.0 / 1024.0;
+        assert!((bill.worker_gb_seconds - worker).abs() < 1e-9);
+        let reducer = 19.0 * 3008.0 / 1024.0 * 0.1 + 3008.0 / 1024.0 * 2.0;
+        assert!((bill.lambda_compute_usd - (worker + reducer) * 0.000_016_666_7).abs() < 1e-12);
+        assert!((bill.lambda_requests_usd - 41.0 * 0.2e-6).abs() < 1e-15);
+        assert!((bill.sqs_usd - 42.0 * 0.4e-6).abs() < 1e-15);
+        let s3 = 70.0 * 0.005 / 1000.0 + 160.0 * 0.0004 / 1000.0;
+        assert!((bill.s3_usd - s3).abs() < 1e-15);
+        let sum = bill.lambda_compute_usd
+            + bill.lambda_requests_usd
+            + bill.sqs_usd
+            + bill.s3_usd
+            + bill.scheduler_usd;
+        assert!((bill.total_usd - sum).abs() < 1e-15);
+    }
+}
