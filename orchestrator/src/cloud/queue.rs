@@ -94,7 +94,7 @@ impl Queue {
                     )
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot receive from {}", self.url))?;
         Ok(out
             .messages
@@ -123,7 +123,7 @@ impl Queue {
                     .receipt_handle(receipt_handle)
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot delete a message from {}", self.url))?;
         Ok(())
     }
@@ -139,54 +139,42 @@ impl Queue {
                     .visibility_timeout(seconds)
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot extend a message's visibility on {}", self.url))?;
         Ok(())
     }
 
-    /// Messages waiting to be received (SQS's approximate count).
-    pub fn visible_messages(&self) -> Result<u64> {
+    /// One attribute of the queue, if set.
+    fn attribute(&self, name: QueueAttributeName) -> Result<Option<String>> {
         let out = self
             .aws
             .block_on(
                 self.client
                     .get_queue_attributes()
                     .queue_url(&self.url)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(name.clone())
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot read the attributes of {}", self.url))?;
-        Ok(out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        Ok(out.attributes.and_then(|mut a| a.remove(&name)))
+    }
+
+    /// Messages waiting to be received (SQS's approximate count).
+    pub fn visible_messages(&self) -> Result<u64> {
+        Ok(self
+            .attribute(QueueAttributeName::ApproximateNumberOfMessages)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
     }
 
     /// The dead-letter queue named by this queue's redrive policy, if any.
     pub fn dead_letter_queue(&self) -> Result<Option<Queue>> {
-        let out = self
-            .aws
-            .block_on(
-                self.client
-                    .get_queue_attributes()
-                    .queue_url(&self.url)
-                    .attribute_names(QueueAttributeName::RedrivePolicy)
-                    .send(),
-            )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
-            .with_context(|| format!("cannot read the attributes of {}", self.url))?;
-        let Some(policy) = out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
-        else {
+        let Some(policy) = self.attribute(QueueAttributeName::RedrivePolicy)? else {
             return Ok(None);
         };
         let policy: serde_json::Value =
-            serde_json::from_str(policy).context("the queue's redrive policy is not JSON")?;
+            serde_json::from_str(&policy).context("the queue's redrive policy is not JSON")?;
         let Some(arn) = policy["deadLetterTargetArn"].as_str() else {
             bail!(
                 "the redrive policy of {} names no deadLetterTargetArn",
@@ -209,7 +197,7 @@ impl Queue {
                     .queue_owner_aws_account_id(account)
                     .send(),
             )
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot find the dead-letter queue {name}"))?
             .queue_url
             .with_context(|| format!("no URL for the dead-letter queue {name}"))?;
@@ -234,6 +222,11 @@ impl Queue {
         }
         Ok(seen.into_values().collect())
     }
+}
+
+/// An SDK error with its whole cause chain, as `anyhow` text.
+fn sdk_error<E: std::error::Error>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("{}", DisplayErrorContext(e))
 }
 
 async fn send_batch(
@@ -264,7 +257,7 @@ async fn send_batch(
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("cannot send batch {batch} of shard messages to {url}"))?;
         let failed: std::collections::BTreeSet<String> =
             out.failed.iter().map(|f| f.id.clone()).collect();
