@@ -45,6 +45,80 @@ pub enum Command {
     GenerateEvent(GenerateEventArgs),
     /// Pick worker memory and shard size for a run, with its wall time and whole bill.
     Plan(PlanArgs),
+    /// Run a function once locally under Lambda's memory, CPU and time limits, and print
+    /// Lambda's REPORT line.
+    #[command(subcommand)]
+    Invoke(InvokeCommand),
+    /// Measure the worker on a real shard at each memory size: duration, peak memory,
+    /// billed GB-s and cost on both architectures, and the settings to use.
+    Sweep(SweepArgs),
+    /// The handler side of `invoke` and `sweep` (run by them, not by people).
+    #[command(name = "__invoke-child", hide = true)]
+    InvokeChild(InvokeChildArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvokeCommand {
+    /// The worker function, with an SQS batch or a direct shard message.
+    Worker(InvokeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvokeArgs {
+    /// The event (JSON): e.g. `mcflow generate-event sqs` or data/events/direct.json.
+    #[arg(long)]
+    pub event: PathBuf,
+    /// The function's memory size, MB (1..=10240; Lambda accepts 128 and up).
+    #[arg(long, default_value_t = 1769)]
+    pub memory: u32,
+    /// The function's timeout: 60, 90s, 15m.
+    #[arg(long, default_value = "300")]
+    pub timeout: String,
+    /// How to apply the CPU share: a cgroup of its own where possible, or the model.
+    #[arg(long, value_enum, default_value_t = crate::sandbox::CpuLimitMode::Auto)]
+    pub cpu_limit: crate::sandbox::CpuLimitMode,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Portfolio to take the shard from (default: the bundled sample).
+    #[arg(long, default_value = "data/sample_portfolio.parquet")]
+    pub portfolio: String,
+    /// Run configuration (default: the bundled sample run).
+    #[arg(long, default_value = "data/run.toml")]
+    pub config: PathBuf,
+    /// Loans in the measured shard (the portfolio's first rows).
+    #[arg(long, default_value_t = 1000)]
+    pub loans_per_shard: u64,
+    /// Scenarios in the measured shard (default: all of the run's).
+    #[arg(long)]
+    pub scenarios_per_shard: Option<u32>,
+    /// Memory sizes, MB, comma-separated (default: 128 to 10240, twelve sizes).
+    #[arg(long, value_delimiter = ',')]
+    pub memory: Vec<u32>,
+    /// Invocations per memory size; the median and the spread are reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// The function timeout each invocation gets: 900, 60s, 15m.
+    #[arg(long, default_value = "900")]
+    pub timeout: String,
+    /// How to apply the CPU share: a cgroup of its own where possible, or the model.
+    #[arg(long, value_enum, default_value_t = crate::sandbox::CpuLimitMode::Auto)]
+    pub cpu_limit: crate::sandbox::CpuLimitMode,
+    /// Weight of cost against duration in the balanced recommendation, 0 to 1.
+    #[arg(long, default_value_t = 0.5)]
+    pub cost_weight: f64,
+    /// Directory for sweep.json, sweep.csv, sweep.svg and calibration.json.
+    #[arg(long, default_value = "mcflow-sweep")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvokeChildArgs {
+    #[arg(long)]
+    pub event: PathBuf,
+    #[arg(long)]
+    pub result: PathBuf,
 }
 
 /// A Lambda architecture.

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use orchestrator::cli::{
-    BenchArgs, Cli, Command, FannieArgs, ImportCommand, InputArgs, ReportArgs, RunArgs, SampleArgs,
-    ScenariosArgs, StatusArgs, SubmitArgs, WorkerArgs,
+    BenchArgs, Cli, Command, FannieArgs, ImportCommand, InputArgs, InvokeArgs, InvokeChildArgs,
+    InvokeCommand, ReportArgs, RunArgs, SampleArgs, ScenariosArgs, StatusArgs, SubmitArgs,
+    SweepArgs, WorkerArgs,
 };
 use orchestrator::cloud::queue::Queue;
 use orchestrator::plan::Sizing;
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
         Command::Retry(args) => retry(&args, &aws),
         Command::Worker(args) => poll_worker(&args, aws),
         Command::Plan(args) => plan_capacity(&args, &aws),
+        Command::Invoke(InvokeCommand::Worker(args)) => invoke_worker(&args, &cli.endpoint_url),
+        Command::Sweep(args) => sweep(&args, &aws, &cli.endpoint_url),
+        Command::InvokeChild(args) => invoke_child(&args, aws),
         Command::GenerateEvent(args) => {
             print!("{}", orchestrator::cloud::events::sample(args.kind));
             Ok(())
@@ -717,5 +721,281 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
             b.scheduler_usd
         );
     }
+    Ok(())
+}
+
+/// The environment an invoked function gets besides Lambda's own variables.
+fn function_env(endpoint_url: &Option<String>) -> Vec<(String, String)> {
+    endpoint_url
+        .iter()
+        .map(|u| ("AWS_ENDPOINT_URL".to_string(), u.clone()))
+        .collect()
+}
+
+fn timeout_arg(flag: &str, text: &str) -> Result<std::time::Duration> {
+    let seconds = orchestrator::capacity::parse_duration_seconds(text)
+        .map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    anyhow::ensure!(
+        seconds <= 900.0,
+        "{flag}: {text} is longer than Lambda's 900 s limit"
+    );
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Reads an event file and checks it is JSON, naming the file when not.
+fn read_event(path: &Path) -> Result<serde_json::Value> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read event file {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("event file {} is not a JSON document", path.display()))
+}
+
+fn invoke_worker(args: &InvokeArgs, endpoint_url: &Option<String>) -> Result<()> {
+    use orchestrator::sandbox::{InvokeRequest, Limits, invoke, new_request_id};
+    read_event(&args.event)?;
+    let request = InvokeRequest {
+        exe: std::env::current_exe().context("cannot find the mcflow executable")?,
+        event: args.event.clone(),
+        limits: Limits {
+            memory_mb: args.memory,
+            timeout: timeout_arg("--timeout", &args.timeout)?,
+            cpu: args.cpu_limit,
+        },
+        env: function_env(endpoint_url),
+        request_id: new_request_id(),
+    };
+    // Logs and the START/END/REPORT lines go to stderr, the response to stdout, as
+    // `sam local invoke` does.
+    eprintln!("START RequestId: {} Version: $LATEST", request.request_id);
+    let inv = invoke(&request, &mut |line| eprintln!("{line}"))?;
+    if let Some(doc) = inv.error_document() {
+        eprintln!(
+            "{} {} {}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            inv.request_id,
+            doc["errorMessage"].as_str().unwrap_or_default()
+        );
+    }
+    eprintln!("END RequestId: {}", inv.request_id);
+    eprintln!("{}", inv.report_line());
+    eprintln!(
+        "cpu limit: {} ({:.3} vCPU, {} thread(s)){}",
+        inv.cpu_limit.name(),
+        inv.vcpu,
+        inv.threads,
+        inv.cpu_limit_note
+            .as_deref()
+            .map(|n| format!("; model because {n}; measured {:.2} ms", inv.measured_ms))
+            .unwrap_or_default()
+    );
+    match (&inv.outcome, inv.error_document()) {
+        (orchestrator::sandbox::Outcome::Success(response), _) => {
+            println!("{}", serde_json::to_string_pretty(response)?);
+            Ok(())
+        }
+        (_, Some(doc)) => {
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            anyhow::bail!(
+                "invocation failed: {}: {}",
+                doc["errorType"].as_str().unwrap_or_default(),
+                doc["errorMessage"].as_str().unwrap_or_default()
+            )
+        }
+        (_, None) => unreachable!("a failed outcome has an error document"),
+    }
+}
+
+/// The child side of `invoke`: set up like the worker bootstrap, then run the handler
+/// once under the parent's watch.
+fn invoke_child(args: &InvokeChildArgs, aws: LazyAws) -> Result<()> {
+    use worker::lambda_worker::{current_environment, handle_event};
+    use worker::runner::{ShardRunner, function_memory_mb, threads_for_memory};
+    let init_started = std::time::Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads_for_memory(function_memory_mb()))
+        .build()?;
+    let runner = ShardRunner::new(std::sync::Arc::new(aws));
+    let event = read_event(&args.event)?;
+    orchestrator::sandbox::child_main(&args.result, init_started, || {
+        handle_event(&runner, &pool, event, &current_environment, &mut |line| {
+            println!("{line}")
+        })
+        .map_err(|e| orchestrator::sandbox::ChildError {
+            error_type: std::any::type_name::<worker::runner::RunnerError>().to_string(),
+            message: e.to_string(),
+        })
+    })
+    .context("the invocation's result could not be written")
+}
+
+fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: &Option<String>) -> Result<()> {
+    use orchestrator::sandbox::{InvokeRequest, Limits, Outcome, invoke, new_request_id};
+    use orchestrator::sweep::{
+        DEFAULT_MEMORY_SIZES_MB, ShardShape, SweepReport, calibrate, chart, recommend, run_sweep,
+        table, to_csv,
+    };
+    let sizes: Vec<u32> = if args.memory.is_empty() {
+        DEFAULT_MEMORY_SIZES_MB.to_vec()
+    } else {
+        args.memory.clone()
+    };
+    for &m in &sizes {
+        anyhow::ensure!(
+            (1..=orchestrator::sandbox::MAX_MEMORY_MB).contains(&m),
+            "--memory: {m} MB is outside 1..=10240"
+        );
+    }
+    anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.cost_weight),
+        "--cost-weight must be between 0 and 1"
+    );
+    anyhow::ensure!(args.loans_per_shard >= 1, "--loans-per-shard must be at least 1");
+    let timeout = timeout_arg("--timeout", &args.timeout)?;
+    // The sweep's own run lives in OUT/store, replaced each time: only its manifest and
+    // one shard's partials.
+    let out = &args.out;
+    let store_dir = out.join("store");
+    if store_dir.exists() {
+        std::fs::remove_dir_all(&store_dir)
+            .with_context(|| format!("cannot clear {}", store_dir.display()))?;
+    }
+    std::fs::create_dir_all(&store_dir)
+        .with_context(|| format!("cannot create {}", store_dir.display()))?;
+    let store_dir = store_dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", store_dir.display()))?;
+    let store = Store::local(&store_dir);
+    let (config, _) = ConfigText::capture(&args.config)
+        .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
+    let portfolio = match worker::store::is_s3(&args.portfolio) {
+        true => args.portfolio.clone(),
+        false => Path::new(&args.portfolio)
+            .canonicalize()
+            .with_context(|| format!("cannot open portfolio {}", args.portfolio))?
+            .display()
+            .to_string(),
+    };
+    let source = PortfolioSource::open(&portfolio, || aws.get())?;
+    let now = chrono::Utc::now();
+    let prepared = orchestrator::cloud::prepare(
+        &orchestrator::cloud::Submission {
+            config,
+            portfolio: &portfolio,
+            store: &store,
+            sizing: Sizing::PerShard {
+                loans: Some(args.loans_per_shard),
+                scenarios: args.scenarios_per_shard,
+            },
+            default_run_date: now.date_naive(),
+            submitted_at: now,
+            dispatch: Default::default(),
+        },
+        &source,
+    )?;
+    let task = prepared.tasks[0].clone();
+    let event_path = out.join("event.json");
+    let message = worker::manifest::ShardMessage {
+        store: store.root(),
+        task: task.clone(),
+    };
+    std::fs::write(&event_path, serde_json::to_vec_pretty(&message)?)
+        .with_context(|| format!("cannot write {}", event_path.display()))?;
+    let mut shard = ShardShape {
+        loans: task.loan_end - task.loan_start,
+        scenarios: task.scenario_end - task.scenario_start,
+        loan_months: 0,
+    };
+    eprintln!(
+        "sweeping {} memory sizes x {} repeat(s) on shard 0 of run {}: {} loans x {} scenarios (event: {})",
+        sizes.len(),
+        args.repeats,
+        task.run_id,
+        shard.loans,
+        shard.scenarios,
+        event_path.display()
+    );
+    let exe = std::env::current_exe().context("cannot find the mcflow executable")?;
+    let shard_dir = worker::shard::shard_prefix(&task.run_id, task.shard);
+    let mut loan_months = 0u64;
+    let points = run_sweep(
+        &sizes,
+        args.repeats,
+        &shard,
+        |memory_mb| {
+            // Each invocation does the whole shard: nothing left from the last one.
+            let _ = store.delete_folder(&shard_dir);
+            let inv = invoke(
+                &InvokeRequest {
+                    exe: exe.clone(),
+                    event: event_path.clone(),
+                    limits: Limits {
+                        memory_mb,
+                        timeout,
+                        cpu: args.cpu_limit,
+                    },
+                    env: function_env(endpoint_url),
+                    request_id: new_request_id(),
+                },
+                &mut |_| {},
+            )?;
+            if let Outcome::Success(response) = &inv.outcome {
+                loan_months = response["loan_months"].as_u64().unwrap_or(loan_months);
+            }
+            Ok(inv)
+        },
+        &mut |inv| {
+            let status = match &inv.outcome {
+                Outcome::Success(_) => "ok".to_string(),
+                Outcome::OutOfMemory => "OUT OF MEMORY".to_string(),
+                Outcome::TimedOut => "TIMED OUT".to_string(),
+                Outcome::HandlerError { message, .. } => format!("ERROR {message}"),
+                Outcome::Crashed(why) => format!("CRASHED {why}"),
+            };
+            eprintln!(
+                "  {:>5} MB: {:>10.1} ms, peak {:>6.1} MB, cpu limit {}: {status}",
+                inv.memory_mb,
+                inv.duration_ms,
+                inv.peak_rss_mb,
+                inv.cpu_limit.name()
+            );
+        },
+    )?;
+    shard.loan_months = loan_months;
+    let report = SweepReport {
+        shard,
+        repeats: args.repeats,
+        timeout_seconds: timeout.as_secs_f64(),
+        host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        prices_read_on: worker::cost::PRICES_READ_ON.into(),
+        recommendations: recommend(&points, args.cost_weight),
+        calibration: calibrate(&points, &shard),
+        points,
+    };
+    let write = |name: &str, bytes: Vec<u8>| -> Result<()> {
+        let path = out.join(name);
+        worker::atomic::write_bytes_atomically(&path, &bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    };
+    write("sweep.json", serde_json::to_vec_pretty(&report)?)?;
+    write("sweep.csv", to_csv(&report.points)?.into_bytes())?;
+    write("sweep.svg", chart(&report)?.into_bytes())?;
+    if let Some(c) = &report.calibration {
+        write("calibration.json", serde_json::to_vec_pretty(c)?)?;
+    }
+    print!("{}", table(&report));
+    eprintln!(
+        "wrote {}/sweep.json, sweep.csv, sweep.svg{}",
+        out.display(),
+        if report.calibration.is_some() {
+            ", calibration.json (for mcflow plan --calibration)"
+        } else {
+            ""
+        }
+    );
+    anyhow::ensure!(
+        report.recommendations.cheapest.is_some(),
+        "no memory size succeeded; see the table above"
+    );
     Ok(())
 }

@@ -110,6 +110,16 @@ fn log_outcome(
     }
 }
 
+/// The invocation environment now: the clock and this process's peak memory.
+pub fn current_environment() -> Environment {
+    Environment {
+        now_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        peak_memory_mb: peak_memory_mb(),
+    }
+}
+
 /// Peak resident memory of this process in MB (`VmHWM`), 0 where unknown.
 pub fn peak_memory_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -27,6 +27,15 @@ pub fn threads_for_memory(memory_mb: u32) -> usize {
     memory_mb.div_ceil(MB_PER_VCPU).clamp(1, MAX_VCPUS) as usize
 }
 
+/// The function's memory setting, from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; one vCPU's
+/// worth (1,769 MB) outside Lambda.
+pub fn function_memory_mb() -> u32 {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MB_PER_VCPU)
+}
+
 /// Why a shard message could not be run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {

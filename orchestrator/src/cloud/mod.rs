@@ -68,6 +68,27 @@ pub struct Submitted {
 /// not completed yet. Resubmitting the same run with the same inputs is safe; with
 /// different inputs it is refused.
 pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) -> Result<Submitted> {
+    let prepared = prepare(s, portfolio)?;
+    let progress = dispatch(s.store, queue, &prepared.tasks, &prepared.done, 0, &s.dispatch)?;
+    Ok(Submitted {
+        manifest: prepared.manifest,
+        sent: progress.sent,
+        next_shard: (!progress.complete).then_some(progress.next_shard),
+    })
+}
+
+/// A run written to its store, ready for shard messages.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub manifest: RunManifest,
+    pub tasks: Vec<ShardTask>,
+    /// Shards an earlier submission of the same run already completed.
+    pub done: BTreeSet<u32>,
+}
+
+/// The first half of `submit`: validates the inputs, plans the shards and writes the
+/// manifest (or checks an earlier one matches), without sending anything.
+pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepared> {
     let config = s.config.parse().context("invalid run configuration")?;
     let run_id = config.run_id.to_string();
     let loans = load_portfolio_from(portfolio)?;
@@ -128,11 +149,10 @@ pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) ->
         }
         Err(e) => return Err(e.into()),
     };
-    let progress = dispatch(store, queue, &tasks, &done, 0, &s.dispatch)?;
-    Ok(Submitted {
+    Ok(Prepared {
         manifest,
-        sent: progress.sent,
-        next_shard: (!progress.complete).then_some(progress.next_shard),
+        tasks,
+        done,
     })
 }
 

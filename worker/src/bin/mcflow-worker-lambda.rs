@@ -6,15 +6,11 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use worker::aws::{AwsSettings, LazyAws};
-use worker::lambda_worker::{Environment, handle_event, peak_memory_mb};
+use worker::lambda_worker::{current_environment, handle_event};
 use worker::runner::{ShardRunner, threads_for_memory};
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    // 1,769 MB (one vCPU) when run outside Lambda without the variable.
-    let memory_mb = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(worker::runner::MB_PER_VCPU);
+    let memory_mb = worker::runner::function_memory_mb();
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads_for_memory(memory_mb))
@@ -32,7 +28,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
             async move {
                 // The shard is CPU work and blocking I/O: keep it off the runtime thread.
                 tokio::task::spawn_blocking(move || {
-                    handle_event(&runner, &pool, event.payload, &environment, &mut |line| {
+                    handle_event(&runner, &pool, event.payload, &current_environment, &mut |line| {
                         println!("{line}")
                     })
                 })
@@ -41,13 +37,4 @@ fn main() -> Result<(), lambda_runtime::Error> {
             }
         },
     )))
-}
-
-fn environment() -> Environment {
-    Environment {
-        now_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-        peak_memory_mb: peak_memory_mb(),
-    }
 }

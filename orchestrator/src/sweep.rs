@@ -1,0 +1,692 @@
+//! The memory/cost sweep: the worker measured on one real shard at each memory size,
+//! repeated, summarised per memory size and architecture (median and spread, billed
+//! duration, GB-seconds, cost), with out-of-memory and timed-out points reported as such,
+//! the cheapest / fastest / balanced recommendations, a throughput calibration for
+//! `mcflow plan`, and the CSV, JSON and SVG outputs. The measuring itself is
+//! `sandbox::invoke`, passed in, so the summary is tested without processes.
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+use worker::cost::{Arch, PRICES, billed_ms, gb_seconds, invocation_usd};
+
+use crate::capacity::Calibration;
+use crate::sandbox::{CpuLimit, Invocation, Outcome, SandboxError};
+
+/// The memory sizes swept by default, MB: Lambda's range, with 1,769 MB (one vCPU).
+pub const DEFAULT_MEMORY_SIZES_MB: [u32; 12] = [
+    128, 256, 512, 1024, 1536, 1769, 2048, 3008, 4096, 6144, 8192, 10240,
+];
+
+/// The shard measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShardShape {
+    pub loans: u64,
+    pub scenarios: u32,
+    pub loan_months: u64,
+}
+
+impl ShardShape {
+    fn loan_scenarios(&self) -> f64 {
+        self.loans as f64 * f64::from(self.scenarios)
+    }
+}
+
+/// One memory size on one architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub memory_mb: u32,
+    pub arch: Arch,
+    pub vcpu: f64,
+    pub threads: usize,
+    /// "cgroup" (enforced and measured) or "model" (scaled from an unlimited run).
+    pub cpu_limit: CpuLimit,
+    pub cpu_limit_note: Option<String>,
+    /// Invocations summarised (a failed point is not repeated).
+    pub repeats: usize,
+    pub duration_ms_median: f64,
+    pub duration_ms_min: f64,
+    pub duration_ms_max: f64,
+    pub billed_ms: u64,
+    pub peak_rss_mb: f64,
+    pub gb_seconds: f64,
+    /// Compute plus request charge of one shard at the median duration.
+    pub cost_usd: f64,
+    pub cost_per_million_loan_scenarios_usd: f64,
+    pub out_of_memory: bool,
+    pub timed_out: bool,
+    /// Any other failure, with its message.
+    pub error: Option<String>,
+    /// Where the durations come from: arm64 cannot run here, so its points carry the
+    /// x86_64 durations at arm64 prices.
+    pub duration_source: String,
+}
+
+impl SweepPoint {
+    pub fn succeeded(&self) -> bool {
+        !self.out_of_memory && !self.timed_out && self.error.is_none()
+    }
+}
+
+/// A recommended setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub memory_mb: u32,
+    pub arch: Arch,
+    pub duration_ms: f64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendations {
+    pub cheapest: Option<Recommendation>,
+    pub fastest: Option<Recommendation>,
+    pub balanced: Option<Recommendation>,
+    /// Weight of cost in `balanced` (duration gets the rest); each is taken relative to
+    /// its best value among the successful points.
+    pub cost_weight: f64,
+}
+
+/// Everything the sweep found; `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub shard: ShardShape,
+    pub repeats: usize,
+    pub timeout_seconds: f64,
+    pub host_cores: usize,
+    pub prices_read_on: String,
+    pub points: Vec<SweepPoint>,
+    pub recommendations: Recommendations,
+    pub calibration: Option<Calibration>,
+}
+
+/// Median, min and max.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (median, v[0], v[n - 1])
+}
+
+/// Summarises one memory size's invocations into a point per architecture.
+pub fn summarize(memory_mb: u32, runs: &[Invocation], shard: &ShardShape) -> Vec<SweepPoint> {
+    let durations: Vec<f64> = runs.iter().map(|r| r.duration_ms).collect();
+    let (median, min, max) = spread(&durations);
+    let billed = billed_ms(median);
+    let first = runs.first();
+    let failure = runs.iter().find(|r| !r.outcome.is_success());
+    let error = failure.and_then(|r| match &r.outcome {
+        Outcome::HandlerError {
+            error_type,
+            message,
+        } => Some(format!("{error_type}: {message}")),
+        Outcome::Crashed(why) => Some(why.clone()),
+        _ => None,
+    });
+    Arch::ALL
+        .iter()
+        .map(|&arch| {
+            let cost_usd = invocation_usd(&PRICES, arch, memory_mb, median);
+            SweepPoint {
+                memory_mb,
+                arch,
+                vcpu: first.map_or(0.0, |r| r.vcpu),
+                threads: first.map_or(0, |r| r.threads),
+                cpu_limit: runs
+                    .iter()
+                    .map(|r| r.cpu_limit)
+                    .find(|&c| c == CpuLimit::Model)
+                    .unwrap_or(CpuLimit::Cgroup),
+                cpu_limit_note: runs.iter().find_map(|r| r.cpu_limit_note.clone()),
+                repeats: runs.len(),
+                duration_ms_median: median,
+                duration_ms_min: min,
+                duration_ms_max: max,
+                billed_ms: billed,
+                peak_rss_mb: runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max),
+                gb_seconds: gb_seconds(memory_mb, billed),
+                cost_usd,
+                cost_per_million_loan_scenarios_usd: cost_usd / shard.loan_scenarios().max(1.0)
+                    * 1e6,
+                out_of_memory: runs.iter().any(|r| r.outcome == Outcome::OutOfMemory),
+                timed_out: runs.iter().any(|r| r.outcome == Outcome::TimedOut),
+                error: error.clone(),
+                duration_source: match arch {
+                    Arch::X86_64 => "measured on x86_64".into(),
+                    Arch::Arm64 => "x86_64 durations at arm64 prices (arm64 cannot run here)".into(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Measures each memory size `repeats` times with `measure`; a point that fails (out of
+/// memory, timed out, an error) is not repeated, and the sweep goes on. `progress` sees
+/// each invocation.
+pub fn run_sweep(
+    memory_sizes_mb: &[u32],
+    repeats: usize,
+    shard: &ShardShape,
+    mut measure: impl FnMut(u32) -> Result<Invocation, SandboxError>,
+    progress: &mut dyn FnMut(&Invocation),
+) -> Result<Vec<SweepPoint>, SandboxError> {
+    let mut points = Vec::new();
+    for &memory_mb in memory_sizes_mb {
+        let mut runs = Vec::new();
+        for _ in 0..repeats.max(1) {
+            let run = measure(memory_mb)?;
+            progress(&run);
+            let failed = !run.outcome.is_success();
+            runs.push(run);
+            if failed {
+                break;
+            }
+        }
+        points.extend(summarize(memory_mb, &runs, shard));
+    }
+    Ok(points)
+}
+
+/// Cheapest, fastest and balanced among the points that succeeded. Ties go to the
+/// faster, then the cheaper, then the smaller memory.
+pub fn recommend(points: &[SweepPoint], cost_weight: f64) -> Recommendations {
+    let ok: Vec<&SweepPoint> = points.iter().filter(|p| p.succeeded()).collect();
+    let pick = |score: &dyn Fn(&SweepPoint) -> f64| {
+        ok.iter()
+            .min_by(|a, b| {
+                score(a)
+                    .total_cmp(&score(b))
+                    .then(a.duration_ms_median.total_cmp(&b.duration_ms_median))
+                    .then(a.cost_usd.total_cmp(&b.cost_usd))
+                    .then(a.memory_mb.cmp(&b.memory_mb))
+            })
+            .map(|p| Recommendation {
+                memory_mb: p.memory_mb,
+                arch: p.arch,
+                duration_ms: p.duration_ms_median,
+                cost_usd: p.cost_usd,
+            })
+    };
+    let best_cost = ok.iter().map(|p| p.cost_usd).fold(f64::INFINITY, f64::min);
+    let best_ms = ok
+        .iter()
+        .map(|p| p.duration_ms_median)
+        .fold(f64::INFINITY, f64::min);
+    let w = cost_weight.clamp(0.0, 1.0);
+    Recommendations {
+        cheapest: pick(&|p| p.cost_usd),
+        fastest: pick(&|p| p.duration_ms_median),
+        balanced: pick(&|p| {
+            w * p.cost_usd / best_cost.max(f64::MIN_POSITIVE)
+                + (1.0 - w) * p.duration_ms_median / best_ms.max(f64::MIN_POSITIVE)
+        }),
+        cost_weight: w,
+    }
+}
+
+/// Throughput for `mcflow plan`, fitted to the successful x86_64 points:
+/// `duration = overhead + loan_months / (rate x parallelism)`, with parallelism the vCPU
+/// share capped at the thread count. Cgroup-enforced points are preferred over modelled
+/// ones. `None` with fewer than two usable points.
+pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibration> {
+    let usable = |limit: Option<CpuLimit>| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .filter(|p| p.arch == Arch::X86_64 && p.succeeded())
+            .filter(|p| limit.is_none_or(|l| p.cpu_limit == l))
+            .map(|p| {
+                let parallelism = p.vcpu.min(p.threads as f64);
+                (
+                    shard.loan_months as f64 / parallelism,
+                    p.duration_ms_median / 1000.0,
+                )
+            })
+            .collect()
+    };
+    let (mut xy, mut source) = (usable(Some(CpuLimit::Cgroup)), "cgroup-enforced");
+    if xy.len() < 2 {
+        (xy, source) = (usable(None), "cgroup-enforced and modelled");
+    }
+    if xy.len() < 2 {
+        return None;
+    }
+    let n = xy.len() as f64;
+    let (mx, my) = (
+        xy.iter().map(|p| p.0).sum::<f64>() / n,
+        xy.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = xy.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = xy.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let mut slope = sxy / sxx;
+    let mut overhead = my - slope * mx;
+    if overhead < 0.0 || slope <= 0.0 {
+        // A negative intercept is noise around zero overhead: fit through the origin.
+        overhead = 0.0;
+        slope = xy.iter().map(|p| p.0 * p.1).sum::<f64>() / xy.iter().map(|p| p.0 * p.0).sum::<f64>();
+    }
+    (slope > 0.0).then(|| Calibration {
+        loan_months_per_vcpu_second: 1.0 / slope,
+        overhead_seconds_per_shard: overhead,
+        source: format!(
+            "mcflow sweep: {} {source} points of a {} loans x {} scenarios shard ({} loan-months)",
+            xy.len(),
+            shard.loans,
+            shard.scenarios,
+            shard.loan_months
+        ),
+    })
+}
+
+/// `sweep.csv`: one row per point, the JSON's fields.
+pub fn to_csv(points: &[SweepPoint]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "memory_mb",
+        "arch",
+        "vcpu",
+        "threads",
+        "cpu_limit",
+        "repeats",
+        "duration_ms_median",
+        "duration_ms_min",
+        "duration_ms_max",
+        "billed_ms",
+        "peak_rss_mb",
+        "gb_seconds",
+        "cost_usd",
+        "cost_per_million_loan_scenarios_usd",
+        "out_of_memory",
+        "timed_out",
+        "error",
+    ])?;
+    for p in points {
+        w.write_record([
+            p.memory_mb.to_string(),
+            p.arch.name().to_string(),
+            format!("{:.4}", p.vcpu),
+            p.threads.to_string(),
+            p.cpu_limit.name().to_string(),
+            p.repeats.to_string(),
+            format!("{:.3}", p.duration_ms_median),
+            format!("{:.3}", p.duration_ms_min),
+            format!("{:.3}", p.duration_ms_max),
+            p.billed_ms.to_string(),
+            format!("{:.1}", p.peak_rss_mb),
+            format!("{:.6}", p.gb_seconds),
+            format!("{:.10}", p.cost_usd),
+            format!("{:.8}", p.cost_per_million_loan_scenarios_usd),
+            p.out_of_memory.to_string(),
+            p.timed_out.to_string(),
+            p.error.clone().unwrap_or_default(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// The terminal table, in the shape of the talk's: memory, duration, cost.
+pub fn table(report: &SweepReport) -> String {
+    let mut out = format!(
+        "shard: {} loans x {} scenarios ({} loan-months); {} repeat(s); prices us-east-1, read {}\n",
+        report.shard.loans,
+        report.shard.scenarios,
+        report.shard.loan_months,
+        report.repeats,
+        report.prices_read_on
+    );
+    out.push_str(&format!(
+        "{:>9} {:>5} {:>7} {:>6} {:>11} {:>17} {:>9} {:>8} {:>13} {:>13} {:>11} {:>11}  {}\n",
+        "memory MB",
+        "vCPU",
+        "threads",
+        "cpu",
+        "duration ms",
+        "min - max ms",
+        "billed ms",
+        "peak MB",
+        "x86_64 $/shard",
+        "arm64 $/shard",
+        "x86_64 $/M",
+        "arm64 $/M",
+        "status"
+    ));
+    let pairs = report.points.chunks(2);
+    for pair in pairs {
+        let (x, a) = (&pair[0], pair.get(1).unwrap_or(&pair[0]));
+        let status = if x.out_of_memory {
+            "OUT OF MEMORY".to_string()
+        } else if x.timed_out {
+            "TIMED OUT".to_string()
+        } else if let Some(e) = &x.error {
+            format!("ERROR {e}")
+        } else {
+            "ok".to_string()
+        };
+        out.push_str(&format!(
+            "{:>9} {:>5.2} {:>7} {:>6} {:>11.1} {:>17} {:>9} {:>8.1} {:>13.8} {:>13.8} {:>11.5} {:>11.5}  {}\n",
+            x.memory_mb,
+            x.vcpu,
+            x.threads,
+            x.cpu_limit.name(),
+            x.duration_ms_median,
+            format!("{:.1} - {:.1}", x.duration_ms_min, x.duration_ms_max),
+            x.billed_ms,
+            x.peak_rss_mb,
+            x.cost_usd,
+            a.cost_usd,
+            x.cost_per_million_loan_scenarios_usd,
+            a.cost_per_million_loan_scenarios_usd,
+            status
+        ));
+    }
+    let r = &report.recommendations;
+    for (name, rec) in [
+        ("cheapest", &r.cheapest),
+        ("fastest", &r.fastest),
+        (&format!("balanced (cost weight {})", r.cost_weight), &r.balanced),
+    ] {
+        match rec {
+            Some(rec) => out.push_str(&format!(
+                "{name}: {} MB on {}, {:.1} ms, {:.8} USD per shard\n",
+                rec.memory_mb,
+                rec.arch.name(),
+                rec.duration_ms,
+                rec.cost_usd
+            )),
+            None => out.push_str(&format!("{name}: no memory size succeeded\n")),
+        }
+    }
+    out
+}
+
+/// `sweep.svg`: duration and cost per million loan-scenarios against memory, both
+/// architectures; failed points are red crosses at their measured duration.
+pub fn chart(report: &SweepReport) -> Result<String> {
+    let mut svg = String::new();
+    draw_chart(&mut svg, report).context("cannot draw the sweep chart")?;
+    Ok(svg)
+}
+
+fn draw_chart(svg: &mut String, report: &SweepReport) -> Result<()> {
+    let root = SVGBackend::with_string(svg, (1100, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(550);
+    let memories: Vec<u32> = report.points.iter().map(|p| p.memory_mb).collect();
+    let (lo, hi) = (
+        memories.iter().copied().min().unwrap_or(128),
+        memories.iter().copied().max().unwrap_or(10240),
+    );
+    let x_range = (f64::from(lo) * 0.8)..(f64::from(hi) * 1.25);
+    let series = |arch: Arch, value: &dyn Fn(&SweepPoint) -> f64| -> Vec<(f64, f64)> {
+        report
+            .points
+            .iter()
+            .filter(|p| p.arch == arch && p.succeeded())
+            .map(|p| (f64::from(p.memory_mb), value(p)))
+            .collect()
+    };
+    let failed: Vec<(f64, f64)> = report
+        .points
+        .iter()
+        .filter(|p| p.arch == Arch::X86_64 && !p.succeeded())
+        .map(|p| (f64::from(p.memory_mb), p.duration_ms_median.max(1.0)))
+        .collect();
+    let durations = series(Arch::X86_64, &|p| p.duration_ms_median);
+    let top_ms = durations
+        .iter()
+        .chain(&failed)
+        .map(|p| p.1)
+        .fold(1.0, f64::max)
+        * 2.0;
+    let bottom_ms = durations.iter().map(|p| p.1).fold(top_ms, f64::min) / 2.0;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("shard duration (median)", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            x_range.clone().log_scale(),
+            (bottom_ms.max(0.1)..top_ms).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("memory, MB")
+        .y_desc("ms")
+        .draw()?;
+    let blue = RGBColor(70, 130, 180);
+    let orange = RGBColor(230, 120, 30);
+    chart
+        .draw_series(LineSeries::new(durations.clone(), blue.stroke_width(2)))?
+        .label("x86_64 measured (arm64 assumed equal)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
+    chart.draw_series(durations.iter().map(|&p| Circle::new(p, 3, blue.filled())))?;
+    chart
+        .draw_series(failed.iter().map(|&p| Cross::new(p, 6, RED.stroke_width(2))))?
+        .label("out of memory / timed out")
+        .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    let costs_x86 = series(Arch::X86_64, &|p| p.cost_per_million_loan_scenarios_usd);
+    let costs_arm = series(Arch::Arm64, &|p| p.cost_per_million_loan_scenarios_usd);
+    let top_cost = costs_x86
+        .iter()
+        .chain(&costs_arm)
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&right)
+        .caption("cost per million loan-scenarios", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_range.log_scale(), 0.0..top_cost.max(1e-9))?;
+    chart
+        .configure_mesh()
+        .x_desc("memory, MB")
+        .y_desc("USD")
+        .draw()?;
+    for (points, color, label) in [(costs_x86, blue, "x86_64"), (costs_arm, orange, "arm64")] {
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sandbox::vcpu_share;
+    use worker::cost::PRICES_READ_ON;
+
+    fn shard() -> ShardShape {
+        ShardShape {
+            loans: 1000,
+            scenarios: 20,
+            loan_months: 1000 * 20 * 300,
+        }
+    }
+
+    /// An invocation whose duration follows `overhead + work / share`, as a CPU-bound
+    /// shard under a cgroup would.
+    fn fake(memory_mb: u32, outcome: Outcome, jitter_ms: f64) -> Invocation {
+        let vcpu = vcpu_share(memory_mb);
+        let threads = worker::runner::threads_for_memory(memory_mb);
+        let parallelism = vcpu.min(threads as f64);
+        Invocation {
+            request_id: "r".into(),
+            memory_mb,
+            vcpu,
+            threads,
+            cpu_limit: CpuLimit::Cgroup,
+            cpu_limit_note: None,
+            timeout: Duration::from_secs(60),
+            init_ms: 5.0,
+            duration_ms: 50.0 + 1000.0 / parallelism + jitter_ms,
+            measured_ms: 0.0,
+            cpu_ms: 0.0,
+            peak_rss_mb: 40.0,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn out_of_memory_and_timed_out_points_are_reported_not_hidden() {
+        let sizes = [128, 256, 1024, 1769];
+        let mut calls = Vec::new();
+        let points = run_sweep(
+            &sizes,
+            3,
+            &shard(),
+            |m| {
+                calls.push(m);
+                Ok(match m {
+                    128 => fake(m, Outcome::OutOfMemory, 0.0),
+                    256 => fake(m, Outcome::TimedOut, 0.0),
+                    _ => fake(m, Outcome::Success(serde_json::Value::Null), calls.len() as f64),
+                })
+            },
+            &mut |_| {},
+        )
+        .expect("sweeps");
+        // A failed point is tried once; the others three times; the sweep goes on.
+        assert_eq!(calls, [128, 256, 1024, 1024, 1024, 1769, 1769, 1769]);
+        assert_eq!(points.len(), 8, "a point per memory size and architecture");
+        let at = |m: u32, a: Arch| {
+            points
+                .iter()
+                .find(|p| p.memory_mb == m && p.arch == a)
+                .expect("point")
+        };
+        assert!(at(128, Arch::X86_64).out_of_memory && !at(128, Arch::X86_64).succeeded());
+        assert!(at(256, Arch::Arm64).timed_out && !at(256, Arch::Arm64).succeeded());
+        let ok = at(1024, Arch::X86_64);
+        assert!(ok.succeeded() && ok.repeats == 3);
+        // Jitter 3, 4, 5 ms around 50 + 1000 / 0.579.
+        let base = 50.0 + 1000.0 / vcpu_share(1024);
+        assert!((ok.duration_ms_median - (base + 4.0)).abs() < 1e-9);
+        assert!((ok.duration_ms_min - (base + 3.0)).abs() < 1e-9);
+        assert!((ok.duration_ms_max - (base + 5.0)).abs() < 1e-9);
+        let r = recommend(&points, 0.5);
+        for rec in [&r.cheapest, &r.fastest, &r.balanced] {
+            let m = rec.as_ref().expect("a recommendation").memory_mb;
+            assert!(m == 1024 || m == 1769, "failed points are never recommended: {m}");
+        }
+        let csv = to_csv(&points).expect("csv");
+        assert!(csv.lines().any(|l| l.starts_with("128,x86_64,") && l.contains(",true,false,")));
+        assert!(csv.lines().any(|l| l.starts_with("256,arm64,") && l.contains(",false,true,")));
+        let report = SweepReport {
+            shard: shard(),
+            repeats: 3,
+            timeout_seconds: 60.0,
+            host_cores: 2,
+            prices_read_on: PRICES_READ_ON.into(),
+            recommendations: r,
+            calibration: calibrate(&points, &shard()),
+            points,
+        };
+        let text = table(&report);
+        assert!(text.contains("OUT OF MEMORY") && text.contains("TIMED OUT"), "{text}");
+        assert!(chart(&report).expect("chart").contains("<svg"));
+    }
+
+    #[test]
+    fn costs_follow_the_billing_arithmetic() {
+        // The talk's point: 1,024 MB for 1,466 ms on x86_64.
+        let mut run = fake(1024, Outcome::Success(serde_json::Value::Null), 0.0);
+        run.duration_ms = 1466.0;
+        let points = summarize(1024, &[run], &shard());
+        let x86 = &points[0];
+        assert_eq!(x86.arch, Arch::X86_64);
+        assert_eq!(x86.billed_ms, 1466);
+        assert!((x86.gb_seconds - 1.466).abs() < 1e-12);
+        // 1.466 GB-s x $0.0000166667 + $0.0000002 per request.
+        let expected = 1.466 * 0.0000166667 + 0.0000002;
+        assert!((x86.cost_usd - expected).abs() < 1e-12, "{}", x86.cost_usd);
+        assert!(
+            (x86.cost_per_million_loan_scenarios_usd - expected / 20_000.0 * 1e6).abs() < 1e-12
+        );
+        let arm = &points[1];
+        assert!(arm.cost_usd < x86.cost_usd);
+        assert_eq!(arm.duration_ms_median, x86.duration_ms_median);
+    }
+
+    #[test]
+    fn recommendations_trade_cost_against_time() {
+        let mk = |memory_mb: u32, duration_ms: f64, cost_usd: f64| SweepPoint {
+            memory_mb,
+            arch: Arch::X86_64,
+            vcpu: vcpu_share(memory_mb),
+            threads: 1,
+            cpu_limit: CpuLimit::Cgroup,
+            cpu_limit_note: None,
+            repeats: 1,
+            duration_ms_median: duration_ms,
+            duration_ms_min: duration_ms,
+            duration_ms_max: duration_ms,
+            billed_ms: duration_ms as u64,
+            peak_rss_mb: 1.0,
+            gb_seconds: 0.0,
+            cost_usd,
+            cost_per_million_loan_scenarios_usd: cost_usd,
+            out_of_memory: false,
+            timed_out: false,
+            error: None,
+            duration_source: String::new(),
+        };
+        let points = [mk(128, 10_000.0, 1.0), mk(1024, 1_300.0, 1.05), mk(10240, 500.0, 4.0)];
+        let r = recommend(&points, 0.5);
+        assert_eq!(r.cheapest.expect("cheapest").memory_mb, 128);
+        assert_eq!(r.fastest.expect("fastest").memory_mb, 10240);
+        assert_eq!(r.balanced.expect("balanced").memory_mb, 1024);
+        assert_eq!(recommend(&points, 1.0).balanced.expect("b").memory_mb, 128);
+        assert_eq!(recommend(&points, 0.0).balanced.expect("b").memory_mb, 10240);
+    }
+
+    #[test]
+    fn calibration_recovers_overhead_and_rate() {
+        let points: Vec<SweepPoint> = [256, 512, 1024, 1769]
+            .iter()
+            .flat_map(|&m| {
+                summarize(
+                    m,
+                    &[fake(m, Outcome::Success(serde_json::Value::Null), 0.0)],
+                    &shard(),
+                )
+            })
+            .collect();
+        let c = calibrate(&points, &shard()).expect("calibrates");
+        // duration_s = 0.05 + 1.0 / parallelism, so rate = loan_months / 1 s.
+        assert!((c.overhead_seconds_per_shard - 0.05).abs() < 1e-9, "{c:?}");
+        assert!(
+            (c.loan_months_per_vcpu_second - shard().loan_months as f64).abs() < 1e-3,
+            "{c:?}"
+        );
+        assert!(c.source.contains("cgroup-enforced"));
+    }
+}
