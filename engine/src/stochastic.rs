@@ -530,6 +530,24 @@ pub struct StochasticProjection {
     pub loan_months: u64,
 }
 
+/// Loan chunks are split into contiguous groups, a few per thread: each group holds one
+/// cash-flow table per scenario, so the group count bounds memory; integer sums make the
+/// grouping invisible in the result.
+pub fn group_count(loans: usize, threads: usize) -> usize {
+    loans
+        .div_ceil(CHUNK_LOANS)
+        .min(4 * threads.max(1))
+        .max(1)
+}
+
+/// Bytes of the cash-flow tables a projection holds at its peak: one table per scenario
+/// for each group while they run, and the merged set. Capacity planning uses it to
+/// predict a shard's memory.
+pub fn working_table_bytes(loans: usize, scenarios: usize, horizon_months: u32, threads: usize) -> u64 {
+    let table = horizon_months as u64 * crate::cashflow::SUMMED_COUNT as u64 * 16;
+    (group_count(loans, threads) as u64 + 1) * scenarios as u64 * table
+}
+
 /// Projects `portfolio` under scenarios `scenarios` of `model` on the current rayon pool.
 /// Bit-identical for any thread count, and tables of a loan split merge to the same bits.
 ///
@@ -583,10 +601,7 @@ pub fn project_stochastic_on(
     // random scenarios) are reported per scenario only, never averaged in.
     let random = model.scenarios.random_count();
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
-    // Contiguous groups of chunks, a few per thread: each group holds one table per
-    // scenario, so the group count bounds memory; integer sums make the grouping
-    // invisible in the result.
-    let groups = chunks.min(4 * rayon::current_num_threads()).max(1);
+    let groups = group_count(portfolio.len(), rayon::current_num_threads());
     let per_group = chunks.div_ceil(groups);
     let empty_tables = || -> Vec<CashflowTable> {
         (0..paths.len())

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use worker::cost::{Arch, Bill, PRICES, run_bill};
-use worker::runner::MB_PER_VCPU;
+use worker::runner::{MB_PER_VCPU, threads_for_memory};
 
 /// Memory sizes considered, MB: whole and half vCPUs up to Lambda's maximum.
 pub const MEMORY_SIZES_MB: [u32; 9] = [512, 1024, 1769, 3008, 3538, 5307, 7076, 8845, 10240];
@@ -17,22 +17,48 @@ pub const FANOUT_SHARDS_PER_SECOND: f64 = 3000.0;
 /// Reducer seconds per shard (three small reads each; assumed).
 pub const REDUCE_SECONDS_PER_SHARD: f64 = 0.01;
 
-/// Throughput of the worker, as measured by `mcflow bench` or a sweep.
+/// Throughput and memory of the worker, as measured by `mcflow sweep` (or the default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Loan-months per second per vCPU of the stochastic model.
     pub loan_months_per_vcpu_second: f64,
     /// Per-shard fixed time: start, reading inputs, writing partials.
     pub overhead_seconds_per_shard: f64,
+    /// Resident memory of an initialised worker before its first shard, MB.
+    #[serde(default = "default_base_memory_mb")]
+    pub base_memory_mb: f64,
+    /// Memory a shard holds per scenario-month besides its cash-flow tables
+    /// (`engine::stochastic::working_table_bytes`): paths, partial columns, Parquet
+    /// encoding buffers. Bytes.
+    #[serde(default = "default_bytes_per_scenario_month")]
+    pub bytes_per_scenario_month: f64,
     /// Where the numbers come from.
     pub source: String,
 }
+
+fn default_base_memory_mb() -> f64 {
+    DEFAULT_BASE_MEMORY_MB
+}
+
+fn default_bytes_per_scenario_month() -> f64 {
+    DEFAULT_BYTES_PER_SCENARIO_MONTH
+}
+
+/// The default memory calibration: `mcflow sweep` of the release build on the bundled
+/// sample (1,000 loans x 201 scenarios x 360 months), 2026-11-26.
+pub const DEFAULT_BASE_MEMORY_MB: f64 = 20.0;
+pub const DEFAULT_BYTES_PER_SCENARIO_MONTH: f64 = 1000.0;
+/// A plan leaves this share of the memory size free: Lambda kills a function at its
+/// size, and the peak varies with the allocator.
+pub const MEMORY_HEADROOM: f64 = 0.9;
 
 impl Default for Calibration {
     fn default() -> Calibration {
         Calibration {
             loan_months_per_vcpu_second: 1.0e8,
             overhead_seconds_per_shard: 1.0,
+            base_memory_mb: DEFAULT_BASE_MEMORY_MB,
+            bytes_per_scenario_month: DEFAULT_BYTES_PER_SCENARIO_MONTH,
             source: "default: `mcflow bench --model stochastic` on one thread, 1.02e8 to 1.06e8 loan-months/s (2026-11-26), rounded down; 1 s per shard overhead assumed".into(),
         }
     }
@@ -45,6 +71,23 @@ pub struct Workload {
     pub scenarios: u32,
     /// Loan-months of the whole run (loans x scenarios x remaining months).
     pub loan_months: f64,
+    /// Months projected (the longest remaining term, or the configured horizon).
+    pub horizon_months: u32,
+}
+
+impl Calibration {
+    /// Predicted peak memory of a worker with `threads` threads running a shard of
+    /// `loans` x `scenarios` over `horizon_months`, MB.
+    pub fn shard_peak_memory_mb(&self, loans: u64, scenarios: u32, horizon_months: u32, threads: usize) -> f64 {
+        let tables = engine::stochastic::working_table_bytes(
+            loans as usize,
+            scenarios as usize,
+            horizon_months,
+            threads,
+        ) as f64;
+        let other = self.bytes_per_scenario_month * f64::from(scenarios) * f64::from(horizon_months);
+        self.base_memory_mb + (tables + other) / (1024.0 * 1024.0)
+    }
 }
 
 /// One memory size's plan.
@@ -56,6 +99,9 @@ pub struct PlanPoint {
     pub loans_per_shard: u64,
     pub shard_seconds: f64,
     pub wall_seconds: f64,
+    /// Predicted peak memory of a shard, MB, and whether it fits the size with headroom.
+    pub peak_memory_mb: f64,
+    pub fits_memory: bool,
     pub bills: Vec<Bill>,
 }
 
@@ -101,6 +147,12 @@ pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u6
             )
         })
         .collect();
+    let peak_memory_mb = c.shard_peak_memory_mb(
+        loans_per_shard,
+        w.scenarios,
+        w.horizon_months,
+        threads_for_memory(memory_mb),
+    );
     PlanPoint {
         memory_mb,
         vcpu,
@@ -108,6 +160,8 @@ pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u6
         loans_per_shard,
         shard_seconds,
         wall_seconds,
+        peak_memory_mb,
+        fits_memory: peak_memory_mb <= MEMORY_HEADROOM * f64::from(memory_mb),
         bills,
     }
 }
@@ -130,6 +184,7 @@ pub fn plan_run(w: &Workload, c: &Calibration, limits: &Limits) -> (Vec<PlanPoin
         .collect();
     let fits = |p: &PlanPoint| {
         p.shard_seconds <= 450.0
+            && p.fits_memory
             && limits.deadline_seconds.is_none_or(|d| p.wall_seconds <= d)
             && limits
                 .budget_usd
@@ -179,6 +234,7 @@ mod tests {
             loans: 20_000_000,
             scenarios: 500,
             loan_months: 20_000_000.0 * 500.0 * 300.0,
+            horizon_months: 360,
         }
     }
 
@@ -225,6 +281,34 @@ mod tests {
             ..limits
         };
         assert_eq!(plan_run(&w, &c, &broke).1, None);
+    }
+
+    #[test]
+    fn a_shard_that_cannot_fit_its_memory_is_not_planned() {
+        // 5,000 scenarios x 360 months: 1 thread at 512 MB holds 5 groups of tables
+        // (5 x 5,000 x 360 x 12 x 16 B = 1.6 GiB) and cannot fit; 10,240 MB can.
+        let w = Workload {
+            loans: 100_000,
+            scenarios: 5000,
+            loan_months: 100_000.0 * 5000.0 * 300.0,
+            horizon_months: 360,
+        };
+        let c = Calibration::default();
+        let small = plan_point(&w, &c, 512, 100);
+        assert!(!small.fits_memory, "{small:?}");
+        assert!(small.peak_memory_mb > 1500.0, "{}", small.peak_memory_mb);
+        let limits = Limits {
+            deadline_seconds: None,
+            budget_usd: None,
+            concurrency: 100,
+            arch: Arch::Arm64,
+        };
+        let (points, best) = plan_run(&w, &c, &limits);
+        let best = &points[best.expect("a size fits")];
+        assert!(best.fits_memory && best.memory_mb >= 3008, "{best:?}");
+        // The prediction follows the engine's table layout exactly.
+        let tables = engine::stochastic::working_table_bytes(256, 10, 12, 1) as f64;
+        assert_eq!(tables, 2.0 * 10.0 * 12.0 * 12.0 * 16.0);
     }
 
     #[test]

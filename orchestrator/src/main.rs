@@ -20,6 +20,8 @@ use worker::report::InputFingerprint;
 use worker::store::Store;
 
 fn main() -> ExitCode {
+    // An invoked function's init phase counts from here.
+    let process_started = std::time::Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_capacity(&args, &aws),
         Command::Invoke(InvokeCommand::Worker(args)) => invoke_worker(&args, &cli.endpoint_url),
         Command::Sweep(args) => sweep(&args, &aws, &cli.endpoint_url),
-        Command::InvokeChild(args) => invoke_child(&args, aws),
+        Command::InvokeChild(args) => invoke_child(&args, aws, process_started),
         Command::GenerateEvent(args) => {
             print!("{}", orchestrator::cloud::events::sample(args.kind));
             Ok(())
@@ -608,6 +610,7 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
                 loans: portfolio.len() as u64,
                 scenarios,
                 loan_months: months as f64 * f64::from(scenarios),
+                horizon_months: horizon,
             }
         }
         (None, None, Some(loans), Some(scenarios)) => {
@@ -619,6 +622,7 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
                 loans,
                 scenarios,
                 loan_months: loans as f64 * f64::from(scenarios) * f64::from(args.months),
+                horizon_months: args.months,
             }
         }
         _ => anyhow::bail!("give --portfolio and --config, or --loans and --scenarios"),
@@ -630,9 +634,20 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
         .with_context(|| format!("{} is not a calibration file", path.display()))?,
         None => Calibration::default(),
     };
+    let calibration_name = args
+        .calibration
+        .as_ref()
+        .map_or("the default calibration".to_string(), |p| p.display().to_string());
     anyhow::ensure!(
-        calibration.loan_months_per_vcpu_second > 0.0,
-        "calibration: loan_months_per_vcpu_second must be positive"
+        calibration.loan_months_per_vcpu_second > 0.0
+            && calibration.loan_months_per_vcpu_second.is_finite(),
+        "{calibration_name}: loan_months_per_vcpu_second must be a positive number"
+    );
+    anyhow::ensure!(
+        calibration.overhead_seconds_per_shard >= 0.0
+            && calibration.base_memory_mb >= 0.0
+            && calibration.bytes_per_scenario_month >= 0.0,
+        "{calibration_name}: overhead_seconds_per_shard, base_memory_mb and bytes_per_scenario_month must not be negative"
     );
     let arch = match args.arch {
         orchestrator::cli::ArchArg::X86_64 => Arch::X86_64,
@@ -672,7 +687,7 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
         );
         println!("prices: us-east-1, read {}", worker::cost::PRICES_READ_ON);
         println!(
-            "  {:>9} {:>5} {:>9} {:>11} {:>9} {:>9} {:>12} {:>12}",
+            "  {:>9} {:>5} {:>9} {:>11} {:>9} {:>9} {:>12} {:>12} {:>9}",
             "memory MB",
             "vCPU",
             "shards",
@@ -680,11 +695,12 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
             "shard s",
             "wall s",
             "x86_64 USD",
-            "arm64 USD"
+            "arm64 USD",
+            "peak MB"
         );
         for (i, p) in points.iter().enumerate() {
             println!(
-                "{} {:>9} {:>5.2} {:>9} {:>11} {:>9.1} {:>9.1} {:>12.4} {:>12.4}",
+                "{} {:>9} {:>5.2} {:>9} {:>11} {:>9.1} {:>9.1} {:>12.4} {:>12.4} {:>9.0}{}",
                 if Some(i) == best { "*" } else { " " },
                 p.memory_mb,
                 p.vcpu,
@@ -693,13 +709,15 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
                 p.shard_seconds,
                 p.wall_seconds,
                 p.bill(Arch::X86_64).total_usd,
-                p.bill(Arch::Arm64).total_usd
+                p.bill(Arch::Arm64).total_usd,
+                p.peak_memory_mb,
+                if p.fits_memory { "" } else { "  out of memory" }
             );
         }
     }
     let Some(best) = best else {
         anyhow::bail!(
-            "no memory size meets the deadline and budget at concurrency {}; raise one of them",
+            "no memory size meets the deadline, the budget and the shard's memory at concurrency {}; raise one of them",
             limits.concurrency
         );
     };
@@ -769,11 +787,14 @@ fn invoke_worker(args: &InvokeArgs, endpoint_url: &Option<String>) -> Result<()>
     eprintln!("START RequestId: {} Version: $LATEST", request.request_id);
     let inv = invoke(&request, &mut |line| eprintln!("{line}"))?;
     if let Some(doc) = inv.error_document() {
+        // Lambda's own log line: timestamp, request id, what happened.
+        let message = doc["errorMessage"].as_str().unwrap_or_default();
+        let prefix = format!("RequestId: {} Error: ", inv.request_id);
         eprintln!(
             "{} {} {}",
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             inv.request_id,
-            doc["errorMessage"].as_str().unwrap_or_default()
+            message.strip_prefix(&prefix).unwrap_or(message)
         );
     }
     eprintln!("END RequestId: {}", inv.request_id);
@@ -807,10 +828,13 @@ fn invoke_worker(args: &InvokeArgs, endpoint_url: &Option<String>) -> Result<()>
 
 /// The child side of `invoke`: set up like the worker bootstrap, then run the handler
 /// once under the parent's watch.
-fn invoke_child(args: &InvokeChildArgs, aws: LazyAws) -> Result<()> {
+fn invoke_child(
+    args: &InvokeChildArgs,
+    aws: LazyAws,
+    init_started: std::time::Instant,
+) -> Result<()> {
     use worker::lambda_worker::{current_environment, handle_event};
     use worker::runner::{ShardRunner, function_memory_mb, threads_for_memory};
-    let init_started = std::time::Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads_for_memory(function_memory_mb()))
         .build()?;
@@ -904,6 +928,7 @@ fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: &Option<String>) -> Resu
     let mut shard = ShardShape {
         loans: task.loan_end - task.loan_start,
         scenarios: task.scenario_end - task.scenario_start,
+        horizon_months: task.horizon_months,
         loan_months: 0,
     };
     eprintln!(

@@ -25,7 +25,7 @@ use worker::runner::{MB_PER_VCPU, threads_for_memory};
 
 /// The hidden subcommand that runs the handler inside the limits.
 pub const CHILD_COMMAND: &str = "__invoke-child";
-/// The child's first line on stdout once initialised: `READY_LINE <init_ms>`.
+/// The child's first line on stdout once initialised: `READY_LINE <init_ms> <rss_mb>`.
 pub const READY_LINE: &str = "__mcflow_invoke_ready__";
 /// Lambda's limit on the init phase.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,6 +114,8 @@ pub struct Invocation {
     pub cpu_limit_note: Option<String>,
     pub timeout: Duration,
     pub init_ms: f64,
+    /// Resident memory once initialised, before the handler: the function's base.
+    pub init_rss_mb: f64,
     /// Handler duration as Lambda would report it (modelled under `CpuLimit::Model`;
     /// the timeout itself when timed out).
     pub duration_ms: f64,
@@ -278,13 +280,15 @@ pub fn invoke(
         })?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("piped");
-    let (ready_tx, ready_rx) = mpsc::channel::<f64>();
+    let (ready_tx, ready_rx) = mpsc::channel::<(f64, f64)>();
     let (line_tx, line_rx) = mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             match line.strip_prefix(READY_LINE) {
                 Some(rest) => {
-                    let _ = ready_tx.send(rest.trim().parse().unwrap_or(0.0));
+                    let mut numbers = rest.split_whitespace().map(|n| n.parse().unwrap_or(0.0));
+                    let init_ms = numbers.next().unwrap_or(0.0);
+                    let _ = ready_tx.send((init_ms, numbers.next().unwrap_or(0.0)));
                 }
                 None => {
                     let _ = line_tx.send(line);
@@ -299,10 +303,10 @@ pub fn invoke(
     };
     // Init: until the ready line, at full speed, within Lambda's init limit.
     let init_started = Instant::now();
-    let init_ms = loop {
+    let (init_ms, init_rss_mb) = loop {
         drain(&line_rx, log);
-        if let Ok(ms) = ready_rx.try_recv() {
-            break ms;
+        if let Ok(ready) = ready_rx.try_recv() {
+            break ready;
         }
         if let Some(status) = child.try_wait()? {
             let _ = reader.join();
@@ -428,6 +432,7 @@ pub fn invoke(
         cpu_limit_note: note,
         timeout: limits.timeout,
         init_ms,
+        init_rss_mb,
         duration_ms,
         measured_ms,
         cpu_ms,
@@ -481,6 +486,7 @@ fn failed_early(
         cpu_limit_note: Some("failed before the handler started".into()),
         timeout: limits.timeout,
         init_ms: 0.0,
+        init_rss_mb: 0.0,
         duration_ms: 0.0,
         measured_ms: 0.0,
         cpu_ms: 0.0,
@@ -662,9 +668,10 @@ pub fn child_main(
     handler: impl FnOnce() -> Result<Value, ChildError>,
 ) -> std::io::Result<()> {
     let init_ms = init_started.elapsed().as_secs_f64() * 1000.0;
+    let rss_mb = status_kb(std::process::id(), "VmRSS:").unwrap_or(0.0) / 1024.0;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{READY_LINE} {init_ms:.3}")?;
+        writeln!(out, "{READY_LINE} {init_ms:.3} {rss_mb:.3}")?;
         out.flush()?;
     }
     let mut word = String::new();
@@ -718,6 +725,7 @@ mod tests {
             cpu_limit_note: None,
             timeout: Duration::from_secs(60),
             init_ms: 12.5,
+            init_rss_mb: 20.0,
             duration_ms: 1466.12,
             measured_ms: 1466.12,
             cpu_ms: 840.0,

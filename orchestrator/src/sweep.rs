@@ -23,6 +23,7 @@ pub const DEFAULT_MEMORY_SIZES_MB: [u32; 12] = [
 pub struct ShardShape {
     pub loans: u64,
     pub scenarios: u32,
+    pub horizon_months: u32,
     pub loan_months: u64,
 }
 
@@ -49,6 +50,8 @@ pub struct SweepPoint {
     pub duration_ms_max: f64,
     pub billed_ms: u64,
     pub peak_rss_mb: f64,
+    /// Resident memory once initialised, before the handler.
+    pub init_rss_mb: f64,
     pub gb_seconds: f64,
     /// Compute plus request charge of one shard at the median duration.
     pub cost_usd: f64,
@@ -152,6 +155,7 @@ pub fn summarize(memory_mb: u32, runs: &[Invocation], shard: &ShardShape) -> Vec
                 duration_ms_max: max,
                 billed_ms: billed,
                 peak_rss_mb: runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max),
+                init_rss_mb: runs.iter().map(|r| r.init_rss_mb).fold(0.0, f64::max),
                 gb_seconds: gb_seconds(memory_mb, billed),
                 cost_usd,
                 cost_per_million_loan_scenarios_usd: cost_usd / shard.loan_scenarios().max(1.0)
@@ -275,9 +279,32 @@ pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibratio
         overhead = 0.0;
         slope = xy.iter().map(|p| p.0 * p.1).sum::<f64>() / xy.iter().map(|p| p.0 * p.0).sum::<f64>();
     }
+    // Memory: the base is the initialised worker; the rest per scenario-month is what
+    // the peak holds beyond the engine's tables, at the most demanding point.
+    let measured: Vec<&SweepPoint> = points
+        .iter()
+        .filter(|p| p.arch == Arch::X86_64 && p.succeeded() && p.peak_rss_mb > 0.0)
+        .collect();
+    let base_memory_mb = measured.iter().map(|p| p.init_rss_mb).fold(0.0, f64::max);
+    let scenario_months = f64::from(shard.scenarios) * f64::from(shard.horizon_months);
+    let bytes_per_scenario_month = measured
+        .iter()
+        .map(|p| {
+            let tables = engine::stochastic::working_table_bytes(
+                shard.loans as usize,
+                shard.scenarios as usize,
+                shard.horizon_months,
+                p.threads,
+            ) as f64;
+            ((p.peak_rss_mb - base_memory_mb) * 1024.0 * 1024.0 - tables).max(0.0)
+                / scenario_months.max(1.0)
+        })
+        .fold(0.0, f64::max);
     (slope > 0.0).then(|| Calibration {
         loan_months_per_vcpu_second: 1.0 / slope,
         overhead_seconds_per_shard: overhead,
+        base_memory_mb,
+        bytes_per_scenario_month,
         source: format!(
             "mcflow sweep: {} {source} points of a {} loans x {} scenarios shard ({} loan-months)",
             xy.len(),
@@ -528,6 +555,7 @@ mod tests {
         ShardShape {
             loans: 1000,
             scenarios: 20,
+            horizon_months: 360,
             loan_months: 1000 * 20 * 300,
         }
     }
@@ -547,6 +575,7 @@ mod tests {
             cpu_limit_note: None,
             timeout: Duration::from_secs(60),
             init_ms: 5.0,
+            init_rss_mb: 20.0,
             duration_ms: 50.0 + 1000.0 / parallelism + jitter_ms,
             measured_ms: 0.0,
             cpu_ms: 0.0,
@@ -651,6 +680,7 @@ mod tests {
             duration_ms_max: duration_ms,
             billed_ms: duration_ms as u64,
             peak_rss_mb: 1.0,
+            init_rss_mb: 1.0,
             gb_seconds: 0.0,
             cost_usd,
             cost_per_million_loan_scenarios_usd: cost_usd,

@@ -3,6 +3,7 @@
 
 mod athena;
 mod cloud;
+mod sweep;
 mod template;
 
 use std::path::{Path, PathBuf};

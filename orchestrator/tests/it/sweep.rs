@@ -1,0 +1,231 @@
+//! `mcflow invoke` and `mcflow sweep` as a user runs them: the worker handler in a child
+//! process under Lambda's memory, CPU and time limits, with the REPORT line, and failures
+//! (out of memory, timed out) reported like Lambda reports them, never hidden.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{mcflow, s, text};
+
+/// A sweep of one small shard at `memory` ("16,1769"), returning its directory's JSON.
+fn sweep(out: &Path, memory: &str, timeout: &str) -> (bool, String, Value) {
+    let o = mcflow(&[
+        "sweep",
+        "--loans-per-shard",
+        "50",
+        "--scenarios-per-shard",
+        "20",
+        "--memory",
+        memory,
+        "--repeats",
+        "2",
+        "--timeout",
+        timeout,
+        "--out",
+        s(out),
+    ]);
+    let (stdout, stderr) = text(&o);
+    let json = std::fs::read(out.join("sweep.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    (o.status.success(), format!("{stdout}\n{stderr}"), json)
+}
+
+fn point<'a>(json: &'a Value, memory_mb: u64, arch: &str) -> &'a Value {
+    json["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .find(|p| p["memory_mb"] == memory_mb && p["arch"] == arch)
+        .unwrap_or_else(|| panic!("no point {memory_mb} MB {arch} in {json}"))
+}
+
+#[test]
+fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sweep");
+    let (ok, output, json) = sweep(&out, "16,1024,1769", "60");
+    assert!(ok, "{output}");
+    // Every field the JSON promises, on every point.
+    for p in json["points"].as_array().expect("points") {
+        for key in [
+            "memory_mb",
+            "arch",
+            "vcpu",
+            "threads",
+            "cpu_limit",
+            "duration_ms_median",
+            "duration_ms_min",
+            "duration_ms_max",
+            "billed_ms",
+            "peak_rss_mb",
+            "gb_seconds",
+            "cost_usd",
+            "cost_per_million_loan_scenarios_usd",
+            "out_of_memory",
+            "timed_out",
+        ] {
+            assert!(p.get(key).is_some(), "point lacks {key}: {p}");
+        }
+        let limit = p["cpu_limit"].as_str().expect("cpu_limit");
+        assert!(limit == "cgroup" || limit == "model", "{limit}");
+    }
+    assert_eq!(json["points"].as_array().expect("points").len(), 6);
+    // No worker fits in 16 MB: out of memory, tried once, never recommended.
+    let oom = point(&json, 16, "x86_64");
+    assert_eq!(oom["out_of_memory"], true, "{oom}");
+    assert_eq!(oom["repeats"], 1);
+    assert!(oom["peak_rss_mb"].as_f64().expect("peak") > 16.0, "{oom}");
+    assert!(output.contains("OUT OF MEMORY"), "{output}");
+    let fine = point(&json, 1769, "x86_64");
+    assert_eq!(fine["out_of_memory"], false);
+    assert_eq!(fine["repeats"], 2);
+    assert_eq!(fine["threads"], 1);
+    let (min, median, max) = (
+        fine["duration_ms_min"].as_f64().expect("min"),
+        fine["duration_ms_median"].as_f64().expect("median"),
+        fine["duration_ms_max"].as_f64().expect("max"),
+    );
+    assert!(0.0 < min && min <= median && median <= max, "{fine}");
+    assert_eq!(fine["billed_ms"].as_f64().expect("billed"), median.ceil());
+    // The same duration costs less on arm64.
+    let arm = point(&json, 1769, "arm64");
+    assert!(arm["cost_usd"].as_f64() < fine["cost_usd"].as_f64(), "{arm}");
+    for kind in ["cheapest", "fastest", "balanced"] {
+        let m = json["recommendations"][kind]["memory_mb"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {kind} recommendation: {json}"));
+        assert!(m == 1024 || m == 1769, "{kind}: {m}");
+    }
+    // The files beside it.
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("16,x86_64,") && l.contains(",true,false,")));
+    let svg = std::fs::read_to_string(out.join("sweep.svg")).expect("svg");
+    assert!(svg.contains("<svg") && svg.contains("cost per million loan-scenarios"));
+    // The event it measured can be invoked again by hand.
+    assert!(out.join("event.json").is_file());
+    // `mcflow plan` takes the sweep's calibration.
+    let calibration = out.join("calibration.json");
+    let c: Value =
+        serde_json::from_slice(&std::fs::read(&calibration).expect("calibration")).expect("json");
+    assert!(c["loan_months_per_vcpu_second"].as_f64().expect("rate") > 0.0, "{c}");
+    assert!(c["base_memory_mb"].as_f64().expect("base") > 0.0, "{c}");
+    let o = mcflow(&[
+        "plan",
+        "--loans",
+        "100000",
+        "--scenarios",
+        "100",
+        "--calibration",
+        s(&calibration),
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("plan json");
+    assert!(
+        plan["calibration"]["source"]
+            .as_str()
+            .expect("source")
+            .starts_with("mcflow sweep"),
+        "{plan}"
+    );
+    assert!(plan["points"][0]["peak_memory_mb"].as_f64().is_some(), "{plan}");
+}
+
+#[test]
+fn sweep_reports_timed_out_points_and_fails_when_nothing_succeeds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sweep");
+    let (ok, output, json) = sweep(&out, "128,1769", "0.001s");
+    assert!(!ok, "nothing succeeded, yet the sweep passed:\n{output}");
+    assert!(output.contains("no memory size succeeded"), "{output}");
+    for m in [128, 1769] {
+        let p = point(&json, m, "x86_64");
+        assert_eq!(p["timed_out"], true, "{p}");
+        assert_eq!(p["repeats"], 1, "a timed-out point is not repeated: {p}");
+        assert_eq!(p["duration_ms_median"].as_f64(), Some(1.0), "{p}");
+    }
+    assert!(json["recommendations"]["cheapest"].is_null(), "{json}");
+    assert!(output.contains("TIMED OUT"), "{output}");
+}
+
+#[test]
+fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sweep");
+    let (ok, output, _) = sweep(&out, "1769", "60");
+    assert!(ok, "{output}");
+    let event = out.join("event.json");
+
+    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "512", "--timeout", "60"]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let report = stderr
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .unwrap_or_else(|| panic!("no REPORT line:\n{stderr}"));
+    let fields: Vec<&str> = report.split('\t').collect();
+    assert!(fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"), "{report}");
+    assert!(fields[2].starts_with("Billed Duration: "), "{report}");
+    assert_eq!(fields[3], "Memory Size: 512 MB", "{report}");
+    let used: u64 = fields[4]
+        .strip_prefix("Max Memory Used: ")
+        .and_then(|v| v.strip_suffix(" MB"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(used > 1 && used < 512, "{report}");
+    assert!(stderr.contains("START RequestId: ") && stderr.contains("END RequestId: "));
+    // The handler's own log lines come through, and the response is the shard's marker.
+    assert!(stderr.contains("\"message\":\"shard done\""), "{stderr}");
+    let response: Value = serde_json::from_str(&stdout).expect("response json");
+    assert!(response["loan_months"].as_u64().expect("loan_months") > 0, "{response}");
+
+    // Over the memory size: killed, as Lambda kills it.
+    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "8"]);
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(stderr.contains("Error Type: Runtime.OutOfMemory"), "{stderr}");
+    assert!(
+        stderr.contains("Error: Runtime exited with error: signal: killed"),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_str(&stdout).expect("error json");
+    assert_eq!(doc["errorType"], "Runtime.OutOfMemory");
+
+    // Past the timeout: stopped, with Lambda's message and status.
+    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "128", "--timeout", "0.001s"]);
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(stderr.contains("Task timed out after 0.00 seconds"), "{stderr}");
+    assert!(stderr.contains("\tStatus: timeout"), "{stderr}");
+    assert!(stdout.contains("Sandbox.Timedout"), "{stdout}");
+
+    // A handler error (the run's store is gone) is Lambda's error document, not a crash.
+    std::fs::remove_dir_all(out.join("store")).expect("remove store");
+    let o = mcflow(&["invoke", "worker", "--event", s(&event)]);
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success());
+    let doc: Value = serde_json::from_str(&stdout).expect("error json");
+    assert!(
+        doc["errorMessage"].as_str().expect("message").contains("manifest"),
+        "{doc}\n{stderr}"
+    );
+
+    // Bad input is named.
+    let o = mcflow(&["invoke", "worker", "--event", "no/such/event.json"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("cannot read event file no/such/event.json"));
+    let not_json = dir.path().join("event.txt");
+    std::fs::write(&not_json, "Records: []").expect("write");
+    let o = mcflow(&["invoke", "worker", "--event", s(&not_json)]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("is not a JSON document"), "{}", text(&o).1);
+    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--timeout", "901"]);
+    assert!(text(&o).1.contains("900 s limit"), "{}", text(&o).1);
+    let o = mcflow(&["sweep", "--memory", "0", "--out", s(&out)]);
+    assert!(text(&o).1.contains("0 MB is outside 1..=10240"), "{}", text(&o).1);
+}
