@@ -5,15 +5,23 @@
 #   make lambda                          # x86_64 (the only target installed here)
 #   make lambda ARCH=arm64               # needs the aarch64-unknown-linux-gnu target and
 #                                        # a cross linker, or use cargo-lambda (see README)
+#   make lambda PROFILE=dev              # what CI checks: reuses the test build
+#
+# On an x86_64 host the x86_64 build goes to target/<profile>, shared with
+# `cargo build --release`; other architectures go to target/<triple>/<profile>.
 ARCH ?= x86_64
+PROFILE ?= release
+HOST_ARCH := $(shell uname -m)
 CARGO_TARGET := $(if $(filter arm64,$(ARCH)),aarch64-unknown-linux-gnu,x86_64-unknown-linux-gnu)
-RELEASE_DIR := target/$(CARGO_TARGET)/release
+TARGET_FLAG := $(if $(filter $(ARCH),$(HOST_ARCH)),,--target $(CARGO_TARGET))
+PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+RELEASE_DIR := $(if $(TARGET_FLAG),target/$(CARGO_TARGET),target)/$(PROFILE_DIR)
 BINARIES := mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda
 
 .PHONY: lambda build-WorkerFunction build-OrchestratorFunction build-ReducerFunction build-PreTrafficHookFunction
 
 lambda:
-	cargo build --release --locked --target $(CARGO_TARGET) -p worker -p orchestrator $(addprefix --bin ,$(BINARIES))
+	cargo build --profile $(PROFILE) --locked $(TARGET_FLAG) -p worker -p orchestrator $(addprefix --bin ,$(BINARIES))
 
 define copy_bootstrap
 	mkdir -p $(ARTIFACTS_DIR)

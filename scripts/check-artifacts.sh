@@ -2,12 +2,17 @@
 # Builds the x86_64 Lambda artifacts exactly as `sam build` does (`make lambda`), then
 # checks each: it exists, it needs no glibc newer than the 2.34 of provided.al2023, and
 # it starts and fails fast, with a message, outside Lambda.
+#
+#   scripts/check-artifacts.sh           # the release artifacts (about 12 minutes cold)
+#   PROFILE=dev scripts/check-artifacts.sh   # CI: the same make path, reusing the test build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ARCH=x86_64
-make --no-print-directory lambda ARCH=$ARCH
-dir=target/x86_64-unknown-linux-gnu/release
+PROFILE=${PROFILE:-release}
+[ "$(uname -m)" = x86_64 ] || { echo "check-artifacts.sh builds x86_64 artifacts on an x86_64 host" >&2; exit 1; }
+make --no-print-directory lambda ARCH=$ARCH PROFILE="$PROFILE"
+dir=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 for bin in mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda; do
   path="$dir/$bin"
   [ -x "$path" ] || { echo "missing artifact $path" >&2; exit 1; }

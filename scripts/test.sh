@@ -14,3 +14,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== Lambda artifacts (the make path sam build runs, on the test build's profile)"
+PROFILE=dev ./scripts/check-artifacts.sh

@@ -24,6 +24,9 @@ pub struct Calibration {
     pub loan_months_per_vcpu_second: f64,
     /// Per-shard fixed time: start, reading inputs, writing partials.
     pub overhead_seconds_per_shard: f64,
+    /// Share of each vCPU beyond the first that a shard turns into speed (1 = perfect).
+    #[serde(default = "default_parallel_efficiency")]
+    pub parallel_efficiency: f64,
     /// Resident memory of an initialised worker before its first shard, MB.
     #[serde(default = "default_base_memory_mb")]
     pub base_memory_mb: f64,
@@ -34,6 +37,10 @@ pub struct Calibration {
     pub bytes_per_scenario_month: f64,
     /// Where the numbers come from.
     pub source: String,
+}
+
+fn default_parallel_efficiency() -> f64 {
+    DEFAULT_PARALLEL_EFFICIENCY
 }
 
 fn default_base_memory_mb() -> f64 {
@@ -47,6 +54,8 @@ fn default_bytes_per_scenario_month() -> f64 {
 /// The default memory calibration: `mcflow sweep` of the release build on the bundled
 /// sample (1,000 loans x 201 scenarios x 360 months), 2026-11-26.
 pub const DEFAULT_BASE_MEMORY_MB: f64 = 20.0;
+/// The kernel bench's two-thread speed-up is 1.9x to 2.0x one thread.
+pub const DEFAULT_PARALLEL_EFFICIENCY: f64 = 0.9;
 pub const DEFAULT_BYTES_PER_SCENARIO_MONTH: f64 = 1000.0;
 /// A plan leaves this share of the memory size free: Lambda kills a function at its
 /// size, and the peak varies with the allocator.
@@ -57,6 +66,7 @@ impl Default for Calibration {
         Calibration {
             loan_months_per_vcpu_second: 1.0e8,
             overhead_seconds_per_shard: 1.0,
+            parallel_efficiency: DEFAULT_PARALLEL_EFFICIENCY,
             base_memory_mb: DEFAULT_BASE_MEMORY_MB,
             bytes_per_scenario_month: DEFAULT_BYTES_PER_SCENARIO_MONTH,
             source: "default: `mcflow bench --model stochastic` on one thread, 1.02e8 to 1.06e8 loan-months/s (2026-11-26), rounded down; 1 s per shard overhead assumed".into(),
@@ -76,6 +86,13 @@ pub struct Workload {
 }
 
 impl Calibration {
+    /// The vCPUs a shard turns into speed: its share up to one, then each further vCPU
+    /// at the parallel efficiency, never more than its threads.
+    pub fn effective_vcpu(&self, vcpu: f64, threads: usize) -> f64 {
+        let usable = vcpu.min(threads as f64);
+        usable.min(1.0) + (usable - 1.0).max(0.0) * self.parallel_efficiency
+    }
+
     /// Predicted peak memory of a worker with `threads` threads running a shard of
     /// `loans` x `scenarios` over `horizon_months`, MB.
     pub fn shard_peak_memory_mb(&self, loans: u64, scenarios: u32, horizon_months: u32, threads: usize) -> f64 {
@@ -122,7 +139,7 @@ pub fn vcpu_share(memory_mb: u32) -> f64 {
 /// The plan at one memory size with `concurrency` workers at a time.
 pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u64) -> PlanPoint {
     let vcpu = vcpu_share(memory_mb);
-    let rate = c.loan_months_per_vcpu_second * vcpu;
+    let rate = c.loan_months_per_vcpu_second * c.effective_vcpu(vcpu, threads_for_memory(memory_mb));
     let per_shard = rate * (TARGET_SHARD_SECONDS - c.overhead_seconds_per_shard).max(1.0);
     let mut shards = (w.loan_months / per_shard).ceil().max(1.0) as u64;
     // Fewer shards than workers leaves workers idle: split further, down to one loan.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use worker::cost::billed_ms;
-use worker::runner::{MB_PER_VCPU, threads_for_memory};
+use worker::runner::threads_for_memory;
 
 /// The hidden subcommand that runs the handler inside the limits.
 pub const CHILD_COMMAND: &str = "__invoke-child";
@@ -37,10 +37,7 @@ const CPU_PERIOD_US: u64 = 100_000;
 /// Lambda's largest memory size and vCPU share.
 pub const MAX_MEMORY_MB: u32 = 10_240;
 
-/// Lambda's vCPU share at `memory_mb`: 1,769 MB buys one vCPU, 10,240 MB about 5.8.
-pub fn vcpu_share(memory_mb: u32) -> f64 {
-    f64::from(memory_mb.min(MAX_MEMORY_MB)) / f64::from(MB_PER_VCPU)
-}
+pub use crate::capacity::vcpu_share;
 
 /// How the CPU share was applied to a measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -236,54 +236,64 @@ pub fn recommend(points: &[SweepPoint], cost_weight: f64) -> Recommendations {
     }
 }
 
-/// Throughput for `mcflow plan`, fitted to the successful x86_64 points:
-/// `duration = overhead + loan_months / (rate x parallelism)`, with parallelism the vCPU
-/// share capped at the thread count. Cgroup-enforced points are preferred over modelled
-/// ones. `None` with fewer than two usable points.
+/// Throughput and memory for `mcflow plan`, from the successful x86_64 points.
+///
+/// Rate and overhead come from one-thread points, where the share is the whole story:
+/// `duration = overhead + loan_months / (rate x vcpu)`, fitted by least squares. Points
+/// at a share of at least half a vCPU are preferred: at tiny quotas the scheduler's
+/// throttling costs more than the share (128 MB measured about 15x slower than 1 vCPU,
+/// not 13.8x), which would bend the line. The parallel efficiency comes from the
+/// multi-thread cgroup points: the share of each vCPU beyond the first that the shard
+/// turned into speed. `None` with fewer than two usable one-thread points.
 pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibration> {
-    let usable = |limit: Option<CpuLimit>| -> Vec<(f64, f64)> {
+    let ok = |p: &&SweepPoint| p.arch == Arch::X86_64 && p.succeeded();
+    let one_thread = |min_vcpu: f64, limit: Option<CpuLimit>| -> Vec<(f64, f64)> {
         points
             .iter()
-            .filter(|p| p.arch == Arch::X86_64 && p.succeeded())
+            .filter(ok)
+            .filter(|p| p.threads == 1 && p.vcpu >= min_vcpu)
             .filter(|p| limit.is_none_or(|l| p.cpu_limit == l))
-            .map(|p| {
-                let parallelism = p.vcpu.min(p.threads as f64);
-                (
-                    shard.loan_months as f64 / parallelism,
-                    p.duration_ms_median / 1000.0,
-                )
-            })
+            .map(|p| (1.0 / p.vcpu.min(1.0), p.duration_ms_median / 1000.0))
             .collect()
     };
-    let (mut xy, mut source) = (usable(Some(CpuLimit::Cgroup)), "cgroup-enforced");
-    if xy.len() < 2 {
-        (xy, source) = (usable(None), "cgroup-enforced and modelled");
-    }
-    if xy.len() < 2 {
-        return None;
-    }
-    let n = xy.len() as f64;
-    let (mx, my) = (
-        xy.iter().map(|p| p.0).sum::<f64>() / n,
-        xy.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let sxx: f64 = xy.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = xy.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    if sxx <= 0.0 {
-        return None;
-    }
-    let mut slope = sxy / sxx;
-    let mut overhead = my - slope * mx;
+    let tiers = [
+        (one_thread(0.5, Some(CpuLimit::Cgroup)), "cgroup-enforced one-thread points at 0.5 vCPU or more"),
+        (one_thread(0.0, Some(CpuLimit::Cgroup)), "cgroup-enforced one-thread points"),
+        (one_thread(0.0, None), "one-thread points (modelled)"),
+    ];
+    let (xy, source) = tiers.into_iter().find(|(xy, _)| xy.len() >= 2)?;
+    let (mut overhead, mut slope) = least_squares(&xy)?;
     if overhead < 0.0 || slope <= 0.0 {
         // A negative intercept is noise around zero overhead: fit through the origin.
         overhead = 0.0;
         slope = xy.iter().map(|p| p.0 * p.1).sum::<f64>() / xy.iter().map(|p| p.0 * p.0).sum::<f64>();
     }
+    if slope <= 0.0 || shard.loan_months == 0 {
+        return None;
+    }
+    // `slope` is the shard's seconds at one vCPU, less the overhead.
+    let rate = shard.loan_months as f64 / slope;
+    let efficiencies: Vec<f64> = points
+        .iter()
+        .filter(ok)
+        .filter(|p| p.threads > 1 && p.cpu_limit == CpuLimit::Cgroup)
+        .map(|p| {
+            let parallelism = p.vcpu.min(p.threads as f64);
+            let achieved = slope / (p.duration_ms_median / 1000.0 - overhead).max(1e-9);
+            ((achieved - 1.0) / (parallelism - 1.0)).clamp(0.0, 1.0)
+        })
+        .collect();
+    let parallel_efficiency = if efficiencies.is_empty() {
+        crate::capacity::DEFAULT_PARALLEL_EFFICIENCY
+    } else {
+        efficiencies.iter().sum::<f64>() / efficiencies.len() as f64
+    };
     // Memory: the base is the initialised worker; the rest per scenario-month is what
     // the peak holds beyond the engine's tables, at the most demanding point.
     let measured: Vec<&SweepPoint> = points
         .iter()
-        .filter(|p| p.arch == Arch::X86_64 && p.succeeded() && p.peak_rss_mb > 0.0)
+        .filter(ok)
+        .filter(|p| p.peak_rss_mb > 0.0)
         .collect();
     let base_memory_mb = measured.iter().map(|p| p.init_rss_mb).fold(0.0, f64::max);
     let scenario_months = f64::from(shard.scenarios) * f64::from(shard.horizon_months);
@@ -300,18 +310,35 @@ pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibratio
                 / scenario_months.max(1.0)
         })
         .fold(0.0, f64::max);
-    (slope > 0.0).then(|| Calibration {
-        loan_months_per_vcpu_second: 1.0 / slope,
+    Some(Calibration {
+        loan_months_per_vcpu_second: rate,
         overhead_seconds_per_shard: overhead,
+        parallel_efficiency,
         base_memory_mb,
         bytes_per_scenario_month,
         source: format!(
-            "mcflow sweep: {} {source} points of a {} loans x {} scenarios shard ({} loan-months)",
+            "mcflow sweep: {} {source}, {} multi-thread point(s) for the parallel efficiency, of a {} loans x {} scenarios shard ({} loan-months)",
             xy.len(),
+            efficiencies.len(),
             shard.loans,
             shard.scenarios,
             shard.loan_months
         ),
+    })
+}
+
+/// Intercept and slope of the least-squares line through `xy`.
+fn least_squares(xy: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = xy.len() as f64;
+    let (mx, my) = (
+        xy.iter().map(|p| p.0).sum::<f64>() / n,
+        xy.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = xy.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = xy.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| {
+        let slope = sxy / sxx;
+        (my - slope * mx, slope)
     })
 }
 
@@ -699,8 +726,10 @@ mod tests {
     }
 
     #[test]
-    fn calibration_recovers_overhead_and_rate() {
-        let points: Vec<SweepPoint> = [256, 512, 1024, 1769]
+    fn calibration_recovers_overhead_rate_and_parallel_efficiency() {
+        // One-thread points follow 0.05 + 1.0 / vcpu exactly; at 3,008 MB (1.70 vCPU,
+        // two threads) the shard ran as if on 1 + 0.7 x 0.5 vCPU: efficiency 0.5.
+        let mut points: Vec<SweepPoint> = [512, 1024, 1536, 1769]
             .iter()
             .flat_map(|&m| {
                 summarize(
@@ -710,13 +739,18 @@ mod tests {
                 )
             })
             .collect();
+        let mut wide = fake(3008, Outcome::Success(serde_json::Value::Null), 0.0);
+        wide.duration_ms = 50.0 + 1000.0 / (1.0 + (vcpu_share(3008) - 1.0) * 0.5);
+        points.extend(summarize(3008, &[wide], &shard()));
         let c = calibrate(&points, &shard()).expect("calibrates");
-        // duration_s = 0.05 + 1.0 / parallelism, so rate = loan_months / 1 s.
         assert!((c.overhead_seconds_per_shard - 0.05).abs() < 1e-9, "{c:?}");
         assert!(
             (c.loan_months_per_vcpu_second - shard().loan_months as f64).abs() < 1e-3,
             "{c:?}"
         );
-        assert!(c.source.contains("cgroup-enforced"));
+        assert!((c.parallel_efficiency - 0.5).abs() < 1e-9, "{c:?}");
+        assert!(c.source.contains("at 0.5 vCPU or more"), "{}", c.source);
+        // The 512 MB point (0.29 vCPU) is left out of the preferred fit.
+        assert!(c.source.starts_with("mcflow sweep: 3 "), "{}", c.source);
     }
 }
