@@ -19,7 +19,9 @@ use worker::store::Store;
 const MONTHS: u32 = 360;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data")
+        .join(name)
 }
 
 /// 200 scenario paths of 360 months on one thread: what every shard does before its
@@ -45,11 +47,11 @@ fn scenario_generation(c: &mut Criterion) {
 fn parquet_encoding(c: &mut Criterion) {
     let (config_text, config) = ConfigText::capture(&data("run.toml")).expect("run.toml");
     drop(config_text);
-    let source =
-        PortfolioSource::open(data("sample_portfolio.parquet").to_str().expect("utf-8"), || {
-            unreachable!("a local file")
-        })
-        .expect("sample");
+    let source = PortfolioSource::open(
+        data("sample_portfolio.parquet").to_str().expect("utf-8"),
+        || unreachable!("a local file"),
+    )
+    .expect("sample");
     let portfolio = load_portfolio_from(&source).expect("sample loads");
     let Model::Stochastic(spec) = &config.model else {
         panic!("the sample run is stochastic")
@@ -79,11 +81,11 @@ fn parquet_encoding(c: &mut Criterion) {
 fn reduce_merge(c: &mut Criterion) {
     const SHARDS: u32 = 32;
     let (_, config) = ConfigText::capture(&data("run.toml")).expect("run.toml");
-    let source =
-        PortfolioSource::open(data("sample_portfolio.parquet").to_str().expect("utf-8"), || {
-            unreachable!("a local file")
-        })
-        .expect("sample");
+    let source = PortfolioSource::open(
+        data("sample_portfolio.parquet").to_str().expect("utf-8"),
+        || unreachable!("a local file"),
+    )
+    .expect("sample");
     let portfolio = load_portfolio_from(&source).expect("sample loads");
     let run_date = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
     let horizon = horizon_of(&config, &portfolio);

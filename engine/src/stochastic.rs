@@ -534,16 +534,18 @@ pub struct StochasticProjection {
 /// cash-flow table per scenario, so the group count bounds memory; integer sums make the
 /// grouping invisible in the result.
 pub fn group_count(loans: usize, threads: usize) -> usize {
-    loans
-        .div_ceil(CHUNK_LOANS)
-        .min(4 * threads.max(1))
-        .max(1)
+    loans.div_ceil(CHUNK_LOANS).min(4 * threads.max(1)).max(1)
 }
 
 /// Bytes of the cash-flow tables a projection holds at its peak: one table per scenario
 /// for each group while they run, and the merged set. Capacity planning uses it to
 /// predict a shard's memory.
-pub fn working_table_bytes(loans: usize, scenarios: usize, horizon_months: u32, threads: usize) -> u64 {
+pub fn working_table_bytes(
+    loans: usize,
+    scenarios: usize,
+    horizon_months: u32,
+    threads: usize,
+) -> u64 {
     let table = horizon_months as u64 * crate::cashflow::SUMMED_COUNT as u64 * 16;
     (group_count(loans, threads) as u64 + 1) * scenarios as u64 * table
 }

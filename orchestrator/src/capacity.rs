@@ -39,37 +39,49 @@ pub struct Calibration {
     pub source: String,
 }
 
+// A calibration file from before a field existed takes the reference sweep's value.
 fn default_parallel_efficiency() -> f64 {
-    DEFAULT_PARALLEL_EFFICIENCY
+    Calibration::default().parallel_efficiency
 }
 
 fn default_base_memory_mb() -> f64 {
-    DEFAULT_BASE_MEMORY_MB
+    Calibration::default().base_memory_mb
 }
 
 fn default_bytes_per_scenario_month() -> f64 {
-    DEFAULT_BYTES_PER_SCENARIO_MONTH
+    Calibration::default().bytes_per_scenario_month
 }
 
-/// The default memory calibration: `mcflow sweep` of the release build on the bundled
-/// sample (1,000 loans x 201 scenarios x 360 months), 2026-11-26.
-pub const DEFAULT_BASE_MEMORY_MB: f64 = 20.0;
-/// The kernel bench's two-thread speed-up is 1.9x to 2.0x one thread.
-pub const DEFAULT_PARALLEL_EFFICIENCY: f64 = 0.9;
-pub const DEFAULT_BYTES_PER_SCENARIO_MONTH: f64 = 1000.0;
+/// The reference sweep's calibration (`data/sweep/`; the README gives the command).
+const REFERENCE_CALIBRATION: &str = include_str!("../../data/sweep/calibration.json");
 /// A plan leaves this share of the memory size free: Lambda kills a function at its
 /// size, and the peak varies with the allocator.
 pub const MEMORY_HEADROOM: f64 = 0.9;
 
 impl Default for Calibration {
+    /// The reference sweep's calibration, shipped in `data/sweep/calibration.json`.
     fn default() -> Calibration {
+        #[derive(Deserialize)]
+        struct Complete {
+            loan_months_per_vcpu_second: f64,
+            overhead_seconds_per_shard: f64,
+            parallel_efficiency: f64,
+            base_memory_mb: f64,
+            bytes_per_scenario_month: f64,
+            source: String,
+        }
+        let c: Complete = serde_json::from_str(REFERENCE_CALIBRATION)
+            .expect("data/sweep/calibration.json has every calibration field");
         Calibration {
-            loan_months_per_vcpu_second: 1.0e8,
-            overhead_seconds_per_shard: 1.0,
-            parallel_efficiency: DEFAULT_PARALLEL_EFFICIENCY,
-            base_memory_mb: DEFAULT_BASE_MEMORY_MB,
-            bytes_per_scenario_month: DEFAULT_BYTES_PER_SCENARIO_MONTH,
-            source: "default: `mcflow bench --model stochastic` on one thread, 1.02e8 to 1.06e8 loan-months/s (2026-11-26), rounded down; 1 s per shard overhead assumed".into(),
+            loan_months_per_vcpu_second: c.loan_months_per_vcpu_second,
+            overhead_seconds_per_shard: c.overhead_seconds_per_shard,
+            parallel_efficiency: c.parallel_efficiency,
+            base_memory_mb: c.base_memory_mb,
+            bytes_per_scenario_month: c.bytes_per_scenario_month,
+            source: format!(
+                "reference sweep (data/sweep/calibration.json): {}",
+                c.source
+            ),
         }
     }
 }
@@ -95,14 +107,21 @@ impl Calibration {
 
     /// Predicted peak memory of a worker with `threads` threads running a shard of
     /// `loans` x `scenarios` over `horizon_months`, MB.
-    pub fn shard_peak_memory_mb(&self, loans: u64, scenarios: u32, horizon_months: u32, threads: usize) -> f64 {
+    pub fn shard_peak_memory_mb(
+        &self,
+        loans: u64,
+        scenarios: u32,
+        horizon_months: u32,
+        threads: usize,
+    ) -> f64 {
         let tables = engine::stochastic::working_table_bytes(
             loans as usize,
             scenarios as usize,
             horizon_months,
             threads,
         ) as f64;
-        let other = self.bytes_per_scenario_month * f64::from(scenarios) * f64::from(horizon_months);
+        let other =
+            self.bytes_per_scenario_month * f64::from(scenarios) * f64::from(horizon_months);
         self.base_memory_mb + (tables + other) / (1024.0 * 1024.0)
     }
 }
@@ -139,7 +158,8 @@ pub fn vcpu_share(memory_mb: u32) -> f64 {
 /// The plan at one memory size with `concurrency` workers at a time.
 pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u64) -> PlanPoint {
     let vcpu = vcpu_share(memory_mb);
-    let rate = c.loan_months_per_vcpu_second * c.effective_vcpu(vcpu, threads_for_memory(memory_mb));
+    let rate =
+        c.loan_months_per_vcpu_second * c.effective_vcpu(vcpu, threads_for_memory(memory_mb));
     let per_shard = rate * (TARGET_SHARD_SECONDS - c.overhead_seconds_per_shard).max(1.0);
     let mut shards = (w.loan_months / per_shard).ceil().max(1.0) as u64;
     // Fewer shards than workers leaves workers idle: split further, down to one loan.

@@ -637,7 +637,9 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
     let calibration_name = args
         .calibration
         .as_ref()
-        .map_or("the default calibration".to_string(), |p| p.display().to_string());
+        .map_or("the default calibration".to_string(), |p| {
+            p.display().to_string()
+        });
     anyhow::ensure!(
         calibration.loan_months_per_vcpu_second > 0.0
             && calibration.loan_months_per_vcpu_second.is_finite(),
@@ -762,8 +764,8 @@ fn timeout_arg(flag: &str, text: &str) -> Result<std::time::Duration> {
 
 /// Reads an event file and checks it is JSON, naming the file when not.
 fn read_event(path: &Path) -> Result<serde_json::Value> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read event file {}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read event file {}", path.display()))?;
     serde_json::from_slice(&bytes)
         .with_context(|| format!("event file {} is not a JSON document", path.display()))
 }
@@ -874,7 +876,10 @@ fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: &Option<String>) -> Resu
         (0.0..=1.0).contains(&args.cost_weight),
         "--cost-weight must be between 0 and 1"
     );
-    anyhow::ensure!(args.loans_per_shard >= 1, "--loans-per-shard must be at least 1");
+    anyhow::ensure!(
+        args.loans_per_shard >= 1,
+        "--loans-per-shard must be at least 1"
+    );
     let timeout = timeout_arg("--timeout", &args.timeout)?;
     // The sweep's own run lives in OUT/store, replaced each time: only its manifest and
     // one shard's partials.

@@ -168,8 +168,12 @@ impl Invocation {
         match &self.outcome {
             Outcome::Success(_) => {}
             Outcome::TimedOut => line.push_str("\tStatus: timeout"),
-            Outcome::OutOfMemory => line.push_str("\tStatus: error\tError Type: Runtime.OutOfMemory"),
-            Outcome::HandlerError { .. } => line.push_str("\tStatus: error\tError Type: Runtime.Unknown"),
+            Outcome::OutOfMemory => {
+                line.push_str("\tStatus: error\tError Type: Runtime.OutOfMemory")
+            }
+            Outcome::HandlerError { .. } => {
+                line.push_str("\tStatus: error\tError Type: Runtime.Unknown")
+            }
             Outcome::Crashed(_) => line.push_str("\tStatus: error\tError Type: Runtime.ExitError"),
         }
         line
@@ -260,7 +264,10 @@ pub fn invoke(
         .arg(event)
         .arg("--result")
         .arg(&result_path)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", limits.memory_mb.to_string())
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            limits.memory_mb.to_string(),
+        )
         .env(
             "AWS_LAMBDA_FUNCTION_TIMEOUT",
             limits.timeout.as_secs().max(1).to_string(),
@@ -393,9 +400,7 @@ pub fn invoke(
         // The watch samples; the child's own peak is exact. Over the size is out of
         // memory even when no sample caught it.
         (None, _) if watch.peak_rss_mb > f64::from(limits.memory_mb) => Outcome::OutOfMemory,
-        (None, Some(ChildResult {
-            error: Some(e), ..
-        })) => Outcome::HandlerError {
+        (None, Some(ChildResult { error: Some(e), .. })) => Outcome::HandlerError {
             error_type: e.error_type,
             message: e.message,
         },
@@ -404,7 +409,11 @@ pub fn invoke(
     };
     let (cpu_limit, duration_ms) = match (&note, &outcome) {
         (_, Outcome::TimedOut) => (
-            if note.is_some() { CpuLimit::Model } else { CpuLimit::Cgroup },
+            if note.is_some() {
+                CpuLimit::Model
+            } else {
+                CpuLimit::Cgroup
+            },
             limits.timeout.as_secs_f64() * 1000.0,
         ),
         (None, _) => (CpuLimit::Cgroup, measured_ms),
@@ -599,8 +608,8 @@ impl CpuGroup {
         if let Some(mount) = cgroup_mount(&mounts, "cgroup2", None) {
             let path = own_group(&own, None).ok_or("no v2 line in /proc/self/cgroup")?;
             let parent = mount.join(path.trim_start_matches('/'));
-            let delegated = fs::read_to_string(parent.join("cgroup.subtree_control"))
-                .unwrap_or_default();
+            let delegated =
+                fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
             if !delegated.split_whitespace().any(|c| c == "cpu") {
                 return Err(format!(
                     "the cpu controller is not enabled for sub-groups of {}",
@@ -746,7 +755,10 @@ mod tests {
             "RequestId: 3f5e0c1a-0000-4000-a000-000000000001 Error: Task timed out after 60.00 seconds"
         );
         let oom = invocation(Outcome::OutOfMemory);
-        assert!(oom.report_line().contains("Error Type: Runtime.OutOfMemory"));
+        assert!(
+            oom.report_line()
+                .contains("Error Type: Runtime.OutOfMemory")
+        );
         assert_eq!(
             oom.error_document().expect("an error")["errorType"],
             "Runtime.OutOfMemory"

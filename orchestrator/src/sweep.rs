@@ -86,8 +86,11 @@ pub struct Recommendations {
     pub fastest: Option<Recommendation>,
     pub balanced: Option<Recommendation>,
     /// Weight of cost in `balanced` (duration gets the rest); each is taken relative to
-    /// its best value among the successful points.
+    /// its best value among the points considered.
     pub cost_weight: f64,
+    /// The points considered: the cgroup-measured ones that succeeded when there are
+    /// any (a model is shown, not acted on), otherwise every point that succeeded.
+    pub basis: String,
 }
 
 /// Everything the sweep found; `sweep.json`.
@@ -165,7 +168,9 @@ pub fn summarize(memory_mb: u32, runs: &[Invocation], shard: &ShardShape) -> Vec
                 error: error.clone(),
                 duration_source: match arch {
                     Arch::X86_64 => "measured on x86_64".into(),
-                    Arch::Arm64 => "x86_64 durations at arm64 prices (arm64 cannot run here)".into(),
+                    Arch::Arm64 => {
+                        "x86_64 durations at arm64 prices (arm64 cannot run here)".into()
+                    }
                 },
             }
         })
@@ -199,10 +204,23 @@ pub fn run_sweep(
     Ok(points)
 }
 
-/// Cheapest, fastest and balanced among the points that succeeded. Ties go to the
-/// faster, then the cheaper, then the smaller memory.
+/// Cheapest, fastest and balanced among the points that succeeded, measured under a
+/// cgroup when any were. Ties go to the faster, then the cheaper, then the smaller
+/// memory.
 pub fn recommend(points: &[SweepPoint], cost_weight: f64) -> Recommendations {
-    let ok: Vec<&SweepPoint> = points.iter().filter(|p| p.succeeded()).collect();
+    let succeeded = points.iter().filter(|p| p.succeeded());
+    let measured: Vec<&SweepPoint> = succeeded
+        .clone()
+        .filter(|p| p.cpu_limit == CpuLimit::Cgroup)
+        .collect();
+    let (ok, basis) = if measured.is_empty() {
+        (
+            succeeded.collect::<Vec<_>>(),
+            "all points that succeeded (none was cgroup-measured)",
+        )
+    } else {
+        (measured, "cgroup-measured points that succeeded")
+    };
     let pick = |score: &dyn Fn(&SweepPoint) -> f64| {
         ok.iter()
             .min_by(|a, b| {
@@ -233,6 +251,7 @@ pub fn recommend(points: &[SweepPoint], cost_weight: f64) -> Recommendations {
                 + (1.0 - w) * p.duration_ms_median / best_ms.max(f64::MIN_POSITIVE)
         }),
         cost_weight: w,
+        basis: basis.to_string(),
     }
 }
 
@@ -257,8 +276,14 @@ pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibratio
             .collect()
     };
     let tiers = [
-        (one_thread(0.5, Some(CpuLimit::Cgroup)), "cgroup-enforced one-thread points at 0.5 vCPU or more"),
-        (one_thread(0.0, Some(CpuLimit::Cgroup)), "cgroup-enforced one-thread points"),
+        (
+            one_thread(0.5, Some(CpuLimit::Cgroup)),
+            "cgroup-enforced one-thread points at 0.5 vCPU or more",
+        ),
+        (
+            one_thread(0.0, Some(CpuLimit::Cgroup)),
+            "cgroup-enforced one-thread points",
+        ),
         (one_thread(0.0, None), "one-thread points (modelled)"),
     ];
     let (xy, source) = tiers.into_iter().find(|(xy, _)| xy.len() >= 2)?;
@@ -266,7 +291,8 @@ pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibratio
     if overhead < 0.0 || slope <= 0.0 {
         // A negative intercept is noise around zero overhead: fit through the origin.
         overhead = 0.0;
-        slope = xy.iter().map(|p| p.0 * p.1).sum::<f64>() / xy.iter().map(|p| p.0 * p.0).sum::<f64>();
+        slope =
+            xy.iter().map(|p| p.0 * p.1).sum::<f64>() / xy.iter().map(|p| p.0 * p.0).sum::<f64>();
     }
     if slope <= 0.0 || shard.loan_months == 0 {
         return None;
@@ -284,7 +310,7 @@ pub fn calibrate(points: &[SweepPoint], shard: &ShardShape) -> Option<Calibratio
         })
         .collect();
     let parallel_efficiency = if efficiencies.is_empty() {
-        crate::capacity::DEFAULT_PARALLEL_EFFICIENCY
+        Calibration::default().parallel_efficiency
     } else {
         efficiencies.iter().sum::<f64>() / efficiencies.len() as f64
     };
@@ -444,20 +470,24 @@ pub fn table(report: &SweepReport) -> String {
         ));
     }
     let r = &report.recommendations;
+    out.push_str(&format!("recommendations, from the {}:\n", r.basis));
     for (name, rec) in [
         ("cheapest", &r.cheapest),
         ("fastest", &r.fastest),
-        (&format!("balanced (cost weight {})", r.cost_weight), &r.balanced),
+        (
+            &format!("balanced (cost weight {})", r.cost_weight),
+            &r.balanced,
+        ),
     ] {
         match rec {
             Some(rec) => out.push_str(&format!(
-                "{name}: {} MB on {}, {:.1} ms, {:.8} USD per shard\n",
+                "  {name}: {} MB on {}, {:.1} ms, {:.8} USD per shard\n",
                 rec.memory_mb,
                 rec.arch.name(),
                 rec.duration_ms,
                 rec.cost_usd
             )),
-            None => out.push_str(&format!("{name}: no memory size succeeded\n")),
+            None => out.push_str(&format!("  {name}: no memory size succeeded\n")),
         }
     }
     out
@@ -525,7 +555,11 @@ fn draw_chart(svg: &mut String, report: &SweepReport) -> Result<()> {
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
     chart.draw_series(durations.iter().map(|&p| Circle::new(p, 3, blue.filled())))?;
     chart
-        .draw_series(failed.iter().map(|&p| Cross::new(p, 6, RED.stroke_width(2))))?
+        .draw_series(
+            failed
+                .iter()
+                .map(|&p| Cross::new(p, 6, RED.stroke_width(2))),
+        )?
         .label("out of memory / timed out")
         .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
     chart
@@ -624,7 +658,11 @@ mod tests {
                 Ok(match m {
                     128 => fake(m, Outcome::OutOfMemory, 0.0),
                     256 => fake(m, Outcome::TimedOut, 0.0),
-                    _ => fake(m, Outcome::Success(serde_json::Value::Null), calls.len() as f64),
+                    _ => fake(
+                        m,
+                        Outcome::Success(serde_json::Value::Null),
+                        calls.len() as f64,
+                    ),
                 })
             },
             &mut |_| {},
@@ -651,11 +689,20 @@ mod tests {
         let r = recommend(&points, 0.5);
         for rec in [&r.cheapest, &r.fastest, &r.balanced] {
             let m = rec.as_ref().expect("a recommendation").memory_mb;
-            assert!(m == 1024 || m == 1769, "failed points are never recommended: {m}");
+            assert!(
+                m == 1024 || m == 1769,
+                "failed points are never recommended: {m}"
+            );
         }
         let csv = to_csv(&points).expect("csv");
-        assert!(csv.lines().any(|l| l.starts_with("128,x86_64,") && l.contains(",true,false,")));
-        assert!(csv.lines().any(|l| l.starts_with("256,arm64,") && l.contains(",false,true,")));
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("128,x86_64,") && l.contains(",true,false,"))
+        );
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("256,arm64,") && l.contains(",false,true,"))
+        );
         let report = SweepReport {
             shard: shard(),
             repeats: 3,
@@ -667,7 +714,10 @@ mod tests {
             points,
         };
         let text = table(&report);
-        assert!(text.contains("OUT OF MEMORY") && text.contains("TIMED OUT"), "{text}");
+        assert!(
+            text.contains("OUT OF MEMORY") && text.contains("TIMED OUT"),
+            "{text}"
+        );
         assert!(chart(&report).expect("chart").contains("<svg"));
     }
 
@@ -716,13 +766,31 @@ mod tests {
             error: None,
             duration_source: String::new(),
         };
-        let points = [mk(128, 10_000.0, 1.0), mk(1024, 1_300.0, 1.05), mk(10240, 500.0, 4.0)];
+        let mut points = vec![
+            mk(128, 10_000.0, 1.0),
+            mk(1024, 1_300.0, 1.05),
+            mk(8192, 500.0, 4.0),
+        ];
         let r = recommend(&points, 0.5);
         assert_eq!(r.cheapest.expect("cheapest").memory_mb, 128);
-        assert_eq!(r.fastest.expect("fastest").memory_mb, 10240);
+        assert_eq!(r.fastest.expect("fastest").memory_mb, 8192);
         assert_eq!(r.balanced.expect("balanced").memory_mb, 1024);
         assert_eq!(recommend(&points, 1.0).balanced.expect("b").memory_mb, 128);
-        assert_eq!(recommend(&points, 0.0).balanced.expect("b").memory_mb, 10240);
+        assert_eq!(recommend(&points, 0.0).balanced.expect("b").memory_mb, 8192);
+        // A faster modelled point is shown but not recommended over measured ones...
+        let mut modelled = mk(10240, 100.0, 4.0);
+        modelled.cpu_limit = CpuLimit::Model;
+        points.push(modelled);
+        let r = recommend(&points, 0.0);
+        assert_eq!(r.fastest.expect("fastest").memory_mb, 8192);
+        assert!(r.basis.starts_with("cgroup-measured"));
+        // ...unless nothing was measured.
+        for p in &mut points {
+            p.cpu_limit = CpuLimit::Model;
+        }
+        let r = recommend(&points, 0.0);
+        assert_eq!(r.fastest.expect("fastest").memory_mb, 10240);
+        assert!(r.basis.starts_with("all points"));
     }
 
     #[test]

@@ -196,7 +196,10 @@ fn units_array(values: Vec<i128>) -> ArrayRef {
 
 /// Partial tables: scenario, month, and the 12 summed columns as exact integer units
 /// (DECIMAL(38,0) of 1/10,000 USD), so that merging partials is exact.
-pub fn table_columns(first_scenario: u32, tables: &[CashflowTable]) -> (Arc<Schema>, Vec<ArrayRef>) {
+pub fn table_columns(
+    first_scenario: u32,
+    tables: &[CashflowTable],
+) -> (Arc<Schema>, Vec<ArrayRef>) {
     let mut fields = vec![
         Field::new("scenario", DataType::Int32, false),
         Field::new("month", DataType::Int32, false),

@@ -69,7 +69,14 @@ pub struct Submitted {
 /// different inputs it is refused.
 pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) -> Result<Submitted> {
     let prepared = prepare(s, portfolio)?;
-    let progress = dispatch(s.store, queue, &prepared.tasks, &prepared.done, 0, &s.dispatch)?;
+    let progress = dispatch(
+        s.store,
+        queue,
+        &prepared.tasks,
+        &prepared.done,
+        0,
+        &s.dispatch,
+    )?;
     Ok(Submitted {
         manifest: prepared.manifest,
         sent: progress.sent,

@@ -92,7 +92,10 @@ fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
     assert_eq!(fine["billed_ms"].as_f64().expect("billed"), median.ceil());
     // The same duration costs less on arm64.
     let arm = point(&json, 1769, "arm64");
-    assert!(arm["cost_usd"].as_f64() < fine["cost_usd"].as_f64(), "{arm}");
+    assert!(
+        arm["cost_usd"].as_f64() < fine["cost_usd"].as_f64(),
+        "{arm}"
+    );
     for kind in ["cheapest", "fastest", "balanced"] {
         let m = json["recommendations"][kind]["memory_mb"]
             .as_u64()
@@ -102,7 +105,10 @@ fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
     // The files beside it.
     let csv = std::fs::read_to_string(out.join("sweep.csv")).expect("csv");
     assert_eq!(csv.lines().count(), 7, "{csv}");
-    assert!(csv.lines().any(|l| l.starts_with("16,x86_64,") && l.contains(",true,false,")));
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("16,x86_64,") && l.contains(",true,false,"))
+    );
     let svg = std::fs::read_to_string(out.join("sweep.svg")).expect("svg");
     assert!(svg.contains("<svg") && svg.contains("cost per million loan-scenarios"));
     // The event it measured can be invoked again by hand.
@@ -111,7 +117,10 @@ fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
     let calibration = out.join("calibration.json");
     let c: Value =
         serde_json::from_slice(&std::fs::read(&calibration).expect("calibration")).expect("json");
-    assert!(c["loan_months_per_vcpu_second"].as_f64().expect("rate") > 0.0, "{c}");
+    assert!(
+        c["loan_months_per_vcpu_second"].as_f64().expect("rate") > 0.0,
+        "{c}"
+    );
     assert!(c["base_memory_mb"].as_f64().expect("base") > 0.0, "{c}");
     let o = mcflow(&[
         "plan",
@@ -133,7 +142,10 @@ fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
             .starts_with("mcflow sweep"),
         "{plan}"
     );
-    assert!(plan["points"][0]["peak_memory_mb"].as_f64().is_some(), "{plan}");
+    assert!(
+        plan["points"][0]["peak_memory_mb"].as_f64().is_some(),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -161,7 +173,16 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
     assert!(ok, "{output}");
     let event = out.join("event.json");
 
-    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "512", "--timeout", "60"]);
+    let o = mcflow(&[
+        "invoke",
+        "worker",
+        "--event",
+        s(&event),
+        "--memory",
+        "512",
+        "--timeout",
+        "60",
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let report = stderr
@@ -169,7 +190,10 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
         .find(|l| l.starts_with("REPORT RequestId: "))
         .unwrap_or_else(|| panic!("no REPORT line:\n{stderr}"));
     let fields: Vec<&str> = report.split('\t').collect();
-    assert!(fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"), "{report}");
+    assert!(
+        fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"),
+        "{report}"
+    );
     assert!(fields[2].starts_with("Billed Duration: "), "{report}");
     assert_eq!(fields[3], "Memory Size: 512 MB", "{report}");
     let used: u64 = fields[4]
@@ -182,13 +206,19 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
     // The handler's own log lines come through, and the response is the shard's marker.
     assert!(stderr.contains("\"message\":\"shard done\""), "{stderr}");
     let response: Value = serde_json::from_str(&stdout).expect("response json");
-    assert!(response["loan_months"].as_u64().expect("loan_months") > 0, "{response}");
+    assert!(
+        response["loan_months"].as_u64().expect("loan_months") > 0,
+        "{response}"
+    );
 
     // Over the memory size: killed, as Lambda kills it.
     let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "8"]);
     let (stdout, stderr) = text(&o);
     assert!(!o.status.success());
-    assert!(stderr.contains("Error Type: Runtime.OutOfMemory"), "{stderr}");
+    assert!(
+        stderr.contains("Error Type: Runtime.OutOfMemory"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("Error: Runtime exited with error: signal: killed"),
         "{stderr}"
@@ -197,10 +227,22 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
     assert_eq!(doc["errorType"], "Runtime.OutOfMemory");
 
     // Past the timeout: stopped, with Lambda's message and status.
-    let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "128", "--timeout", "0.001s"]);
+    let o = mcflow(&[
+        "invoke",
+        "worker",
+        "--event",
+        s(&event),
+        "--memory",
+        "128",
+        "--timeout",
+        "0.001s",
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(!o.status.success());
-    assert!(stderr.contains("Task timed out after 0.00 seconds"), "{stderr}");
+    assert!(
+        stderr.contains("Task timed out after 0.00 seconds"),
+        "{stderr}"
+    );
     assert!(stderr.contains("\tStatus: timeout"), "{stderr}");
     assert!(stdout.contains("Sandbox.Timedout"), "{stdout}");
 
@@ -211,21 +253,36 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
     assert!(!o.status.success());
     let doc: Value = serde_json::from_str(&stdout).expect("error json");
     assert!(
-        doc["errorMessage"].as_str().expect("message").contains("manifest"),
+        doc["errorMessage"]
+            .as_str()
+            .expect("message")
+            .contains("manifest"),
         "{doc}\n{stderr}"
     );
 
     // Bad input is named.
     let o = mcflow(&["invoke", "worker", "--event", "no/such/event.json"]);
     assert!(!o.status.success());
-    assert!(text(&o).1.contains("cannot read event file no/such/event.json"));
+    assert!(
+        text(&o)
+            .1
+            .contains("cannot read event file no/such/event.json")
+    );
     let not_json = dir.path().join("event.txt");
     std::fs::write(&not_json, "Records: []").expect("write");
     let o = mcflow(&["invoke", "worker", "--event", s(&not_json)]);
     assert!(!o.status.success());
-    assert!(text(&o).1.contains("is not a JSON document"), "{}", text(&o).1);
+    assert!(
+        text(&o).1.contains("is not a JSON document"),
+        "{}",
+        text(&o).1
+    );
     let o = mcflow(&["invoke", "worker", "--event", s(&event), "--timeout", "901"]);
     assert!(text(&o).1.contains("900 s limit"), "{}", text(&o).1);
     let o = mcflow(&["sweep", "--memory", "0", "--out", s(&out)]);
-    assert!(text(&o).1.contains("0 MB is outside 1..=10240"), "{}", text(&o).1);
+    assert!(
+        text(&o).1.contains("0 MB is outside 1..=10240"),
+        "{}",
+        text(&o).1
+    );
 }

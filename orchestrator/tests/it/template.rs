@@ -158,3 +158,54 @@ fn the_template_sets_the_names_the_code_reads() {
         assert_eq!(row["AlarmMs"], seconds * 800, "alarm for {key}");
     }
 }
+
+/// The worker's defaults come from the reference sweep (`data/sweep/`): its memory is the
+/// sweep's balanced recommendation on the template's default architecture, and its
+/// timeout leaves room for the shards `mcflow plan` sizes.
+#[test]
+fn worker_defaults_come_from_the_reference_sweep() {
+    let t = translated();
+    let sweep: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("data/sweep/sweep.json")).expect("data/sweep/sweep.json"),
+    )
+    .expect("sweep JSON");
+    let balanced = &sweep["recommendations"]["balanced"];
+    assert_eq!(
+        t["Parameters"]["WorkerMemorySize"]["Default"], balanced["memory_mb"],
+        "template default vs the sweep's balanced recommendation {balanced}"
+    );
+    assert_eq!(t["Parameters"]["Architecture"]["Default"], balanced["arch"]);
+    // The recommended point ran within its memory and time.
+    let point = sweep["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .find(|p| p["memory_mb"] == balanced["memory_mb"] && p["arch"] == balanced["arch"])
+        .expect("the recommended point");
+    assert_eq!(point["out_of_memory"], false);
+    assert_eq!(point["timed_out"], false);
+    let timeout: f64 = t["Parameters"]["WorkerTimeout"]["Default"]
+        .as_str()
+        .expect("timeout string")
+        .parse()
+        .expect("seconds");
+    assert!(
+        timeout >= 2.0 * orchestrator::capacity::TARGET_SHARD_SECONDS,
+        "a {timeout} s timeout leaves too little room for {} s shards",
+        orchestrator::capacity::TARGET_SHARD_SECONDS
+    );
+    // `mcflow plan`'s default calibration is the same sweep's.
+    let file: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("data/sweep/calibration.json")).expect("calibration"),
+    )
+    .expect("calibration JSON");
+    let default = orchestrator::capacity::Calibration::default();
+    assert_eq!(
+        file["loan_months_per_vcpu_second"].as_f64(),
+        Some(default.loan_months_per_vcpu_second)
+    );
+    assert_eq!(
+        sweep["calibration"], file,
+        "sweep.json and calibration.json agree"
+    );
+}

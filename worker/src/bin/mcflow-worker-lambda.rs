@@ -28,9 +28,13 @@ fn main() -> Result<(), lambda_runtime::Error> {
             async move {
                 // The shard is CPU work and blocking I/O: keep it off the runtime thread.
                 tokio::task::spawn_blocking(move || {
-                    handle_event(&runner, &pool, event.payload, &current_environment, &mut |line| {
-                        println!("{line}")
-                    })
+                    handle_event(
+                        &runner,
+                        &pool,
+                        event.payload,
+                        &current_environment,
+                        &mut |line| println!("{line}"),
+                    )
                 })
                 .await?
                 .map_err(lambda_runtime::Error::from)
