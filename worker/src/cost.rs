@@ -85,8 +85,9 @@ pub const S3_PUTS_PER_SHARD: f64 = 3.0;
 pub const S3_GETS_PER_SHARD: f64 = 8.0;
 pub const S3_PUTS_PER_RUN: f64 = 10.0;
 
-/// Worker memory the report's bill assumes: the template's default (one vCPU).
-pub const BILL_MEMORY_MB: u32 = 1769;
+/// Worker memory the report's bill assumes: the template's default `WorkerMemorySize`
+/// (1.70 vCPU, two threads, like a local run on two cores); a test keeps them equal.
+pub const BILL_MEMORY_MB: u32 = 3008;
 
 /// A whole run's bill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

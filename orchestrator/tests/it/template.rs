@@ -175,6 +175,11 @@ fn worker_defaults_come_from_the_reference_sweep() {
         "template default vs the sweep's balanced recommendation {balanced}"
     );
     assert_eq!(t["Parameters"]["Architecture"]["Default"], balanced["arch"]);
+    assert_eq!(
+        t["Parameters"]["WorkerMemorySize"]["Default"],
+        worker::cost::BILL_MEMORY_MB,
+        "report.json's bill prices the template's default worker"
+    );
     // The recommended point ran within its memory and time.
     let point = sweep["points"]
         .as_array()
