@@ -7,15 +7,16 @@
 #                                        # a cross linker, or use cargo-lambda (see README)
 #   make lambda PROFILE=dev              # what CI checks: reuses the test build
 #
-# On an x86_64 host the x86_64 build goes to target/<profile>, shared with
-# `cargo build --release`; other architectures go to target/<triple>/<profile>.
+# On an x86_64 host the x86_64 build goes to target/<profile> (or $CARGO_TARGET_DIR),
+# shared with `cargo build --release`; other architectures go to target/<triple>/<profile>.
 ARCH ?= x86_64
 PROFILE ?= release
 HOST_ARCH := $(shell uname -m)
 CARGO_TARGET := $(if $(filter arm64,$(ARCH)),aarch64-unknown-linux-gnu,x86_64-unknown-linux-gnu)
 TARGET_FLAG := $(if $(filter $(ARCH),$(HOST_ARCH)),,--target $(CARGO_TARGET))
 PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
-RELEASE_DIR := $(if $(TARGET_FLAG),target/$(CARGO_TARGET),target)/$(PROFILE_DIR)
+TARGET_ROOT := $(or $(CARGO_TARGET_DIR),target)
+RELEASE_DIR := $(if $(TARGET_FLAG),$(TARGET_ROOT)/$(CARGO_TARGET),$(TARGET_ROOT))/$(PROFILE_DIR)
 BINARIES := mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda
 
 .PHONY: lambda build-WorkerFunction build-OrchestratorFunction build-ReducerFunction build-PreTrafficHookFunction

@@ -12,7 +12,7 @@ ARCH=x86_64
 PROFILE=${PROFILE:-release}
 [ "$(uname -m)" = x86_64 ] || { echo "check-artifacts.sh builds x86_64 artifacts on an x86_64 host" >&2; exit 1; }
 make --no-print-directory lambda ARCH=$ARCH PROFILE="$PROFILE"
-dir=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+dir=${CARGO_TARGET_DIR:-target}/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 for bin in mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda; do
   path="$dir/$bin"
   [ -x "$path" ] || { echo "missing artifact $path" >&2; exit 1; }
