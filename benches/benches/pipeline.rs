@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use engine::Portfolio;
 use engine::sample::benchmark_stochastic_model;
 use engine::stochastic::project_stochastic;
 use orchestrator::plan::{RunShape, Sizing, plan};
-use worker::config::Model;
-use worker::job::{first_payment_month, horizon_of};
+use worker::config::{Model, RunConfig};
+use worker::job::first_payment_month;
 use worker::manifest::ConfigText;
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::shard::run_shard;
@@ -42,28 +43,54 @@ fn scenario_generation(c: &mut Criterion) {
     group.finish();
 }
 
-/// A shard's partial cash-flow table (201 scenarios x 360 months x 12 exact DECIMAL(38,0)
-/// columns), from engine tables to Parquet bytes.
-fn parquet_encoding(c: &mut Criterion) {
-    let (config_text, config) = ConfigText::capture(&data("run.toml")).expect("run.toml");
-    drop(config_text);
+/// The bundled sample run, as the benches below use it.
+struct Sample {
+    config: RunConfig,
+    source: PortfolioSource,
+    portfolio: Portfolio,
+    shape: RunShape,
+}
+
+/// The run's business date: fixed, so every bench run projects the same months.
+fn run_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 26).expect("date")
+}
+
+fn sample() -> Sample {
+    let (_, config) = ConfigText::capture(&data("run.toml")).expect("run.toml");
     let source = PortfolioSource::open(
         data("sample_portfolio.parquet").to_str().expect("utf-8"),
         || unreachable!("a local file"),
     )
     .expect("sample");
     let portfolio = load_portfolio_from(&source).expect("sample loads");
+    let shape = RunShape::of(&config, &portfolio, run_date()).expect("shape");
+    Sample {
+        config,
+        source,
+        portfolio,
+        shape,
+    }
+}
+
+/// A shard's partial cash-flow table (201 scenarios x 360 months x 12 exact DECIMAL(38,0)
+/// columns), from engine tables to Parquet bytes.
+fn parquet_encoding(c: &mut Criterion) {
+    let Sample {
+        config,
+        portfolio,
+        shape,
+        ..
+    } = sample();
     let Model::Stochastic(spec) = &config.model else {
         panic!("the sample run is stochastic")
     };
-    let run_date = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
-    let horizon = horizon_of(&config, &portfolio);
+    let horizon = shape.horizon_months;
     let model = spec
-        .model(horizon, first_payment_month(run_date))
+        .model(horizon, first_payment_month(run_date()))
         .expect("model");
-    let scenarios = model.scenarios().count();
-    let projection = project_stochastic(&portfolio, &model, horizon, 0..scenarios);
-    let rows = u64::from(scenarios) * u64::from(horizon);
+    let projection = project_stochastic(&portfolio, &model, horizon, 0..shape.scenarios);
+    let rows = u64::from(shape.scenarios) * u64::from(horizon);
     let mut group = c.benchmark_group("parquet_encoding");
     group.throughput(Throughput::Elements(rows));
     group.sample_size(20);
@@ -80,31 +107,12 @@ fn parquet_encoding(c: &mut Criterion) {
 /// local store and merged exactly, per scenario and per loan.
 fn reduce_merge(c: &mut Criterion) {
     const SHARDS: u32 = 32;
-    let (_, config) = ConfigText::capture(&data("run.toml")).expect("run.toml");
-    let source = PortfolioSource::open(
-        data("sample_portfolio.parquet").to_str().expect("utf-8"),
-        || unreachable!("a local file"),
-    )
-    .expect("sample");
-    let portfolio = load_portfolio_from(&source).expect("sample loads");
-    let run_date = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
-    let horizon = horizon_of(&config, &portfolio);
-    let Model::Stochastic(spec) = &config.model else {
-        panic!("the sample run is stochastic")
-    };
-    let scenarios = spec
-        .model(horizon, first_payment_month(run_date))
-        .expect("model")
-        .scenarios()
-        .count();
-    let shape = RunShape {
-        run_id: config.run_id.to_string(),
-        run_date: run_date.format("%Y-%m-%d").to_string(),
-        horizon_months: horizon,
-        loans: portfolio.len() as u64,
-        scenarios,
-        antithetic: spec.antithetic,
-    };
+    let Sample {
+        config,
+        source,
+        portfolio,
+        shape,
+    } = sample();
     let tasks = plan(&shape, Sizing::Count(SHARDS)).expect("plan");
     let dir = tempfile::tempdir().expect("tmp");
     let store = Store::local(dir.path());

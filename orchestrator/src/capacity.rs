@@ -61,27 +61,16 @@ pub const MEMORY_HEADROOM: f64 = 0.9;
 impl Default for Calibration {
     /// The reference sweep's calibration, shipped in `data/sweep/calibration.json`.
     fn default() -> Calibration {
-        #[derive(Deserialize)]
-        struct Complete {
-            loan_months_per_vcpu_second: f64,
-            overhead_seconds_per_shard: f64,
-            parallel_efficiency: f64,
-            base_memory_mb: f64,
-            bytes_per_scenario_month: f64,
-            source: String,
-        }
-        let c: Complete = serde_json::from_str(REFERENCE_CALIBRATION)
-            .expect("data/sweep/calibration.json has every calibration field");
+        // The file has every field (a test checks), so no field default, which would
+        // come back here, is ever consulted.
+        let c: Calibration = serde_json::from_str(REFERENCE_CALIBRATION)
+            .expect("data/sweep/calibration.json is a calibration");
         Calibration {
-            loan_months_per_vcpu_second: c.loan_months_per_vcpu_second,
-            overhead_seconds_per_shard: c.overhead_seconds_per_shard,
-            parallel_efficiency: c.parallel_efficiency,
-            base_memory_mb: c.base_memory_mb,
-            bytes_per_scenario_month: c.bytes_per_scenario_month,
             source: format!(
                 "reference sweep (data/sweep/calibration.json): {}",
                 c.source
             ),
+            ..c
         }
     }
 }
@@ -346,6 +335,19 @@ mod tests {
         // The prediction follows the engine's table layout exactly.
         let tables = engine::stochastic::working_table_bytes(256, 10, 12, 1) as f64;
         assert_eq!(tables, 2.0 * 10.0 * 12.0 * 12.0 * 16.0);
+    }
+
+    #[test]
+    fn the_reference_calibration_has_every_field() {
+        let file: serde_json::Value =
+            serde_json::from_str(REFERENCE_CALIBRATION).expect("calibration JSON");
+        let written = serde_json::to_value(Calibration::default()).expect("serialises");
+        for key in written.as_object().expect("object").keys() {
+            assert!(
+                file.get(key).is_some(),
+                "data/sweep/calibration.json lacks {key}"
+            );
+        }
     }
 
     #[test]

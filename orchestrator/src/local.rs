@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use engine::CashflowTable;
 use engine::risk::LoanSums;
 use rayon::prelude::*;
-use worker::config::{Model, RunConfig};
-use worker::job::{JobResult, Projected, RunFacts, finalize, first_payment_month, horizon_of};
+use worker::config::RunConfig;
+use worker::job::{JobResult, Projected, RunFacts, finalize};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
 use worker::shard::{ShardPartial, ShardTask, partials_prefix, read_partial, run_shard};
@@ -57,23 +57,11 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     // Validate everything once, up front: a bad row fails the run before any shard.
     let portfolio = load_portfolio_from(source)?;
     let earlier = check_existing_run(store, config.run_id.as_str(), &inputs, overwrite)?;
-    let horizon = horizon_of(config, &portfolio);
-    let run_date = config.as_of.unwrap_or(default_run_date);
-    let (scenarios, antithetic) = match &config.model {
-        Model::Deterministic(_) => (1, false),
-        Model::Stochastic(spec) => {
-            let model = spec.model(horizon, first_payment_month(run_date))?;
-            (model.scenarios().count(), spec.antithetic)
-        }
-    };
-    let shape = RunShape {
-        run_id: config.run_id.to_string(),
-        run_date: run_date.format("%Y-%m-%d").to_string(),
-        horizon_months: horizon,
-        loans: portfolio.len() as u64,
-        scenarios,
-        antithetic,
-    };
+    let shape = RunShape::of(config, &portfolio, default_run_date)?;
+    let (horizon, run_date) = (
+        shape.horizon_months,
+        config.as_of.unwrap_or(default_run_date),
+    );
     let tasks = plan(&shape, sizing)?;
     // Stale partials of an earlier attempt must not be mistaken for this run's.
     let partials = partials_prefix(config.run_id.as_str());

@@ -598,13 +598,12 @@ fn plan_capacity(args: &orchestrator::cli::PlanArgs, aws: &LazyAws) -> Result<()
             let config = load_config(c)?;
             let source = PortfolioSource::open(p, || aws.get())?;
             let portfolio = worker::portfolio_file::load_portfolio_from(&source)?;
-            let horizon = worker::job::horizon_of(&config, &portfolio);
-            let scenarios = match &config.model {
-                worker::config::Model::Deterministic(_) => 1,
-                worker::config::Model::Stochastic(spec) => {
-                    spec.model(horizon, 1)?.scenarios().count()
-                }
-            };
+            let shape = orchestrator::plan::RunShape::of(
+                &config,
+                &portfolio,
+                chrono::Utc::now().date_naive(),
+            )?;
+            let (horizon, scenarios) = (shape.horizon_months, shape.scenarios);
             let months = portfolio.remaining_terms_up_to(0..portfolio.len(), horizon);
             Workload {
                 loans: portfolio.len() as u64,

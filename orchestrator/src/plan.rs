@@ -2,6 +2,10 @@
 //! contiguous rows of the portfolio file; scenario ranges never split an antithetic pair.
 
 use anyhow::{Result, ensure};
+use chrono::NaiveDate;
+use engine::Portfolio;
+use worker::config::{Model, RunConfig};
+use worker::job::{first_payment_month, horizon_of};
 use worker::shard::ShardTask;
 
 /// How the user asked for shards.
@@ -27,6 +31,34 @@ pub struct RunShape {
     pub scenarios: u32,
     /// With antithetic pairs, scenario ranges start at even indices.
     pub antithetic: bool,
+}
+
+impl RunShape {
+    /// The shape of `config`'s run over `portfolio` on `run_date` (the config's `as_of`
+    /// when it has one): horizon, scenario count (random plus stress) and pairing.
+    pub fn of(
+        config: &RunConfig,
+        portfolio: &Portfolio,
+        default_run_date: NaiveDate,
+    ) -> Result<RunShape> {
+        let horizon = horizon_of(config, portfolio);
+        let run_date = config.as_of.unwrap_or(default_run_date);
+        let (scenarios, antithetic) = match &config.model {
+            Model::Deterministic(_) => (1, false),
+            Model::Stochastic(spec) => {
+                let model = spec.model(horizon, first_payment_month(run_date))?;
+                (model.scenarios().count(), spec.antithetic)
+            }
+        };
+        Ok(RunShape {
+            run_id: config.run_id.to_string(),
+            run_date: run_date.format("%Y-%m-%d").to_string(),
+            horizon_months: horizon,
+            loans: portfolio.len() as u64,
+            scenarios,
+            antithetic,
+        })
+    }
 }
 
 /// Cuts `0..total` into pieces of `size` (the last may be shorter).

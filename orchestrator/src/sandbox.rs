@@ -312,40 +312,22 @@ pub fn invoke(
         if let Ok(ready) = ready_rx.try_recv() {
             break ready;
         }
-        if let Some(status) = child.try_wait()? {
+        let failure = if let Some(status) = child.try_wait()? {
+            Some(Outcome::Crashed(format!("exited during init: {status}")))
+        } else if watch.over_memory() {
+            Some(Outcome::OutOfMemory)
+        } else if init_started.elapsed() > INIT_TIMEOUT {
+            Some(Outcome::Crashed("init timed out after 10 s".into()))
+        } else {
+            None
+        };
+        if let Some(outcome) = failure {
+            // A child that already exited is only reaped again.
+            kill(&mut child);
             let _ = reader.join();
             drain(&line_rx, log);
             return Ok(failed_early(
-                request_id,
-                limits,
-                vcpu,
-                threads,
-                &watch,
-                Outcome::Crashed(format!("exited during init: {status}")),
-            ));
-        }
-        if watch.over_memory() {
-            kill(&mut child);
-            let _ = reader.join();
-            return Ok(failed_early(
-                request_id,
-                limits,
-                vcpu,
-                threads,
-                &watch,
-                Outcome::OutOfMemory,
-            ));
-        }
-        if init_started.elapsed() > INIT_TIMEOUT {
-            kill(&mut child);
-            let _ = reader.join();
-            return Ok(failed_early(
-                request_id,
-                limits,
-                vcpu,
-                threads,
-                &watch,
-                Outcome::Crashed("init timed out after 10 s".into()),
+                request_id, limits, vcpu, threads, &watch, outcome,
             ));
         }
         std::thread::sleep(WATCH_INTERVAL);

@@ -18,8 +18,7 @@ use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use worker::aws::LazyAws;
-use worker::config::Model;
-use worker::job::{RunFacts, finalize, first_payment_month, horizon_of};
+use worker::job::{RunFacts, finalize};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
@@ -99,23 +98,8 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     let config = s.config.parse().context("invalid run configuration")?;
     let run_id = config.run_id.to_string();
     let loans = load_portfolio_from(portfolio)?;
-    let horizon = horizon_of(&config, &loans);
-    let run_date = config.as_of.unwrap_or(s.default_run_date);
-    let (scenarios, antithetic) = match &config.model {
-        Model::Deterministic(_) => (1, false),
-        Model::Stochastic(spec) => {
-            let model = spec.model(horizon, first_payment_month(run_date))?;
-            (model.scenarios().count(), spec.antithetic)
-        }
-    };
-    let shape = RunShape {
-        run_id: run_id.clone(),
-        run_date: run_date.format("%Y-%m-%d").to_string(),
-        horizon_months: horizon,
-        loans: loans.len() as u64,
-        scenarios,
-        antithetic,
-    };
+    let shape = RunShape::of(&config, &loans, s.default_run_date)?;
+    let (horizon, scenarios) = (shape.horizon_months, shape.scenarios);
     let tasks = plan(&shape, s.sizing)?;
     let planned_loan_months = tasks
         .iter()
