@@ -9,9 +9,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::Portfolio;
 use engine::sample::benchmark_stochastic_model;
 use engine::stochastic::project_stochastic;
-use orchestrator::plan::{RunShape, Sizing, plan};
-use worker::config::{Model, RunConfig};
-use worker::job::first_payment_month;
+use orchestrator::run::plan::{RunShape, Sizing, plan};
+use worker::config::{Model, RunConfig, first_payment_month};
 use worker::manifest::ConfigText;
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::shard::run_shard;
@@ -130,7 +129,7 @@ fn reduce_merge(c: &mut Criterion) {
         group.bench_function(format!("shards_32_threads_{threads}"), |b| {
             b.iter(|| {
                 pool.install(|| {
-                    orchestrator::local::reduce(
+                    orchestrator::run::reduce::reduce(
                         &tasks,
                         &store,
                         config.model.advancing(),

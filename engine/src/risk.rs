@@ -120,6 +120,7 @@ impl ScenarioResult {
 
 /// One month's investor cash flow across scenarios, USD.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CashflowBand {
     pub month: u32,
     pub mean: f64,
@@ -155,6 +156,7 @@ pub fn cashflow_bands(tables: &[&CashflowTable]) -> Vec<CashflowBand> {
 
 /// Percentiles of PV.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PvSummary {
     pub mean: f64,
     pub std_error: f64,
@@ -167,6 +169,7 @@ pub struct PvSummary {
 
 /// Lifetime loss statistics, USD.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LossSummary {
     pub expected: f64,
     pub expected_pct_upb: f64,

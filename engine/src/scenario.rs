@@ -104,11 +104,6 @@ impl HullWhite {
     pub fn bond_price(&self, t: f64, maturity: f64, r: f64) -> f64 {
         libm::exp(self.ln_bond_price(t, maturity, r))
     }
-
-    /// Continuously compounded zero yield from t to t + tenor given r(t).
-    pub fn zero_yield(&self, t: f64, tenor_years: f64, r: f64) -> f64 {
-        -self.ln_bond_price(t, t + tenor_years, r) / tenor_years
-    }
 }
 
 /// National house prices: monthly log appreciation follows an AR(1) around the drift,

@@ -32,6 +32,11 @@ pub const SEASONALITY: [f64; 12] = [
 /// performing balance / starting balance, seasoning = min(1, age / seasoning_months).
 /// SMM = 1 - exp(-hazard / 12).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct PrepayParams {
     pub turnover_pct: f64,
     pub refi_max_pct: f64,
@@ -61,6 +66,11 @@ impl Default for PrepayParams {
 /// x seasoning`, MTM LTV = scheduled balance / (original value x HPI_t / HPI_0), in
 /// percent. MDR = 1 - exp(-hazard / 12).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct DefaultParams {
     pub floor_pct: f64,
     pub max_pct: f64,

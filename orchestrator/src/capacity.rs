@@ -3,8 +3,8 @@
 //! bill of each choice. Pure arithmetic over `worker::cost`.
 
 use serde::{Deserialize, Serialize};
-use worker::cost::{Arch, Bill, PRICES, run_bill};
-use worker::runner::{MB_PER_VCPU, threads_for_memory};
+use worker::cost::{Bill, run_bill};
+use worker::lambda_facts::{Arch, MAX_TIMEOUT, PRICES, threads_for_memory, vcpu_share};
 
 /// Memory sizes considered, MB: whole and half vCPUs up to Lambda's maximum.
 pub const MEMORY_SIZES_MB: [u32; 9] = [512, 1024, 1769, 3008, 3538, 5307, 7076, 8845, 10240];
@@ -139,11 +139,6 @@ impl PlanPoint {
     }
 }
 
-/// Lambda's CPU share at `memory_mb` (1,769 MB = 1 vCPU, at most about 5.8).
-pub fn vcpu_share(memory_mb: u32) -> f64 {
-    (f64::from(memory_mb) / f64::from(MB_PER_VCPU)).min(10240.0 / f64::from(MB_PER_VCPU))
-}
-
 /// The plan at one memory size with `concurrency` workers at a time.
 pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u64) -> PlanPoint {
     let vcpu = vcpu_share(memory_mb);
@@ -202,14 +197,14 @@ pub struct Limits {
 }
 
 /// Every memory size's plan, and the cheapest one within the limits (the faster on a
-/// tie), if any. A shard must also finish well within Lambda's 900 s.
+/// tie), if any. A shard must also finish within half of Lambda's longest invocation.
 pub fn plan_run(w: &Workload, c: &Calibration, limits: &Limits) -> (Vec<PlanPoint>, Option<usize>) {
     let points: Vec<PlanPoint> = MEMORY_SIZES_MB
         .iter()
         .map(|&m| plan_point(w, c, m, limits.concurrency))
         .collect();
     let fits = |p: &PlanPoint| {
-        p.shard_seconds <= 450.0
+        p.shard_seconds <= MAX_TIMEOUT.as_secs_f64() / 2.0
             && p.fits_memory
             && limits.deadline_seconds.is_none_or(|d| p.wall_seconds <= d)
             && limits
@@ -227,28 +222,6 @@ pub fn plan_run(w: &Workload, c: &Calibration, limits: &Limits) -> (Vec<PlanPoin
         })
         .map(|(i, _)| i);
     (points, best)
-}
-
-/// Parses `90s`, `10m`, `2h` or plain seconds.
-pub fn parse_duration_seconds(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    let (number, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
-        _ => (s, 's'),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 2h"))?;
-    let scale = match unit {
-        's' => 1.0,
-        'm' => 60.0,
-        'h' => 3600.0,
-        _ => return Err(format!("{s:?}: unit must be s, m or h")),
-    };
-    if !(value > 0.0 && value.is_finite()) {
-        return Err(format!("{s:?} must be positive"));
-    }
-    Ok(value * scale)
 }
 
 #[cfg(test)]
@@ -348,14 +321,5 @@ mod tests {
                 "data/sweep/calibration.json lacks {key}"
             );
         }
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration_seconds("10m"), Ok(600.0));
-        assert_eq!(parse_duration_seconds("90"), Ok(90.0));
-        assert_eq!(parse_duration_seconds("1.5h"), Ok(5400.0));
-        assert!(parse_duration_seconds("ten").is_err());
-        assert!(parse_duration_seconds("-3s").is_err());
     }
 }

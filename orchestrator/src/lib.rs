@@ -1,16 +1,19 @@
-//! mcflow's orchestration layer and command-line front end: shard planning, the
-//! embedded executor, the cloud path (SQS dispatch, poll-mode workers, the exactly-once
-//! reduce, status and retry), capacity planning, the Lambda-like local invoke and the
-//! memory/cost sweep, benchmarks and the terminal summary. The computing happens
-//! in `worker` and `engine`.
+//! mcflow's orchestration layer: it plans a run into shards, dispatches them (in this
+//! process, or over SQS to Lambda or poll-mode workers), detects completion and reduces
+//! the shards' partial results exactly once. The computing happens in `worker` and
+//! `engine`; the `mcflow` command line is the `mcflow` package beside this one.
+//!
+//! A guided tour, in the order a run goes:
+//! - [`run`]: a run top-down: [`run::plan`] (the run's shape, cut into shard tasks),
+//!   the shards (`worker::shard`), [`run::reduce`] (exact merge) and [`run::finalize`]
+//!   (risk measures, final tables, `report.json`); [`run::local`] runs all four in
+//!   this process.
+//! - [`cloud`]: the same run over a queue and an object store: [`cloud::submit`]
+//!   (manifest and fan-out), [`cloud::try_reduce`] (the exactly-once claim), status and
+//!   retry, poll-mode workers ([`cloud::poll`]), and the Lambda event handling
+//!   ([`cloud::lambda`]) whose shells are `src/bin/`.
+//! - [`capacity`]: worker memory and shard size for a deadline and budget (pure).
 
-pub mod bench;
 pub mod capacity;
-pub mod charts;
-pub mod cli;
 pub mod cloud;
-pub mod local;
-pub mod plan;
-pub mod sandbox;
-pub mod summary;
-pub mod sweep;
+pub mod run;

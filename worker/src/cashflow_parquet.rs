@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Int32Array};
 use arrow::datatypes::{DataType, Decimal128Type, Field, Int32Type, Schema};
-use chrono::NaiveDate;
 use engine::{CashflowRow, CashflowTable, Money};
 
-use crate::config::RunId;
 use crate::store::Store;
 
 /// Name of the table folder under the output directory.
@@ -48,14 +46,6 @@ pub enum CashflowFileError {
     Write { path: PathBuf, message: String },
     #[error("cannot read {path}: {message}")]
     Read { path: PathBuf, message: String },
-}
-
-/// The Hive partition folder of one run of `table`: `table/run_date=D/run_id=ID`.
-pub fn partition_key(table: &str, run_date: NaiveDate, run_id: &RunId) -> String {
-    format!(
-        "{table}/run_date={}/run_id={run_id}",
-        run_date.format("%Y-%m-%d")
-    )
 }
 
 pub fn schema() -> Arc<Schema> {

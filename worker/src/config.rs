@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use engine::deterministic::ModelError;
 use engine::{DefaultSpeed, DeterministicModel, Pipeline, PrepaySpeed};
 use serde::Deserialize;
 
 use crate::stochastic_config::{
-    DefaultFile, DiscountFile, HousePricesFile, LossFile, PrepayFile, RatesFile,
-    StochasticConfigError, StochasticModelFile, StochasticSections, StochasticSpec,
+    DiscountFile, HousePricesFile, LossFile, RatesFile, StochasticConfigError, StochasticModelFile,
+    StochasticSections, StochasticSpec,
 };
 
 /// Why a run configuration could not be used. Every message names the file and the key.
@@ -52,8 +52,8 @@ pub struct RunConfigFile {
     pub model: ModelConfigFile,
     pub rates: Option<RatesFile>,
     pub house_prices: Option<HousePricesFile>,
-    pub prepay: Option<PrepayFile>,
-    pub default: Option<DefaultFile>,
+    pub prepay: Option<engine::stochastic::PrepayParams>,
+    pub default: Option<engine::stochastic::DefaultParams>,
     pub loss: Option<LossFile>,
     pub discount: Option<DiscountFile>,
 }
@@ -231,6 +231,12 @@ impl RunConfigFile {
     }
 }
 
+/// Calendar month (1-12) of the first payment after the business date: where the
+/// stochastic model's seasonality starts.
+pub fn first_payment_month(run_date: NaiveDate) -> u32 {
+    run_date.month() % 12 + 1
+}
+
 impl RunConfig {
     /// Reads and validates a run configuration file.
     pub fn load(path: &Path) -> Result<RunConfig, ConfigError> {
@@ -315,8 +321,8 @@ impl RunConfig {
                     let sections = StochasticSections {
                         rates: file.rates.clone(),
                         house_prices: file.house_prices.clone(),
-                        prepay: file.prepay.clone(),
-                        default: file.default.clone(),
+                        prepay: file.prepay,
+                        default: file.default,
                         loss: file.loss.clone(),
                         discount: file.discount.clone(),
                     };

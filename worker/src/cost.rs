@@ -1,72 +1,11 @@
-//! What a run costs on AWS: the one price table (us-east-1, with the date it was read)
-//! and the arithmetic of a whole-run bill: Lambda GB-seconds by architecture plus
-//! invocations, SQS requests, S3 requests and the scheduler. Pure functions; the callers
-//! supply measured durations.
+//! What a run costs on AWS: the arithmetic of a whole-run bill, Lambda GB-seconds by
+//! architecture plus invocations, SQS requests, S3 requests and the scheduler, at the
+//! prices of [`crate::lambda_facts`]. Pure functions; the callers supply measured
+//! durations.
 
 use serde::{Deserialize, Serialize};
 
-/// When the prices below were read (aws-lambda-facts.md and the AWS price pages).
-pub const PRICES_READ_ON: &str = "2026-11-26";
-
-/// A function's instruction set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Arch {
-    X86_64,
-    Arm64,
-}
-
-impl Arch {
-    pub const ALL: [Arch; 2] = [Arch::X86_64, Arch::Arm64];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-}
-
-/// us-east-1 list prices, first tier.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PriceTable {
-    pub lambda_usd_per_gb_second_x86_64: f64,
-    pub lambda_usd_per_gb_second_arm64: f64,
-    pub lambda_usd_per_request: f64,
-    pub sqs_usd_per_request: f64,
-    pub s3_usd_per_put: f64,
-    pub s3_usd_per_get: f64,
-    pub scheduler_usd_per_invocation: f64,
-}
-
-pub const PRICES: PriceTable = PriceTable {
-    lambda_usd_per_gb_second_x86_64: 0.000_016_666_7,
-    lambda_usd_per_gb_second_arm64: 0.000_013_333_4,
-    lambda_usd_per_request: 0.20 / 1e6,
-    sqs_usd_per_request: 0.40 / 1e6,
-    s3_usd_per_put: 0.005 / 1000.0,
-    s3_usd_per_get: 0.0004 / 1000.0,
-    scheduler_usd_per_invocation: 1.00 / 1e6,
-};
-
-impl PriceTable {
-    pub fn gb_second(&self, arch: Arch) -> f64 {
-        match arch {
-            Arch::X86_64 => self.lambda_usd_per_gb_second_x86_64,
-            Arch::Arm64 => self.lambda_usd_per_gb_second_arm64,
-        }
-    }
-}
-
-/// Lambda bills duration rounded up to the millisecond.
-pub fn billed_ms(duration_ms: f64) -> u64 {
-    duration_ms.max(0.0).ceil() as u64
-}
-
-/// GB-seconds of `billed_ms` at `memory_mb` (1 GB = 1,024 MB).
-pub fn gb_seconds(memory_mb: u32, billed_ms: u64) -> f64 {
-    f64::from(memory_mb) / 1024.0 * billed_ms as f64 / 1000.0
-}
+use crate::lambda_facts::{Arch, PRICES_READ_ON, PriceTable, billed_ms, gb_seconds};
 
 /// Compute plus request charge of one invocation.
 pub fn invocation_usd(prices: &PriceTable, arch: Arch, memory_mb: u32, duration_ms: f64) -> f64 {
@@ -152,13 +91,12 @@ pub fn run_bill(
 mod tests {
     use super::*;
 
+    use crate::lambda_facts::PRICES;
+
     #[test]
-    fn the_talks_1024_mb_point_costs_what_the_price_page_says() {
+    fn a_1024_mb_invocation_costs_what_the_price_page_says() {
         // 1,024 MB for 1.466 s on x86_64: 1.466 GB-s x $0.0000166667 = $0.0000244334,
         // plus $0.0000002 for the request.
-        assert_eq!(billed_ms(1466.0), 1466);
-        assert_eq!(billed_ms(1465.2), 1466);
-        assert!((gb_seconds(1024, 1466) - 1.466).abs() < 1e-12);
         let usd = invocation_usd(&PRICES, Arch::X86_64, 1024, 1466.0);
         assert!(
             (usd - (0.000_024_433_4 + 0.000_000_2)).abs() < 1e-10,

@@ -5,10 +5,31 @@
 //! Format line for its duration and throughput.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::manifest::ShardMessage;
 use crate::runner::{RunnerError, ShardDone, ShardRunner};
+
+/// What the worker function is invoked with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an SQS batch ({\"Records\": [...]}) or one shard message ({\"store\": ..., \"task\": {...}})"
+)]
+pub enum WorkerEvent {
+    /// An SQS batch from the event source mapping.
+    Batch(SqsEvent),
+    /// One shard message, invoked directly (the pre-traffic hook, `mcflow invoke`).
+    Direct(ShardMessage),
+}
+
+impl WorkerEvent {
+    /// Parses an event document, as the runtime would.
+    pub fn from_json(event: Value) -> Result<WorkerEvent, RunnerError> {
+        serde_json::from_value(event).map_err(|e| RunnerError::Malformed(e.to_string()))
+    }
+}
 
 /// Facts of the invocation environment, read by the shell.
 #[derive(Debug, Clone, Copy)]
@@ -23,33 +44,32 @@ pub struct Environment {
 pub fn handle_event(
     runner: &ShardRunner,
     pool: &rayon::ThreadPool,
-    event: Value,
+    event: WorkerEvent,
     env: &dyn Fn() -> Environment,
     log: &mut dyn FnMut(String),
 ) -> Result<Value, RunnerError> {
-    if event.get("Records").is_some() {
-        let event: SqsEvent = serde_json::from_value(event)
-            .map_err(|e| RunnerError::Malformed(format!("not an SQS event: {e}")))?;
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let body = record.body.as_deref().unwrap_or("");
-            let result = pool.install(|| runner.run_body(body));
-            log_outcome(&result, Some(&id), env(), log);
-            if result.is_err() {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+    match event {
+        WorkerEvent::Batch(event) => {
+            let mut response = SqsBatchResponse::default();
+            for record in event.records {
+                let id = record.message_id.clone().unwrap_or_default();
+                let body = record.body.as_deref().unwrap_or("");
+                let result = pool.install(|| runner.run_body(body));
+                log_outcome(&result, Some(&id), env(), log);
+                if result.is_err() {
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                }
             }
+            Ok(serde_json::to_value(response).expect("serialises"))
         }
-        Ok(serde_json::to_value(response).expect("serialises"))
-    } else {
-        let message: ShardMessage =
-            serde_json::from_value(event).map_err(|e| RunnerError::Malformed(e.to_string()))?;
-        let result = pool.install(|| runner.run(&message));
-        log_outcome(&result, None, env(), log);
-        let done = result?;
-        Ok(serde_json::to_value(&done.marker).expect("serialises"))
+        WorkerEvent::Direct(message) => {
+            let result = pool.install(|| runner.run(&message));
+            log_outcome(&result, None, env(), log);
+            let done = result?;
+            Ok(serde_json::to_value(&done.marker).expect("serialises"))
+        }
     }
 }
 
@@ -116,18 +136,6 @@ pub fn current_environment() -> Environment {
         now_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
-        peak_memory_mb: peak_memory_mb(),
+        peak_memory_mb: crate::process_memory::peak_mb(),
     }
-}
-
-/// Peak resident memory of this process in MB (`VmHWM`), 0 where unknown.
-pub fn peak_memory_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }

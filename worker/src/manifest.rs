@@ -9,18 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, RunConfig};
+use crate::layout::{manifest_key, shards_key};
 use crate::shard::ShardTask;
 use crate::store::{Store, StoreError};
-
-/// `runs/<run_id>/manifest.json`.
-pub fn manifest_key(run_id: &str) -> String {
-    format!("runs/{run_id}/manifest.json")
-}
-
-/// `runs/<run_id>/shards.json`: the planned shard tasks, in shard order.
-pub fn shards_key(run_id: &str) -> String {
-    format!("runs/{run_id}/shards.json")
-}
 
 /// A configuration as submitted: the file's name and text, and the text of every file
 /// it refers to (stress paths), keyed by the path the parser resolves.

@@ -18,14 +18,179 @@ use parquet::file::reader::ChunkReader;
 use crate::aws::Aws;
 use crate::store::{Store, StoreError, parse_s3_uri};
 
-/// Columns every portfolio must have.
-pub const REQUIRED_COLUMNS: [&str; 5] = [
-    "loan_id",
-    "current_upb",
-    "note_rate_pct",
-    "orig_term_months",
-    "loan_age_months",
+/// A portfolio column's type in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text: Parquet UTF8; a CSV cell as written.
+    Text,
+    /// A number: Parquet DOUBLE (any numeric type is read); a CSV decimal.
+    Number,
+    /// A whole number: Parquet INT32 (any numeric type is read, and a fraction is a
+    /// problem, not truncated); in CSV `360` or `360.0`.
+    Whole,
+}
+
+/// One cell of a loan record, as its column's [`Kind`] holds it (`None` = empty).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(Option<String>),
+    Number(Option<f64>),
+    Whole(Option<i64>),
+}
+
+/// One column of the portfolio schema: its name, its type, whether every file must have
+/// it, and where it lives in a [`LoanRecord`]. Readers, writers and error messages all
+/// work from [`COLUMNS`], so the schema is declared here once.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    get: fn(&LoanRecord) -> Cell,
+    set: fn(&mut LoanRecord, Cell),
+}
+
+/// The portfolio schema, in file order.
+pub const COLUMNS: [Column; 10] = [
+    Column {
+        name: "loan_id",
+        kind: Kind::Text,
+        required: true,
+        get: |l| Cell::Text(Some(l.loan_id.clone())),
+        set: |l, c| l.loan_id = c.text().unwrap_or_default(),
+    },
+    Column {
+        name: "current_upb",
+        kind: Kind::Number,
+        required: true,
+        get: |l| Cell::Number(Some(l.current_upb)),
+        set: |l, c| l.current_upb = c.number().unwrap_or(f64::NAN),
+    },
+    Column {
+        name: "note_rate_pct",
+        kind: Kind::Number,
+        required: true,
+        get: |l| Cell::Number(Some(l.note_rate_pct)),
+        set: |l, c| l.note_rate_pct = c.number().unwrap_or(f64::NAN),
+    },
+    Column {
+        name: "servicing_fee_pct",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.servicing_fee_pct),
+        set: |l, c| l.servicing_fee_pct = c.number(),
+    },
+    Column {
+        name: "orig_term_months",
+        kind: Kind::Whole,
+        required: true,
+        get: |l| Cell::Whole(Some(l.orig_term_months)),
+        set: |l, c| l.orig_term_months = c.whole().unwrap_or(i64::MIN),
+    },
+    Column {
+        name: "loan_age_months",
+        kind: Kind::Whole,
+        required: true,
+        get: |l| Cell::Whole(Some(l.loan_age_months)),
+        set: |l, c| l.loan_age_months = c.whole().unwrap_or(i64::MIN),
+    },
+    Column {
+        name: "orig_ltv_pct",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.orig_ltv_pct),
+        set: |l, c| l.orig_ltv_pct = c.number(),
+    },
+    Column {
+        name: "fico",
+        kind: Kind::Whole,
+        required: false,
+        get: |l| Cell::Whole(l.fico),
+        set: |l, c| l.fico = c.whole(),
+    },
+    Column {
+        name: "state",
+        kind: Kind::Text,
+        required: false,
+        get: |l| Cell::Text(l.state.clone()),
+        set: |l, c| l.state = c.text().filter(|s| !s.is_empty()),
+    },
+    Column {
+        name: "orig_upb",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.orig_upb),
+        set: |l, c| l.orig_upb = c.number(),
+    },
 ];
+
+/// The names of the columns every portfolio must have.
+pub fn required_columns() -> Vec<&'static str> {
+    COLUMNS
+        .iter()
+        .filter(|c| c.required)
+        .map(|c| c.name)
+        .collect()
+}
+
+impl Cell {
+    fn text(self) -> Option<String> {
+        match self {
+            Cell::Text(t) => t,
+            _ => None,
+        }
+    }
+
+    fn number(self) -> Option<f64> {
+        match self {
+            Cell::Number(v) => v,
+            _ => None,
+        }
+    }
+
+    fn whole(self) -> Option<i64> {
+        match self {
+            Cell::Whole(v) => v,
+            _ => None,
+        }
+    }
+}
+
+/// A record whose every field is set from the schema's cells: missing required numbers
+/// are NaN and missing required whole numbers `i64::MIN`, sentinels that fail
+/// validation without a second problem for a cell that already has one.
+fn blank_record() -> LoanRecord {
+    LoanRecord {
+        loan_id: String::new(),
+        current_upb: f64::NAN,
+        note_rate_pct: f64::NAN,
+        servicing_fee_pct: None,
+        orig_term_months: i64::MIN,
+        loan_age_months: i64::MIN,
+        orig_ltv_pct: None,
+        fico: None,
+        state: None,
+        orig_upb: None,
+    }
+}
+
+/// A whole number from a float read from a file: a fraction (or a value beyond exact
+/// integers) is a problem of `column`, reported with `shown`, and gives `None`.
+fn whole_of(
+    v: f64,
+    column: &'static str,
+    shown: &str,
+    row: usize,
+    sink: &mut ProblemSink,
+) -> Option<i64> {
+    // Spreadsheets and pandas often write whole numbers as "360.0"; accept those.
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        Some(v as i64)
+    } else {
+        sink.push(row, column, shown, "is not a whole number");
+        None
+    }
+}
 
 /// Why a portfolio file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +206,7 @@ pub enum PortfolioFileError {
         format: &'static str,
         message: String,
     },
-    #[error("portfolio {path} has no column {column:?} (required: {})", REQUIRED_COLUMNS.join(", "))]
+    #[error("portfolio {path} has no column {column:?} (required: {})", required_columns().join(", "))]
     MissingColumn { path: PathBuf, column: &'static str },
     #[error("portfolio {path}: column {column:?} has type {found}, expected {expected}")]
     ColumnType {
@@ -254,103 +419,56 @@ fn read_csv(
         .headers()
         .map_err(|e| format_error(e.to_string()))?
         .clone();
-    let find = |name: &'static str| headers.iter().position(|h| h == name);
-    let required = |name: &'static str| {
-        find(name).ok_or_else(|| PortfolioFileError::MissingColumn {
-            path: path.to_path_buf(),
-            column: name,
-        })
-    };
-    let c_id = required("loan_id")?;
-    let c_upb = required("current_upb")?;
-    let c_rate = required("note_rate_pct")?;
-    let c_term = required("orig_term_months")?;
-    let c_age = required("loan_age_months")?;
-    let c_serv = find("servicing_fee_pct");
-    let c_ltv = find("orig_ltv_pct");
-    let c_fico = find("fico");
-    let c_state = find("state");
-    let c_orig = find("orig_upb");
-
+    // Each schema column's position in this file, if it has it.
+    let mut positions = Vec::with_capacity(COLUMNS.len());
+    for column in &COLUMNS {
+        let at = headers.iter().position(|h| h == column.name);
+        if at.is_none() && column.required {
+            return Err(PortfolioFileError::MissingColumn {
+                path: path.to_path_buf(),
+                column: column.name,
+            });
+        }
+        positions.push(at);
+    }
     let mut sink = ProblemSink::default();
     let mut records = Vec::new();
     for (i, result) in reader.records().enumerate() {
         let row = i + 1;
         let rec = result.map_err(|e| format_error(format!("data row {row}: {e}")))?;
-        let cell = |c: usize| rec.get(c).unwrap_or("");
-        let mut cells = CellParser {
-            row,
-            sink: &mut sink,
-        };
-        let loan = LoanRecord {
-            loan_id: cell(c_id).to_string(),
-            current_upb: cells.required_f64("current_upb", cell(c_upb)),
-            note_rate_pct: cells.required_f64("note_rate_pct", cell(c_rate)),
-            servicing_fee_pct: c_serv
-                .and_then(|c| cells.optional_f64("servicing_fee_pct", cell(c))),
-            orig_term_months: cells.required_int("orig_term_months", cell(c_term)),
-            loan_age_months: cells.required_int("loan_age_months", cell(c_age)),
-            orig_ltv_pct: c_ltv.and_then(|c| cells.optional_f64("orig_ltv_pct", cell(c))),
-            fico: c_fico.and_then(|c| cells.optional_int("fico", cell(c))),
-            state: c_state
-                .map(|c| cell(c).to_string())
-                .filter(|s| !s.is_empty()),
-            orig_upb: c_orig.and_then(|c| cells.optional_f64("orig_upb", cell(c))),
-        };
+        let mut loan = blank_record();
+        for (column, at) in COLUMNS.iter().zip(&positions) {
+            let Some(at) = *at else { continue };
+            let text = rec.get(at).unwrap_or("");
+            (column.set)(&mut loan, csv_cell(column, text, row, &mut sink));
+        }
         records.push(loan);
     }
     Ok((records, sink))
 }
 
-/// Parses cells, recording problems instead of stopping at the first.
-struct CellParser<'a> {
-    row: usize,
-    sink: &'a mut ProblemSink,
-}
-
-impl CellParser<'_> {
-    fn optional_f64(&mut self, column: &'static str, text: &str) -> Option<f64> {
+/// One CSV cell parsed as `column` says, its problems recorded rather than stopping at
+/// the first.
+fn csv_cell(column: &Column, text: &str, row: usize, sink: &mut ProblemSink) -> Cell {
+    if text.is_empty() && column.required && column.kind != Kind::Text {
+        sink.push(row, column.name, text, "is missing");
+    }
+    let number = |sink: &mut ProblemSink| -> Option<f64> {
         if text.is_empty() {
             return None;
         }
-        match text.parse::<f64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.sink.push(self.row, column, text, "is not a number");
-                None
-            }
+        let parsed = text.parse::<f64>().ok();
+        if parsed.is_none() {
+            sink.push(row, column.name, text, "is not a number");
         }
-    }
-
-    fn required_f64(&mut self, column: &'static str, text: &str) -> f64 {
-        if text.is_empty() {
-            self.sink.push(self.row, column, text, "is missing");
-            return f64::NAN;
+        parsed
+    };
+    match column.kind {
+        Kind::Text => Cell::Text(Some(text.to_string())),
+        Kind::Number => Cell::Number(number(sink)),
+        Kind::Whole => {
+            Cell::Whole(number(sink).and_then(|v| whole_of(v, column.name, text, row, sink)))
         }
-        // NaN never passes validation, and the parse problem is already recorded.
-        self.optional_f64(column, text).unwrap_or(f64::NAN)
-    }
-
-    fn optional_int(&mut self, column: &'static str, text: &str) -> Option<i64> {
-        let v = self.optional_f64(column, text)?;
-        // Spreadsheets and pandas often write whole numbers as "360.0"; accept those.
-        if v.fract() == 0.0 && v.abs() < 1e15 {
-            Some(v as i64)
-        } else {
-            self.sink
-                .push(self.row, column, text, "is not a whole number");
-            None
-        }
-    }
-
-    fn required_int(&mut self, column: &'static str, text: &str) -> i64 {
-        if text.is_empty() {
-            self.sink.push(self.row, column, text, "is missing");
-            return i64::MIN;
-        }
-        // The sentinel fails validation, which reports nothing more for a cell that
-        // already has a problem.
-        self.optional_int(column, text).unwrap_or(i64::MIN)
     }
 }
 
@@ -367,11 +485,11 @@ fn read_parquet<T: ChunkReader + 'static>(
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(input).map_err(|e| format_error(e.to_string()))?;
     let schema = builder.schema().clone();
-    for column in REQUIRED_COLUMNS {
-        if schema.field_with_name(column).is_err() {
+    for column in COLUMNS.iter().filter(|c| c.required) {
+        if schema.field_with_name(column.name).is_err() {
             return Err(PortfolioFileError::MissingColumn {
                 path: path.to_path_buf(),
-                column,
+                column: column.name,
             });
         }
     }
@@ -429,129 +547,93 @@ pub(crate) fn row_groups_for(
     (groups, first_row.unwrap_or(at))
 }
 
-/// One record batch's columns, cast to the types the record needs.
-struct ParquetColumns {
-    loan_id: ArrayRef,
-    current_upb: ArrayRef,
-    note_rate_pct: ArrayRef,
-    servicing_fee_pct: Option<ArrayRef>,
-    orig_term_months: ArrayRef,
-    loan_age_months: ArrayRef,
-    orig_ltv_pct: Option<ArrayRef>,
-    fico: Option<ArrayRef>,
-    state: Option<ArrayRef>,
-    orig_upb: Option<ArrayRef>,
-}
-
-fn is_number(t: &DataType) -> bool {
-    t.is_numeric()
-}
+/// One record batch's schema columns (`None` where the file lacks an optional one), cast
+/// to what the record needs: UTF8 for text, DOUBLE for numbers. Whole numbers are read as
+/// floats so that a fractional value is reported rather than truncated.
+struct ParquetColumns(Vec<Option<ArrayRef>>);
 
 impl ParquetColumns {
     fn new(path: &Path, batch: &RecordBatch) -> Result<ParquetColumns, PortfolioFileError> {
-        let get =
-            |name: &'static str, want: &DataType| -> Result<Option<ArrayRef>, PortfolioFileError> {
-                let Some(col) = batch.column_by_name(name) else {
-                    return Ok(None);
-                };
-                let found = col.data_type();
-                let ok = match want {
-                    DataType::Utf8 => matches!(
+        let mut arrays = Vec::with_capacity(COLUMNS.len());
+        for column in &COLUMNS {
+            let Some(array) = batch.column_by_name(column.name) else {
+                if column.required {
+                    return Err(PortfolioFileError::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: column.name,
+                    });
+                }
+                arrays.push(None);
+                continue;
+            };
+            let found = array.data_type();
+            let (ok, want, expected) = match column.kind {
+                Kind::Text => (
+                    matches!(
                         found,
                         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
                     ),
-                    _ => is_number(found),
-                };
-                let type_error = || PortfolioFileError::ColumnType {
-                    path: path.to_path_buf(),
-                    column: name,
-                    found: found.to_string(),
-                    expected: if *want == DataType::Utf8 {
-                        "a string"
-                    } else {
-                        "a number"
-                    },
-                };
-                if !ok {
-                    return Err(type_error());
-                }
-                cast(col, want).map(Some).map_err(|_| type_error())
+                    DataType::Utf8,
+                    "a string",
+                ),
+                Kind::Number | Kind::Whole => (found.is_numeric(), DataType::Float64, "a number"),
             };
-        let req = |name: &'static str, want: &DataType| {
-            get(name, want)?.ok_or_else(|| PortfolioFileError::MissingColumn {
+            let type_error = || PortfolioFileError::ColumnType {
                 path: path.to_path_buf(),
-                column: name,
-            })
-        };
-        // Integer columns are read as floats so that a fractional value is reported
-        // rather than truncated.
-        Ok(ParquetColumns {
-            loan_id: req("loan_id", &DataType::Utf8)?,
-            current_upb: req("current_upb", &DataType::Float64)?,
-            note_rate_pct: req("note_rate_pct", &DataType::Float64)?,
-            servicing_fee_pct: get("servicing_fee_pct", &DataType::Float64)?,
-            orig_term_months: req("orig_term_months", &DataType::Float64)?,
-            loan_age_months: req("loan_age_months", &DataType::Float64)?,
-            orig_ltv_pct: get("orig_ltv_pct", &DataType::Float64)?,
-            fico: get("fico", &DataType::Float64)?,
-            state: get("state", &DataType::Utf8)?,
-            orig_upb: get("orig_upb", &DataType::Float64)?,
-        })
+                column: column.name,
+                found: found.to_string(),
+                expected,
+            };
+            if !ok {
+                return Err(type_error());
+            }
+            arrays.push(Some(cast(array, &want).map_err(|_| type_error())?));
+        }
+        Ok(ParquetColumns(arrays))
     }
 
     fn record(&self, i: usize, row: usize, sink: &mut ProblemSink) -> LoanRecord {
-        let f = |a: &ArrayRef| -> Option<f64> {
-            (!a.is_null(i)).then(|| a.as_primitive::<Float64Type>().value(i))
-        };
-        let s = |a: &ArrayRef| -> Option<String> {
-            (!a.is_null(i)).then(|| a.as_string::<i32>().value(i).to_string())
-        };
-        let mut required_f = |name: &'static str, a: &ArrayRef| {
-            f(a).unwrap_or_else(|| {
-                sink.push(row, name, "", "is missing");
-                f64::NAN
-            })
-        };
-        let current_upb = required_f("current_upb", &self.current_upb);
-        let note_rate_pct = required_f("note_rate_pct", &self.note_rate_pct);
-        let term = required_f("orig_term_months", &self.orig_term_months);
-        let age = required_f("loan_age_months", &self.loan_age_months);
-        let mut whole = |name: &'static str, v: f64| -> i64 {
-            if v.is_nan() {
-                i64::MIN
-            } else if v.fract() == 0.0 && v.abs() < 1e15 {
-                v as i64
-            } else {
-                sink.push(row, name, v, "is not a whole number");
-                i64::MIN
+        let mut loan = blank_record();
+        for (column, array) in COLUMNS.iter().zip(&self.0) {
+            let Some(a) = array else { continue };
+            let present = !a.is_null(i);
+            if !present && column.required && column.kind != Kind::Text {
+                sink.push(row, column.name, "", "is missing");
             }
-        };
-        let orig_term_months = whole("orig_term_months", term);
-        let loan_age_months = whole("loan_age_months", age);
-        let fico = self
-            .fico
-            .as_ref()
-            .and_then(f)
-            .map(|v| whole("fico", v))
-            .filter(|&v| v != i64::MIN);
-        let loan_id = s(&self.loan_id).unwrap_or_default();
-        LoanRecord {
-            loan_id,
-            current_upb,
-            note_rate_pct,
-            servicing_fee_pct: self.servicing_fee_pct.as_ref().and_then(f),
-            orig_term_months,
-            loan_age_months,
-            orig_ltv_pct: self.orig_ltv_pct.as_ref().and_then(f),
-            fico,
-            state: self.state.as_ref().and_then(s).filter(|s| !s.is_empty()),
-            orig_upb: self.orig_upb.as_ref().and_then(f),
+            let number = || present.then(|| a.as_primitive::<Float64Type>().value(i));
+            let cell = match column.kind {
+                Kind::Text => Cell::Text(Some(if present {
+                    a.as_string::<i32>().value(i).to_string()
+                } else {
+                    String::new()
+                })),
+                Kind::Number => Cell::Number(number()),
+                Kind::Whole => Cell::Whole(
+                    number().and_then(|v| whole_of(v, column.name, &v.to_string(), row, sink)),
+                ),
+            };
+            (column.set)(&mut loan, cell);
         }
+        loan
     }
 }
 
-/// Writes records as a Parquet portfolio (used by `mcflow sample`). Integer columns are
-/// INT32 and money DOUBLE, types every SQL engine reads.
+/// Writes records as a portfolio file: CSV when the name ends in `.csv` (any case),
+/// Parquet otherwise.
+pub fn write_portfolio(path: &Path, loans: &[LoanRecord]) -> Result<(), PortfolioFileError> {
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        write_portfolio_csv(path, loans)
+    } else {
+        write_portfolio_parquet(path, loans)
+    }
+}
+
+/// Writes records as a Parquet portfolio (used by `mcflow sample` and the Fannie
+/// import). Whole numbers are INT32 and money DOUBLE, types every SQL engine reads;
+/// optional columns are nullable.
 pub fn write_portfolio_parquet(
     path: &Path,
     loans: &[LoanRecord],
@@ -562,50 +644,30 @@ pub fn write_portfolio_parquet(
         path: path.to_path_buf(),
         message,
     };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("loan_id", DataType::Utf8, false),
-        Field::new("current_upb", DataType::Float64, false),
-        Field::new("note_rate_pct", DataType::Float64, false),
-        Field::new("servicing_fee_pct", DataType::Float64, true),
-        Field::new("orig_term_months", DataType::Int32, false),
-        Field::new("loan_age_months", DataType::Int32, false),
-        Field::new("orig_ltv_pct", DataType::Float64, true),
-        Field::new("fico", DataType::Int32, true),
-        Field::new("state", DataType::Utf8, true),
-        Field::new("orig_upb", DataType::Float64, true),
-    ]));
     let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            loans.iter().map(|l| l.loan_id.as_str()),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            loans.iter().map(|l| l.current_upb),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            loans.iter().map(|l| l.note_rate_pct),
-        )),
-        Arc::new(Float64Array::from_iter(
-            loans.iter().map(|l| l.servicing_fee_pct),
-        )),
-        Arc::new(Int32Array::from_iter_values(
-            loans.iter().map(|l| to_i32(l.orig_term_months)),
-        )),
-        Arc::new(Int32Array::from_iter_values(
-            loans.iter().map(|l| to_i32(l.loan_age_months)),
-        )),
-        Arc::new(Float64Array::from_iter(
-            loans.iter().map(|l| l.orig_ltv_pct),
-        )),
-        Arc::new(Int32Array::from_iter(
-            loans.iter().map(|l| l.fico.map(to_i32)),
-        )),
-        Arc::new(StringArray::from_iter(
-            loans.iter().map(|l| l.state.as_deref()),
-        )),
-        Arc::new(Float64Array::from_iter(loans.iter().map(|l| l.orig_upb))),
-    ];
-    crate::parquet_file::write_columns(path, schema, columns).map_err(write_error)
+    let mut fields = Vec::with_capacity(COLUMNS.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(COLUMNS.len());
+    for column in &COLUMNS {
+        let cells = loans.iter().map(|l| (column.get)(l));
+        let (data_type, array): (DataType, ArrayRef) = match column.kind {
+            Kind::Text => (
+                DataType::Utf8,
+                Arc::new(StringArray::from_iter(cells.map(Cell::text))),
+            ),
+            Kind::Number => (
+                DataType::Float64,
+                Arc::new(Float64Array::from_iter(cells.map(Cell::number))),
+            ),
+            Kind::Whole => (
+                DataType::Int32,
+                Arc::new(Int32Array::from_iter(cells.map(|c| c.whole().map(to_i32)))),
+            ),
+        };
+        fields.push(Field::new(column.name, data_type, !column.required));
+        columns.push(array);
+    }
+    crate::parquet_file::write_columns(path, Arc::new(Schema::new(fields)), columns)
+        .map_err(write_error)
 }
 
 /// Writes records as a CSV portfolio with a header row (used by `mcflow sample`).
@@ -616,32 +678,13 @@ pub fn write_portfolio_csv(path: &Path, loans: &[LoanRecord]) -> Result<(), Port
     };
     crate::atomic::write_atomically(path, |file| {
         let mut w = csv::Writer::from_writer(file);
-        w.write_record([
-            "loan_id",
-            "current_upb",
-            "note_rate_pct",
-            "servicing_fee_pct",
-            "orig_term_months",
-            "loan_age_months",
-            "orig_ltv_pct",
-            "fico",
-            "state",
-            "orig_upb",
-        ])?;
-        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        w.write_record(COLUMNS.iter().map(|c| c.name))?;
         for l in loans {
-            w.write_record([
-                l.loan_id.clone(),
-                l.current_upb.to_string(),
-                l.note_rate_pct.to_string(),
-                opt(l.servicing_fee_pct),
-                l.orig_term_months.to_string(),
-                l.loan_age_months.to_string(),
-                opt(l.orig_ltv_pct),
-                l.fico.map(|f| f.to_string()).unwrap_or_default(),
-                l.state.clone().unwrap_or_default(),
-                opt(l.orig_upb),
-            ])?;
+            w.write_record(COLUMNS.iter().map(|c| match (c.get)(l) {
+                Cell::Text(t) => t.unwrap_or_default(),
+                Cell::Number(v) => v.map(|x| x.to_string()).unwrap_or_default(),
+                Cell::Whole(v) => v.map(|x| x.to_string()).unwrap_or_default(),
+            }))?;
         }
         w.flush()?;
         Ok(())
@@ -722,7 +765,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("p.parquet");
         let schema = Arc::new(Schema::new(
-            REQUIRED_COLUMNS
+            required_columns()
                 .iter()
                 .map(|c| Field::new(*c, DataType::Utf8, false))
                 .collect::<Vec<_>>(),

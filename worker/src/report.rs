@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use engine::risk::{CashflowBand, LossSummary, PvSummary};
 use engine::{CashflowTable, Money, Summed};
 use serde::{Deserialize, Serialize};
 
+use crate::layout::report_key;
 use crate::store::Store;
 
 /// File name of the report inside `runs/<run_id>/`.
-pub const REPORT_FILE: &str = "report.json";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -35,18 +36,21 @@ pub struct RunReport {
     pub wal_years: f64,
     /// (Mean) defaulted balance / starting balance, percent.
     pub cumulative_default_pct: f64,
-    /// Present value across scenarios (stochastic mode only).
+    /// Present value across scenarios, USD: mean, its Monte Carlo standard error,
+    /// nearest-rank percentiles (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pv: Option<PvReport>,
-    /// Lifetime principal loss across scenarios (stochastic mode only).
+    pub pv: Option<PvSummary>,
+    /// Lifetime principal loss across scenarios, USD: VaR = nearest-rank percentile,
+    /// ES = mean of the worst ceil((1 - alpha) N) (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss: Option<LossReport>,
+    pub loss: Option<LossSummary>,
     /// Each deterministic stress path's results (stochastic mode with stress paths).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stress: Vec<StressReport>,
-    /// Monthly investor cash flow across the random scenarios (stochastic mode).
+    /// Monthly investor cash flow (principal, recoveries, net interest) across the
+    /// random scenarios, USD: mean and nearest-rank percentiles (stochastic mode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cashflow_bands: Vec<BandReport>,
+    pub cashflow_bands: Vec<CashflowBand>,
     pub timing: Timing,
     /// What the run would cost on Lambda (one bill per architecture), from the measured
     /// shard durations at [`crate::cost::BILL_MEMORY_MB`].
@@ -71,82 +75,6 @@ pub struct StressReport {
     pub lifetime_loss: f64,
 }
 
-/// One month of the cash-flow fan, USD: mean and nearest-rank percentiles across the
-/// random scenarios of investor cash flow (principal, recoveries, net interest).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BandReport {
-    pub month: u32,
-    pub mean: f64,
-    pub p05: f64,
-    pub p50: f64,
-    pub p95: f64,
-}
-
-impl From<&engine::risk::CashflowBand> for BandReport {
-    fn from(b: &engine::risk::CashflowBand) -> Self {
-        BandReport {
-            month: b.month,
-            mean: b.mean,
-            p05: b.p05,
-            p50: b.p50,
-            p95: b.p95,
-        }
-    }
-}
-
-/// PV statistics, USD: mean, its Monte Carlo standard error, nearest-rank percentiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PvReport {
-    pub mean: f64,
-    pub std_error: f64,
-    pub p01: f64,
-    pub p05: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-}
-
-/// Lifetime loss statistics, USD: VaR = nearest-rank percentile of scenario losses,
-/// ES = mean of the worst ceil((1 - alpha) N) scenario losses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LossReport {
-    pub expected: f64,
-    pub expected_pct_upb: f64,
-    pub var_95: f64,
-    pub var_99: f64,
-    pub es_95: f64,
-    pub es_99: f64,
-}
-
-impl From<&engine::risk::RiskSummary> for PvReport {
-    fn from(r: &engine::risk::RiskSummary) -> Self {
-        let p = &r.pv;
-        PvReport {
-            mean: p.mean,
-            std_error: p.std_error,
-            p01: p.p01,
-            p05: p.p05,
-            p50: p.p50,
-            p95: p.p95,
-            p99: p.p99,
-        }
-    }
-}
-
-impl From<&engine::risk::RiskSummary> for LossReport {
-    fn from(r: &engine::risk::RiskSummary) -> Self {
-        let l = &r.loss;
-        LossReport {
-            expected: l.expected,
-            expected_pct_upb: l.expected_pct_upb,
-            var_95: l.var_95,
-            var_99: l.var_99,
-            es_95: l.es_95,
-            es_99: l.es_99,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
     pub kind: String,
@@ -165,15 +93,6 @@ pub struct PortfolioSummary {
 pub struct InputFingerprint {
     pub portfolio_sha256: String,
     pub config_sha256: String,
-}
-
-impl InputFingerprint {
-    pub fn of_files(portfolio: &Path, config: &Path) -> std::io::Result<InputFingerprint> {
-        Ok(InputFingerprint {
-            portfolio_sha256: sha256_file(portfolio)?,
-            config_sha256: sha256_file(config)?,
-        })
-    }
 }
 
 /// Hex SHA-256 of a file's bytes, streamed.
@@ -307,16 +226,6 @@ pub enum ReportError {
     Write { path: PathBuf, message: String },
     #[error("cannot read report {path}: {message}")]
     Read { path: PathBuf, message: String },
-}
-
-/// `out/runs/<run_id>/report.json`.
-pub fn report_path(out: &Path, run_id: &str) -> PathBuf {
-    out.join(report_key(run_id))
-}
-
-/// `runs/<run_id>/report.json`: the report's key in a run's store.
-pub fn report_key(run_id: &str) -> String {
-    format!("runs/{run_id}/{REPORT_FILE}")
 }
 
 impl RunReport {

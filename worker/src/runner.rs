@@ -10,22 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::LazyAws;
 use crate::config::{ConfigError, RunConfig};
+use crate::lambda_facts::MB_PER_VCPU;
+use crate::layout::failure_key;
 use crate::manifest::{ManifestError, RunManifest, ShardMessage};
 use crate::portfolio_file::PortfolioSource;
 use crate::shard::{ShardError, ShardMarker, run_shard};
 use crate::store::{Store, StoreError};
-
-/// Lambda's CPU share: 1,769 MB of memory buys one vCPU.
-pub const MB_PER_VCPU: u32 = 1769;
-/// Lambda never gives a function more than six vCPUs.
-pub const MAX_VCPUS: u32 = 6;
-
-/// Threads for a function of `memory_mb`: its vCPU share rounded up, between 1 and 6.
-/// The visible core count is no guide: Lambda shows 2 cores even at 128 MB, where the
-/// function gets 7% of one.
-pub fn threads_for_memory(memory_mb: u32) -> usize {
-    memory_mb.div_ceil(MB_PER_VCPU).clamp(1, MAX_VCPUS) as usize
-}
 
 /// The function's memory setting, from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; one vCPU's
 /// worth (1,769 MB) outside Lambda.
@@ -80,15 +70,6 @@ pub struct FailureRecord {
     pub shard: u32,
     pub error: String,
     pub retryable: bool,
-}
-
-/// `runs/<run_id>/failures/`.
-pub fn failures_prefix(run_id: &str) -> String {
-    format!("runs/{run_id}/failures")
-}
-
-pub fn failure_key(run_id: &str, shard: u32) -> String {
-    format!("{}/shard-{shard:05}.json", failures_prefix(run_id))
 }
 
 /// A run's inputs, as every shard of it needs them.
@@ -214,15 +195,6 @@ impl ShardRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thread_pool_follows_the_memory_setting() {
-        assert_eq!(threads_for_memory(128), 1);
-        assert_eq!(threads_for_memory(1769), 1);
-        assert_eq!(threads_for_memory(1770), 2);
-        assert_eq!(threads_for_memory(3008), 2);
-        assert_eq!(threads_for_memory(10240), 6);
-    }
 
     #[test]
     fn malformed_messages_are_not_retryable() {

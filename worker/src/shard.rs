@@ -18,8 +18,8 @@ use engine::stochastic::project_stochastic;
 use engine::{CashflowTable, project_deterministic};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Model, RunConfig};
-use crate::job::first_payment_month;
+use crate::config::{Model, RunConfig, first_payment_month};
+use crate::layout::{SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, marker_key, shard_prefix};
 use crate::portfolio_file::{PortfolioSource, load_portfolio_range};
 use crate::store::Store;
 
@@ -83,31 +83,6 @@ pub enum ShardError {
     Read { path: PathBuf, message: String },
 }
 
-/// `_partials/run_id=ID/shard-NNNNN`: one shard's folder.
-pub fn shard_prefix(run_id: &str, shard: u32) -> String {
-    format!("{}/shard-{shard:05}", partials_prefix(run_id))
-}
-
-/// `_partials/run_id=ID`: intermediate results, safe to delete once reduced.
-pub fn partials_prefix(run_id: &str) -> String {
-    format!("_partials/run_id={run_id}")
-}
-
-pub const MARKER_FILE: &str = "_SUCCESS.json";
-
-/// The completion marker's key of a shard.
-pub fn marker_key(run_id: &str, shard: u32) -> String {
-    format!("{}/{MARKER_FILE}", shard_prefix(run_id, shard))
-}
-
-/// The shard number of a completion-marker key of `run_id`, if `key` is one.
-pub fn shard_of_marker(run_id: &str, key: &str) -> Option<u32> {
-    let rest = key.strip_prefix(&partials_prefix(run_id))?;
-    let rest = rest.strip_prefix("/shard-")?;
-    let (number, file) = rest.split_once('/')?;
-    (file == MARKER_FILE).then(|| number.parse().ok()).flatten()
-}
-
 /// Runs one shard and writes its partial results, the marker last.
 pub fn run_shard(
     task: &ShardTask,
@@ -160,10 +135,10 @@ pub fn run_shard(
         })
     };
     let (schema, columns) = table_columns(task.scenario_start, &tables);
-    put("cashflows.parquet", schema, columns)?;
+    put(SHARD_CASHFLOWS_FILE, schema, columns)?;
     if let Some(sums) = &loan_sums {
         let (schema, columns) = loan_sum_columns(task.loan_start, sums);
-        put("loans.parquet", schema, columns)?;
+        put(SHARD_LOANS_FILE, schema, columns)?;
     }
     let marker = ShardMarker {
         task: task.clone(),
@@ -298,7 +273,7 @@ pub fn read_partial(
     let horizon = task.horizon_months as usize;
     let scenarios = (task.scenario_end - task.scenario_start) as usize;
     let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
-    let table_key = format!("{dir}/cashflows.parquet");
+    let table_key = format!("{dir}/{SHARD_CASHFLOWS_FILE}");
     let table_path = store.describe(&table_key);
     let batches = read_batches(&table_key)?
         .ok_or_else(|| read_error(&table_path, "missing although the marker exists".into()))?;
@@ -334,7 +309,7 @@ pub fn read_partial(
                 .expect("sized to the horizon")
         })
         .collect();
-    let loans_key = format!("{dir}/loans.parquet");
+    let loans_key = format!("{dir}/{SHARD_LOANS_FILE}");
     let loans_path = store.describe(&loans_key);
     let loan_sums = if let Some(batches) = read_batches(&loans_key)? {
         let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];

@@ -76,65 +76,11 @@ impl Default for HousePricesFile {
     }
 }
 
-/// `[prepay]`; every key optional, defaults from [`PrepayParams::default`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PrepayFile {
-    pub turnover_pct: f64,
-    pub refi_max_pct: f64,
-    pub refi_midpoint_pct: f64,
-    pub refi_slope_per_pct: f64,
-    pub burnout_floor: f64,
-    pub seasoning_months: f64,
-    pub seasonality: bool,
-}
-
-impl Default for PrepayFile {
-    fn default() -> Self {
-        let d = PrepayParams::default();
-        PrepayFile {
-            turnover_pct: d.turnover_pct,
-            refi_max_pct: d.refi_max_pct,
-            refi_midpoint_pct: d.refi_midpoint_pct,
-            refi_slope_per_pct: d.refi_slope_per_pct,
-            burnout_floor: d.burnout_floor,
-            seasoning_months: d.seasoning_months,
-            seasonality: d.seasonality,
-        }
-    }
-}
-
-/// `[default]`; every key optional, defaults from [`DefaultParams::default`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DefaultFile {
-    pub floor_pct: f64,
-    pub max_pct: f64,
-    pub ltv_midpoint_pct: f64,
-    pub ltv_slope_per_pct: f64,
-    pub fico_slope_per_100: f64,
-    pub seasoning_months: f64,
-    pub missing_ltv_pct: f64,
-    pub missing_fico: f64,
-}
-
-impl Default for DefaultFile {
-    fn default() -> Self {
-        let d = DefaultParams::default();
-        DefaultFile {
-            floor_pct: d.floor_pct,
-            max_pct: d.max_pct,
-            ltv_midpoint_pct: d.ltv_midpoint_pct,
-            ltv_slope_per_pct: d.ltv_slope_per_pct,
-            fico_slope_per_100: d.fico_slope_per_100,
-            seasoning_months: d.seasoning_months,
-            missing_ltv_pct: d.missing_ltv_pct,
-            missing_fico: d.missing_fico,
-        }
-    }
-}
-
-/// `[loss]`; every key optional, defaults from [`LossParams::default`].
+/// `[loss]`; every key optional, defaults from [`LossParams::default`]. The one wire type
+/// of the behaviour sections: the file keeps the pipeline's two keys beside the others,
+/// where the engine groups them in a `Pipeline` (and serde cannot flatten a struct that
+/// refuses unknown keys). `[prepay]` and `[default]` deserialise straight into the
+/// engine's `PrepayParams` and `DefaultParams`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LossFile {
@@ -206,8 +152,8 @@ pub struct StochasticSpec {
 pub struct StochasticSections {
     pub rates: Option<RatesFile>,
     pub house_prices: Option<HousePricesFile>,
-    pub prepay: Option<PrepayFile>,
-    pub default: Option<DefaultFile>,
+    pub prepay: Option<PrepayParams>,
+    pub default: Option<DefaultParams>,
     pub loss: Option<LossFile>,
     pub discount: Option<DiscountFile>,
 }
@@ -236,8 +182,6 @@ impl StochasticSpec {
             rate_correlation: hp.rate_correlation,
             initial_hpa_pct: hp.initial_hpa_pct.unwrap_or(hp.drift_pct),
         };
-        let p = s.prepay.unwrap_or_default();
-        let d = s.default.unwrap_or_default();
         let l = s.loss.unwrap_or_default();
         let spec = StochasticSpec {
             scenarios: model.scenarios,
@@ -246,25 +190,8 @@ impl StochasticSpec {
             hull_white,
             mortgage_spread_pct: rates.mortgage_spread_pct,
             house_prices,
-            prepay: PrepayParams {
-                turnover_pct: p.turnover_pct,
-                refi_max_pct: p.refi_max_pct,
-                refi_midpoint_pct: p.refi_midpoint_pct,
-                refi_slope_per_pct: p.refi_slope_per_pct,
-                burnout_floor: p.burnout_floor,
-                seasoning_months: p.seasoning_months,
-                seasonality: p.seasonality,
-            },
-            default: DefaultParams {
-                floor_pct: d.floor_pct,
-                max_pct: d.max_pct,
-                ltv_midpoint_pct: d.ltv_midpoint_pct,
-                ltv_slope_per_pct: d.ltv_slope_per_pct,
-                fico_slope_per_100: d.fico_slope_per_100,
-                seasoning_months: d.seasoning_months,
-                missing_ltv_pct: d.missing_ltv_pct,
-                missing_fico: d.missing_fico,
-            },
+            prepay: s.prepay.unwrap_or_default(),
+            default: s.default.unwrap_or_default(),
             loss: LossParams {
                 reo_discount_pct: l.reo_discount_pct,
                 sale_cost_pct: l.sale_cost_pct,

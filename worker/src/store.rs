@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::DisplayErrorContext;
@@ -130,14 +130,6 @@ impl Store {
         match &*self.backend {
             Backend::Local(_) => None,
             Backend::S3 { aws, .. } => Some(aws.clone()),
-        }
-    }
-
-    /// The local directory behind the store, if it is one.
-    pub fn local_root(&self) -> Option<&Path> {
-        match &*self.backend {
-            Backend::Local(root) => Some(root),
-            Backend::S3 { .. } => None,
         }
     }
 

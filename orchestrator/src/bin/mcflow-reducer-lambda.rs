@@ -3,31 +3,21 @@
 
 use std::sync::Arc;
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use orchestrator::cloud::lambda::{ENV_QUEUE_URL, ENV_STORE, FunctionEnv, handle_reducer_event};
-use serde_json::Value;
+use orchestrator::cloud::lambda::{
+    ENV_QUEUE_URL, ENV_STORE, FunctionEnv, ReducerEvent, handle_reducer_event,
+};
 use worker::aws::{AwsSettings, LazyAws};
+use worker::serve::{Error, env_var, serve};
 
-fn main() -> Result<(), lambda_runtime::Error> {
-    let env = Arc::new(FunctionEnv {
-        store: std::env::var(ENV_STORE).map_err(|_| format!("{ENV_STORE} is not set"))?,
+fn main() -> Result<(), Error> {
+    let env = FunctionEnv {
+        store: env_var(ENV_STORE)?,
         queue_url: std::env::var(ENV_QUEUE_URL).unwrap_or_default(),
-    });
+    };
     let aws = Arc::new(LazyAws::new(AwsSettings::default()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Value>| {
-            let (aws, env) = (aws.clone(), env.clone());
-            async move {
-                let claimant = format!("lambda:{}", event.context.request_id);
-                tokio::task::spawn_blocking(move || {
-                    handle_reducer_event(&aws, &env, event.payload, &claimant, chrono::Utc::now())
-                        .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
-                })
-                .await?
-            }
-        },
-    )))
+    serve(move |event: ReducerEvent, context| {
+        let claimant = format!("lambda:{}", context.request_id);
+        handle_reducer_event(&aws, &env, event, &claimant, chrono::Utc::now())
+            .map_err(|e| Error::from(format!("{e:#}")))
+    })
 }

@@ -1,7 +1,18 @@
 //! Sample events for each function trigger, as `sam local generate-event` prints them:
 //! the copies in `data/events/` that the tests drive the handlers with.
 
-use crate::cli::EventKind;
+/// A function trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// SQS batch for the worker function.
+    Sqs,
+    /// EventBridge scheduled event for the orchestrator function.
+    Schedule,
+    /// S3 notification of a completion marker for the reducer function.
+    S3,
+    /// Direct invocation of the worker with one shard message.
+    Direct,
+}
 
 /// The sample event of `kind`, as JSON text.
 pub fn sample(kind: EventKind) -> &'static str {

@@ -4,8 +4,9 @@
 
 use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, Utc};
+use worker::layout::{SHARD_CASHFLOWS_FILE, shard_file_key, shard_prefix};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
-use worker::shard::{ShardTask, shard_prefix};
+use worker::shard::ShardTask;
 use worker::store::Store;
 
 const CONFIG: &str = include_str!("../../../data/golden/run.toml");
@@ -67,7 +68,7 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
 
 /// SHA-256 of the golden shard's partial cash-flow table.
 pub fn digest(store: &Store) -> Result<String> {
-    let key = format!("{}/cashflows.parquet", shard_prefix(RUN_ID, 0));
+    let key = shard_file_key(RUN_ID, 0, SHARD_CASHFLOWS_FILE);
     let bytes = store
         .get(&key)?
         .with_context(|| format!("the golden shard wrote no {}", store.describe(&key)))?;
@@ -112,7 +113,7 @@ mod tests {
             digest(&store).unwrap_or_default()
         );
         // A worker whose output differs by one byte fails the check.
-        let key = format!("{}/cashflows.parquet", shard_prefix(RUN_ID, 0));
+        let key = shard_file_key(RUN_ID, 0, SHARD_CASHFLOWS_FILE);
         let verdict = pretraffic_check(&store, Utc::now(), &|event| {
             let message: ShardMessage = serde_json::from_value(event)?;
             runner.run(&message)?;

@@ -1,20 +1,23 @@
-//! The orchestrator and reducer functions' event handling, apart from the Lambda runtime
-//! so that tests drive it with the `data/events/` fixtures.
+//! The orchestrator, reducer and pre-traffic functions' typed events and their handling,
+//! apart from the Lambda runtime so that tests drive it with the `data/events/` fixtures.
 //!
-//! - Orchestrator: an EventBridge scheduled event (the submit request in `detail`), an
-//!   EventBridge Scheduler target input, or a direct invocation, all carrying the same
-//!   request: `{"config_s3": "s3://..."}` or `{"config": {name, text, files}}`, plus
-//!   `"portfolio"` and optional shard sizes; also `{"continue_dispatch": ...}` (its own
+//! - Orchestrator ([`OrchestratorEvent`]): an EventBridge scheduled event (the submit
+//!   request in `detail`), an EventBridge Scheduler target input, or a direct invocation,
+//!   all carrying the same [`SubmitRequest`]; also `{"continue_dispatch": ...}` (its own
 //!   follow-up) and `{"reissue_stragglers": {"run_id": ...}}` (for a schedule).
-//! - Reducer: S3 notifications of completion markers (keys arrive URL-encoded), or a
-//!   direct `{"run_id": "..."}`; each run named is reduced at most once.
+//! - Reducer ([`ReducerEvent`]): S3 notifications of completion markers (keys arrive
+//!   URL-encoded), or a direct `{"run_id": "..."}`; each run named is reduced at most once.
+//! - Pre-traffic hook ([`HookEvent`]): CodeDeploy's lifecycle event.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::Error as _;
 use serde_json::{Value, json};
 use worker::aws::LazyAws;
 use worker::manifest::ConfigText;
@@ -23,7 +26,7 @@ use worker::store::{Store, parse_s3_uri};
 
 use super::queue::Queue;
 use super::{DispatchOptions, ReduceOutcome, Submission, continue_dispatch, submit, try_reduce};
-use crate::plan::Sizing;
+use crate::run::plan::Sizing;
 
 /// Environment variables the functions read (the template sets them).
 pub const ENV_STORE: &str = "MCFLOW_STORE";
@@ -38,7 +41,7 @@ pub struct FunctionEnv {
 }
 
 /// A submit request, as a schedule or a person sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     #[serde(default)]
@@ -85,6 +88,67 @@ pub struct ContinueDispatch {
     pub next_shard: u32,
 }
 
+/// A run named by its id: `{"run_id": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct RunRef {
+    pub run_id: String,
+}
+
+/// What the orchestrator function is invoked with.
+#[derive(Debug, Clone)]
+pub enum OrchestratorEvent {
+    /// `{"reissue_stragglers": {"run_id": ...}}`, from a schedule.
+    ReissueStragglers(RunRef),
+    /// `{"continue_dispatch": {...}}`, the function's own follow-up.
+    ContinueDispatch(ContinueDispatch),
+    /// A submit request: inside an EventBridge rule's event (`detail`), or as a
+    /// Scheduler target's input or a direct invocation's payload.
+    Submit(SubmitRequest),
+}
+
+impl<'de> Deserialize<'de> for OrchestratorEvent {
+    /// Picks the shape by its distinguishing key, then deserialises that shape, so a
+    /// typo in a submit request is reported as that request's error ("unknown field
+    /// `shardz`"), not as "matches no shape".
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let field = |key: &str| v.get(key).cloned();
+        let parsed = if let Some(r) = field("reissue_stragglers") {
+            serde_json::from_value(r).map(OrchestratorEvent::ReissueStragglers)
+        } else if let Some(c) = field("continue_dispatch") {
+            serde_json::from_value(c).map(OrchestratorEvent::ContinueDispatch)
+        } else if v.get("detail-type").is_some() {
+            serde_json::from_value::<EventBridgeEvent<SubmitRequest>>(v)
+                .map(|e| OrchestratorEvent::Submit(e.detail))
+        } else {
+            serde_json::from_value(v).map(OrchestratorEvent::Submit)
+        };
+        parsed.map_err(|e| D::Error::custom(format!("not an orchestrator event: {e}")))
+    }
+}
+
+/// What the reducer function is invoked with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an S3 notification ({\"Records\": [...]}) or {\"run_id\": ...}"
+)]
+pub enum ReducerEvent {
+    /// Completion markers written (the bucket's notification).
+    Notification(S3Event),
+    /// A direct request to reduce one run.
+    Direct(RunRef),
+}
+
+/// CodeDeploy's lifecycle hook event, as the pre-traffic function receives it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HookEvent {
+    #[serde(rename = "DeploymentId")]
+    pub deployment_id: String,
+    #[serde(rename = "LifecycleEventHookExecutionId")]
+    pub execution_id: String,
+}
+
 /// Handles one orchestrator invocation: validates and submits the run, sending shard
 /// messages until `deadline`. When the deadline stops the fan-out, the answer carries
 /// `"continuation": {"continue_dispatch": {...}}`, the event the shell invokes the
@@ -92,7 +156,7 @@ pub struct ContinueDispatch {
 pub fn handle_orchestrator_event(
     aws: &LazyAws,
     env: &FunctionEnv,
-    event: Value,
+    event: OrchestratorEvent,
     now: DateTime<Utc>,
     deadline: Option<std::time::Instant>,
 ) -> Result<Value> {
@@ -100,39 +164,29 @@ pub fn handle_orchestrator_event(
         deadline,
         ..Default::default()
     };
-    if let Some(r) = event.get("reissue_stragglers") {
-        let run_id = r["run_id"]
-            .as_str()
-            .context("reissue_stragglers needs {\"run_id\": ...}")?;
-        let store = Store::open(&env.store, || aws.get())?;
-        let queue = Queue::new(aws.get(), &env.queue_url);
-        let shards = crate::cloud::stragglers::reissue_stragglers(
-            &store,
-            run_id,
-            &queue,
-            now.timestamp_millis(),
-            &crate::cloud::stragglers::StragglerPolicy::default(),
-        )?;
-        return Ok(json!({"run_id": run_id, "reissued": shards}));
-    }
-    if let Some(c) = event.get("continue_dispatch") {
-        let c: ContinueDispatch =
-            serde_json::from_value(c.clone()).context("not a continue_dispatch request")?;
-        let store = Store::open(&env.store, || aws.get())?;
-        let queue = Queue::new(aws.get(), &env.queue_url);
-        let p = continue_dispatch(&store, &queue, &c.run_id, c.next_shard, &dispatch)?;
-        return Ok(dispatch_answer(
-            &c.run_id,
-            p.sent,
-            (!p.complete).then_some(p.next_shard),
-        ));
-    }
-    // EventBridge rules wrap the request in `detail`; Scheduler and direct calls do not.
-    let request = match event.get("detail") {
-        Some(detail) if event.get("detail-type").is_some() => detail.clone(),
-        _ => event,
+    let store = Store::open(&env.store, || aws.get())?;
+    let queue = Queue::new(aws.get(), &env.queue_url);
+    let request = match event {
+        OrchestratorEvent::ReissueStragglers(RunRef { run_id }) => {
+            let shards = crate::cloud::stragglers::reissue_stragglers(
+                &store,
+                &run_id,
+                &queue,
+                now.timestamp_millis(),
+                &crate::cloud::stragglers::StragglerPolicy::default(),
+            )?;
+            return Ok(json!({"run_id": run_id, "reissued": shards}));
+        }
+        OrchestratorEvent::ContinueDispatch(c) => {
+            let p = continue_dispatch(&store, &queue, &c.run_id, c.next_shard, &dispatch)?;
+            return Ok(dispatch_answer(
+                &c.run_id,
+                p.sent,
+                (!p.complete).then_some(p.next_shard),
+            ));
+        }
+        OrchestratorEvent::Submit(request) => request,
     };
-    let request: SubmitRequest = serde_json::from_value(request).context("not a submit request")?;
     let config = match (&request.config_s3, &request.config) {
         (Some(uri), None) => {
             let (bucket, key) =
@@ -142,8 +196,6 @@ pub fn handle_orchestrator_event(
         (None, Some(c)) => c.clone(),
         _ => bail!("give exactly one of config_s3 and config"),
     };
-    let store = Store::open(&env.store, || aws.get())?;
-    let queue = Queue::new(aws.get(), &env.queue_url);
     let source = PortfolioSource::open(&request.portfolio, || aws.get())?;
     let sizing = match (
         request.shards,
@@ -186,39 +238,25 @@ fn dispatch_answer(run_id: &str, sent: u32, next_shard: Option<u32>) -> Value {
     answer
 }
 
-/// Decodes an S3 event key (`+` for space, `%XX` escapes).
-pub fn url_decode(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&key[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes an S3 notification's object key: S3 sends keys form-encoded (`+` for a
+/// space, `%XX` escapes).
+pub fn decode_event_key(key: &str) -> String {
+    percent_encoding::percent_decode_str(&key.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-/// Run ids named by completion-marker keys of the store in an S3 event.
-fn runs_in_s3_event(store_root: &str, event: &Value) -> Vec<String> {
+/// Run ids named by completion-marker keys of the store in an S3 notification.
+fn runs_in_notification(store_root: &str, event: &S3Event) -> Vec<String> {
     let prefix = parse_s3_uri(store_root)
         .map(|(_, p)| p.trim_matches('/').to_string())
         .unwrap_or_default();
     let mut runs = BTreeSet::new();
-    for record in event["Records"].as_array().into_iter().flatten() {
-        let Some(raw) = record["s3"]["object"]["key"].as_str() else {
+    for record in &event.records {
+        let Some(raw) = record.s3.object.key.as_deref() else {
             continue;
         };
-        let key = url_decode(raw);
+        let key = decode_event_key(raw);
         let key = if prefix.is_empty() {
             key.as_str()
         } else {
@@ -227,13 +265,7 @@ fn runs_in_s3_event(store_root: &str, event: &Value) -> Vec<String> {
                 None => continue,
             }
         };
-        let Some(rest) = key.strip_prefix("_partials/run_id=") else {
-            continue;
-        };
-        let Some((run_id, _)) = rest.split_once('/') else {
-            continue;
-        };
-        if worker::shard::shard_of_marker(run_id, key).is_some() {
+        if let Some((run_id, _)) = worker::layout::parse_marker_key(key) {
             runs.insert(run_id.to_string());
         }
     }
@@ -244,17 +276,13 @@ fn runs_in_s3_event(store_root: &str, event: &Value) -> Vec<String> {
 pub fn handle_reducer_event(
     aws: &LazyAws,
     env: &FunctionEnv,
-    event: Value,
+    event: ReducerEvent,
     claimant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value> {
-    let runs = if event.get("Records").is_some() {
-        runs_in_s3_event(&env.store, &event)
-    } else {
-        let id = event["run_id"]
-            .as_str()
-            .context("a direct reducer call needs {\"run_id\": ...}")?;
-        vec![id.to_string()]
+    let runs = match event {
+        ReducerEvent::Notification(n) => runs_in_notification(&env.store, &n),
+        ReducerEvent::Direct(RunRef { run_id }) => vec![run_id],
     };
     let store = Store::open(&env.store, || aws.get())?;
     let mut results = Vec::new();
@@ -285,23 +313,72 @@ mod tests {
     #[test]
     fn decodes_event_keys() {
         assert_eq!(
-            url_decode("_partials/run_id%3Dr1/shard-00003/_SUCCESS.json"),
+            decode_event_key("_partials/run_id%3Dr1/shard-00003/_SUCCESS.json"),
             "_partials/run_id=r1/shard-00003/_SUCCESS.json"
         );
-        assert_eq!(url_decode("a+b%2"), "a b%2");
+        assert_eq!(decode_event_key("a+b%2"), "a b%2");
     }
 
     #[test]
     fn finds_runs_of_marker_keys_under_the_store_prefix() {
-        let event = json!({"Records": [
-            {"s3": {"object": {"key": "res/_partials/run_id%3Dr1/shard-00000/_SUCCESS.json"}}},
-            {"s3": {"object": {"key": "res/_partials/run_id%3Dr1/shard-00000/loans.parquet"}}},
-            {"s3": {"object": {"key": "other/_partials/run_id%3Dr2/shard-00000/_SUCCESS.json"}}}
-        ]});
+        // The shipped notification, repeated with three keys: a marker of the store, a
+        // partial file beside it, and a marker under another prefix.
+        let mut event: Value = serde_json::from_str(crate::cloud::events::sample(
+            crate::cloud::events::EventKind::S3,
+        ))
+        .expect("fixture");
+        let record = event["Records"][0].clone();
+        let keys = [
+            "res/_partials/run_id%3Dr1/shard-00000/_SUCCESS.json",
+            "res/_partials/run_id%3Dr1/shard-00000/loans.parquet",
+            "other/_partials/run_id%3Dr2/shard-00000/_SUCCESS.json",
+        ];
+        event["Records"] = keys
+            .iter()
+            .map(|k| {
+                let mut r = record.clone();
+                r["s3"]["object"]["key"] = (*k).into();
+                r
+            })
+            .collect();
+        let event: ReducerEvent = serde_json::from_value(event).expect("an S3 notification");
+        let ReducerEvent::Notification(n) = event else {
+            panic!("not read as a notification: {event:?}");
+        };
         assert_eq!(
-            runs_in_s3_event("s3://b/res", &event),
+            runs_in_notification("s3://b/res", &n),
             vec!["r1".to_string()]
         );
+    }
+
+    #[test]
+    fn orchestrator_events_are_told_apart_and_typos_are_named() {
+        let e: OrchestratorEvent =
+            serde_json::from_value(json!({"reissue_stragglers": {"run_id": "r1"}}))
+                .expect("reissue");
+        assert!(
+            matches!(e, OrchestratorEvent::ReissueStragglers(RunRef { ref run_id }) if run_id == "r1")
+        );
+        let e: OrchestratorEvent =
+            serde_json::from_value(json!({"continue_dispatch": {"run_id": "r1", "next_shard": 7}}))
+                .expect("continue");
+        assert!(matches!(
+            e,
+            OrchestratorEvent::ContinueDispatch(ContinueDispatch { next_shard: 7, .. })
+        ));
+        let e: OrchestratorEvent = serde_json::from_value(json!({
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "detail": {"config_s3": "s3://b/run.toml", "portfolio": "s3://b/p.parquet"}
+        }))
+        .expect("eventbridge");
+        assert!(
+            matches!(e, OrchestratorEvent::Submit(SubmitRequest { ref portfolio, .. }) if portfolio == "s3://b/p.parquet")
+        );
+        let typo = serde_json::from_value::<OrchestratorEvent>(
+            json!({"config_s3": "s3://b/run.toml", "portfolio": "p", "shardz": 3}),
+        )
+        .expect_err("a typo");
+        assert!(typo.to_string().contains("shardz"), "{typo}");
     }
 }
 
@@ -330,4 +407,72 @@ pub fn pretraffic_check(
         Ok(()) => HookVerdict::Succeeded,
         Err(e) => HookVerdict::Failed(format!("{e:#}")),
     }
+}
+
+/// How [`invoke_function`] calls: waiting for the answer, or queueing the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// `RequestResponse`: the function's answer, or its error.
+    Wait,
+    /// `Event`: Lambda queues the event and answers at once.
+    Queue,
+}
+
+/// Invokes `function` (a name, ARN or qualified version) with `payload`. With
+/// [`Invocation::Wait`], returns the answer, and a function error is an error.
+pub fn invoke_function(
+    aws: &worker::aws::Aws,
+    function: &str,
+    payload: &Value,
+    how: Invocation,
+) -> Result<Value> {
+    use aws_sdk_lambda::types::InvocationType;
+    let lambda = aws_sdk_lambda::Client::new(aws.sdk_config());
+    let call = lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(match how {
+            Invocation::Wait => InvocationType::RequestResponse,
+            Invocation::Queue => InvocationType::Event,
+        })
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+        .send();
+    let out = aws.block_on(call).map_err(|e| {
+        anyhow::anyhow!(
+            "invoking {function}: {}",
+            aws_sdk_lambda::error::DisplayErrorContext(e)
+        )
+    })?;
+    let body = out.payload.map(|b| b.into_inner()).unwrap_or_default();
+    if let Some(kind) = out.function_error {
+        bail!("{function}: {kind}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Tells CodeDeploy the hook's verdict on the deployment `event` names.
+pub fn report_hook_verdict(
+    aws: &worker::aws::Aws,
+    event: &HookEvent,
+    verdict: &HookVerdict,
+) -> Result<()> {
+    use aws_sdk_codedeploy::types::LifecycleEventStatus;
+    let status = match verdict {
+        HookVerdict::Succeeded => LifecycleEventStatus::Succeeded,
+        HookVerdict::Failed(_) => LifecycleEventStatus::Failed,
+    };
+    let codedeploy = aws_sdk_codedeploy::Client::new(aws.sdk_config());
+    let call = codedeploy
+        .put_lifecycle_event_hook_execution_status()
+        .deployment_id(&event.deployment_id)
+        .lifecycle_event_hook_execution_id(&event.execution_id)
+        .status(status)
+        .send();
+    aws.block_on(call).map_err(|e| {
+        anyhow::anyhow!(
+            "reporting the hook's verdict: {}",
+            aws_sdk_codedeploy::error::DisplayErrorContext(e)
+        )
+    })?;
+    Ok(())
 }

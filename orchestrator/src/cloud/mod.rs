@@ -14,30 +14,21 @@ pub mod stragglers;
 
 use std::collections::BTreeSet;
 
+use crate::run::finalize::{RunFacts, finalize};
 use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use worker::aws::LazyAws;
-use worker::job::{RunFacts, finalize};
+use worker::layout::{claim_key, failures_prefix, partials_prefix, shard_of_marker, status_key};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
-use worker::runner::{FailureRecord, failures_prefix};
-use worker::shard::{ShardTask, partials_prefix, shard_of_marker};
+use worker::runner::FailureRecord;
+use worker::shard::ShardTask;
 use worker::store::Store;
 
-use crate::plan::{RunShape, Sizing, plan};
+use crate::run::plan::{RunShape, Sizing, plan};
 use queue::Queue;
-
-/// `runs/<run_id>/reduce.claim`: created once, by the reducer that won the claim.
-pub fn claim_key(run_id: &str) -> String {
-    format!("runs/{run_id}/reduce.claim")
-}
-
-/// `runs/<run_id>/status.json`.
-pub fn status_key(run_id: &str) -> String {
-    format!("runs/{run_id}/status.json")
-}
 
 /// A run submission.
 #[derive(Debug, Clone)]
@@ -101,13 +92,6 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     let shape = RunShape::of(&config, &loans, s.default_run_date)?;
     let (horizon, scenarios) = (shape.horizon_months, shape.scenarios);
     let tasks = plan(&shape, s.sizing)?;
-    let planned_loan_months = tasks
-        .iter()
-        .map(|t| {
-            loans.remaining_terms_up_to(t.loans(), horizon)
-                * u64::from(t.scenario_end - t.scenario_start)
-        })
-        .sum();
     let manifest = RunManifest {
         run_id: run_id.clone(),
         run_date: shape.run_date.clone(),
@@ -120,7 +104,7 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         scenarios,
         horizon_months: horizon,
         shards: tasks.len() as u32,
-        planned_loan_months,
+        planned_loan_months: shape.planned_loan_months,
     };
     let store = s.store;
     let done = match RunManifest::get(store, &run_id) {
@@ -329,7 +313,8 @@ fn reduce_claimed(
     let portfolio = load_portfolio_from(&source)?;
     let tasks = manifest.shard_tasks(store)?;
     let reduce_started = std::time::Instant::now();
-    let projected = crate::local::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let projected =
+        crate::run::reduce::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
     let reduce_seconds = reduce_started.elapsed().as_secs_f64();
     let mut shard_seconds = Vec::with_capacity(tasks.len());
     for t in &tasks {
@@ -461,8 +446,8 @@ pub fn derive_status(
         RunState::Running
     };
     let estimated_cost_usd = worker::cost::run_bill(
-        &worker::cost::PRICES,
-        worker::cost::Arch::X86_64,
+        &worker::lambda_facts::PRICES,
+        worker::lambda_facts::Arch::X86_64,
         worker::cost::BILL_MEMORY_MB,
         &durations_ms,
         0.0,
@@ -549,7 +534,7 @@ pub fn retry(store: &Store, run_id: &str, queue: &Queue, concurrency: usize) -> 
         None => Vec::new(),
     };
     for t in &missing {
-        store.delete(&worker::runner::failure_key(run_id, t.shard))?;
+        store.delete(&worker::layout::failure_key(run_id, t.shard))?;
     }
     let bodies = message_bodies(store, missing.iter().copied());
     queue.send_all(&bodies, concurrency)?;

@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use worker::layout::reissued_key;
 use worker::manifest::RunManifest;
 use worker::store::Store;
 
@@ -67,11 +68,6 @@ pub fn stragglers(progress: &RunProgress, now_ms: i64, policy: &StragglerPolicy)
     (0..progress.planned)
         .filter(|s| !finished.contains(s))
         .collect()
-}
-
-/// `runs/<run_id>/reissued.json`.
-pub fn reissued_key(run_id: &str) -> String {
-    format!("runs/{run_id}/reissued.json")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

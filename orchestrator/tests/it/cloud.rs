@@ -1,222 +1,19 @@
-//! The cloud path on a real emulator: moto server (S3 and SQS) on 127.0.0.1, started and
-//! stopped by each test. Nothing here talks to anything but 127.0.0.1.
+//! The cloud path on a real emulator (moto on 127.0.0.1, see `emulator`): fan-out,
+//! poll-mode workers, the exactly-once reduce, failures, retries and the Lambda handlers.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use orchestrator::cloud::poll::{PollOptions, run_poll_worker};
 use orchestrator::cloud::queue::Queue;
 use orchestrator::cloud::{ReduceOutcome, RunState, Submission, status, submit, try_reduce};
-use orchestrator::plan::Sizing;
-use worker::aws::{AwsSettings, LazyAws};
+use orchestrator::run::plan::Sizing;
 use worker::manifest::ConfigText;
 use worker::portfolio_file::PortfolioSource;
 use worker::runner::ShardRunner;
 use worker::store::Store;
 
-use super::repo;
-
-/// A moto server of this test's own, on a free loopback port; killed on drop.
-pub(crate) struct Moto {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl Moto {
-    pub(crate) fn start() -> Moto {
-        let bin = std::env::var_os("MCFLOW_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join(".tools/venv/bin/moto_server"));
-        assert!(
-            bin.exists(),
-            "moto server not found at {}: run `scripts/setup-tools.sh` (it creates .tools/venv with moto[server]), or set MCFLOW_MOTO_SERVER to a moto_server binary",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !moto.ready(port) {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    fn ready(&self, port: u16) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
-    }
-
-    pub(crate) fn settings(&self) -> AwsSettings {
-        AwsSettings {
-            endpoint_url: Some(self.url.clone()),
-            static_credentials: Some(("testing".into(), "testing".into())),
-        }
-    }
-
-    /// Stops the server now (the emulator going away mid-run).
-    pub(crate) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A bucket, a queue and its dead-letter queue on the emulator.
-pub(crate) struct Cloud {
-    pub(crate) moto: Moto,
-    pub(crate) aws: Arc<LazyAws>,
-    pub(crate) bucket: String,
-    pub(crate) queue: Queue,
-}
-
-impl Cloud {
-    pub(crate) fn new(max_receive_count: u32, visibility_seconds: u32) -> Cloud {
-        let moto = Moto::start();
-        let aws = Arc::new(LazyAws::new(moto.settings()));
-        let a = aws.get();
-        let bucket = "mcflow-it".to_string();
-        a.block_on(a.s3().create_bucket().bucket(&bucket).send())
-            .expect("create bucket");
-        let sqs = aws_sdk_sqs::Client::new(a.sdk_config());
-        let dlq_url = a
-            .block_on(sqs.create_queue().queue_name("shards-dlq").send())
-            .expect("dlq")
-            .queue_url
-            .expect("url");
-        let dlq_arn = a
-            .block_on(
-                sqs.get_queue_attributes()
-                    .queue_url(&dlq_url)
-                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                    .send(),
-            )
-            .expect("attrs")
-            .attributes
-            .expect("attrs")[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let url = a
-            .block_on(
-                sqs.create_queue()
-                    .queue_name("shards")
-                    .attributes(
-                        aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                        visibility_seconds.to_string(),
-                    )
-                    .attributes(
-                        aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-                        serde_json::json!({
-                            "deadLetterTargetArn": dlq_arn,
-                            "maxReceiveCount": max_receive_count.to_string()
-                        })
-                        .to_string(),
-                    )
-                    .send(),
-            )
-            .expect("queue")
-            .queue_url
-            .expect("url");
-        let queue = Queue::new(a.clone(), &url);
-        Cloud {
-            moto,
-            aws,
-            bucket,
-            queue,
-        }
-    }
-
-    pub(crate) fn store(&self, prefix: &str) -> Store {
-        Store::s3(self.aws.get(), &self.bucket, prefix).expect("store")
-    }
-
-    /// Uploads a local file and returns its `s3://` URI.
-    pub(crate) fn upload(&self, path: &Path, key: &str) -> String {
-        let bytes = std::fs::read(path).expect("read");
-        self.store("").put(key, bytes).expect("upload");
-        format!("s3://{}/{key}", self.bucket)
-    }
-}
-
-pub(crate) const CONFIG: &str = r#"
-run_id = "cloud-it"
-as_of = "2026-11-25"
-horizon_months = 120
-
-[model]
-kind = "stochastic"
-scenarios = 8
-seed = 7
-antithetic = true
-stress_paths = ["stress.csv"]
-
-[rates]
-model = "hull-white"
-mean_reversion = 0.03
-volatility = 0.01
-curve = { flat_pct = 4.0 }
-mortgage_spread_pct = 1.7
-"#;
-
-/// Inputs on disk: a synthetic portfolio and the config (with a stress path).
-pub(crate) fn inputs(dir: &Path, loans: usize) -> (PathBuf, PathBuf) {
-    let portfolio = dir.join("portfolio.parquet");
-    worker::portfolio_file::write_portfolio_parquet(
-        &portfolio,
-        &engine::sample::synthetic_loans(loans, 5),
-    )
-    .expect("portfolio");
-    std::fs::copy(
-        repo().join("data/stress/severely_adverse.csv"),
-        dir.join("stress.csv"),
-    )
-    .expect("stress");
-    let config = dir.join("run.toml");
-    std::fs::write(&config, CONFIG).expect("config");
-    (portfolio, config)
-}
-
-pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
-pub(crate) fn poll_options(id: &str) -> PollOptions {
-    PollOptions {
-        wait_seconds: 1,
-        visibility_seconds: 30,
-        idle_polls_before_exit: Some(2),
-        max_messages: None,
-        worker_id: id.to_string(),
-        stragglers: None,
-    }
-}
+use super::emulator::{Cloud, inputs, now, poll_options};
 
 fn submit_run(cloud: &Cloud, config: &Path, portfolio: &str, store: &Store, sizing: Sizing) -> u32 {
     let (text, _) = ConfigText::capture(config).expect("config");
@@ -245,8 +42,8 @@ fn submit_run(cloud: &Cloud, config: &Path, portfolio: &str, store: &Store, sizi
 fn local_run(dir: &Path, portfolio: &Path, config: &Path) -> Store {
     let store = Store::local(dir.join("local-out"));
     let cfg = worker::config::RunConfig::load(config).expect("config");
-    orchestrator::local::run_sharded(
-        orchestrator::local::LocalRun {
+    orchestrator::run::local::run_sharded(
+        orchestrator::run::local::LocalRun {
             portfolio: &PortfolioSource::File(portfolio.to_path_buf()),
             config: &cfg,
             store: &store,
@@ -363,61 +160,6 @@ fn message_body(store: &Store, run_id: &str, shard: u32) -> String {
 /// Empties the shard queue (the tests below drive shards by hand).
 fn drain(queue: &Queue) {
     while !queue.receive(10, 0, Some(60)).expect("receive").is_empty() {}
-}
-
-#[test]
-fn lambda_worker_fails_only_the_malformed_record_of_a_batch() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (portfolio, config) = inputs(dir.path(), 120);
-    let cloud = Cloud::new(3, 30);
-    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
-    let store = cloud.store("");
-    submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
-    drain(&cloud.queue);
-    // The fixture's shape, with one real shard message and one malformed record.
-    let mut event: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
-        orchestrator::cli::EventKind::Sqs,
-    ))
-    .expect("fixture");
-    event["Records"][0]["body"] = message_body(&store, "cloud-it", 0).into();
-    event["Records"][1]["body"] = "{\"store\": 42}".into();
-    let bad_id = event["Records"][1]["messageId"].clone();
-    let runner = ShardRunner::new(cloud.aws.clone());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(worker::runner::threads_for_memory(512))
-        .build()
-        .expect("pool");
-    let mut lines = Vec::new();
-    let env = || worker::lambda_worker::Environment {
-        now_ms: 1_764_028_800_000,
-        peak_memory_mb: 1.0,
-    };
-    let response =
-        worker::lambda_worker::handle_event(&runner, &pool, event, &env, &mut |l| lines.push(l))
-            .expect("handled");
-    assert_eq!(
-        response,
-        serde_json::json!({"batchItemFailures": [{"itemIdentifier": bad_id}]})
-    );
-    assert!(
-        worker::shard::read_marker(&store, "cloud-it", 0)
-            .expect("read")
-            .is_some(),
-        "the good record's shard completed"
-    );
-    let emf: serde_json::Value = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v.get("_aws").is_some())
-        .expect("an EMF line");
-    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "mcflow");
-    assert!(emf["LoanMonthsPerSecond"].as_f64().expect("rate") > 0.0);
-    let error: serde_json::Value = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["level"] == "ERROR")
-        .expect("an error line");
-    assert_eq!(error["retryable"], false);
 }
 
 #[test]
@@ -564,7 +306,7 @@ fn an_emulator_gone_mid_run_fails_clearly_and_marks_nothing_complete() {
 #[test]
 fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
     use orchestrator::cloud::lambda::{
-        FunctionEnv, handle_orchestrator_event, handle_reducer_event,
+        FunctionEnv, ReducerEvent, handle_orchestrator_event, handle_reducer_event,
     };
     let dir = tempfile::tempdir().expect("tmp");
     let (portfolio, config) = inputs(dir.path(), 100);
@@ -577,7 +319,7 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
         queue_url: cloud.queue.url().to_string(),
     };
     let mut event: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
-        orchestrator::cli::EventKind::Schedule,
+        orchestrator::cloud::events::EventKind::Schedule,
     ))
     .expect("fixture");
     event["detail"] = serde_json::json!({
@@ -585,6 +327,7 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
         "portfolio": uri,
         "loans_per_shard": 50
     });
+    let event = serde_json::from_value(event).expect("an orchestrator event");
     let out = handle_orchestrator_event(&cloud.aws, &env, event, now(), None).expect("submit");
     assert_eq!(out["run_id"], "cloud-it");
     let shards = out["sent"].as_u64().expect("sent");
@@ -595,11 +338,12 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
     }
     // The notification of the last marker, as S3 sends it (URL-encoded key).
     let mut s3: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
-        orchestrator::cli::EventKind::S3,
+        orchestrator::cloud::events::EventKind::S3,
     ))
     .expect("fixture");
     s3["Records"][0]["s3"]["object"]["key"] =
         "res/_partials/run_id%3Dcloud-it/shard-00001/_SUCCESS.json".into();
+    let s3: ReducerEvent = serde_json::from_value(s3).expect("an S3 notification");
     let first = handle_reducer_event(&cloud.aws, &env, s3.clone(), "a", now()).expect("reduce");
     assert_eq!(first["runs"][0]["outcome"], "reduced", "{first}");
     let again = handle_reducer_event(&cloud.aws, &env, s3, "b", now()).expect("reduce");
@@ -607,78 +351,12 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
     let direct = handle_reducer_event(
         &cloud.aws,
         &env,
-        serde_json::json!({"run_id": "cloud-it"}),
+        serde_json::from_value(serde_json::json!({"run_id": "cloud-it"})).expect("direct"),
         "c",
         now(),
     )
     .expect("reduce");
     assert_ne!(direct["runs"][0]["outcome"], "reduced", "{direct}");
-}
-
-#[test]
-fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (portfolio, config) = inputs(dir.path(), 100);
-    let cloud = Cloud::new(3, 30);
-    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
-    let mcflow = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &cloud.moto.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .expect("spawn");
-        let out = String::from_utf8_lossy(&o.stdout).into_owned();
-        let err = String::from_utf8_lossy(&o.stderr).into_owned();
-        (o.status.success(), out, err)
-    };
-    let config_arg = config.display().to_string();
-    let (ok, out, err) = mcflow(&[
-        "submit",
-        "--config",
-        &config_arg,
-        "--portfolio",
-        &uri,
-        "--bucket",
-        &cloud.bucket,
-        "--queue",
-        cloud.queue.url(),
-        "--shards",
-        "2",
-    ]);
-    assert!(ok, "{out}\n{err}");
-    assert_eq!(out.trim(), "cloud-it");
-    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket]);
-    assert!(ok, "{out}\n{err}");
-    assert!(out.contains("0 / 2"), "{out}");
-    let (ok, out, err) = mcflow(&[
-        "worker",
-        "--queue",
-        cloud.queue.url(),
-        "--wait-seconds",
-        "1",
-        "--exit-when-idle",
-        "2",
-    ]);
-    assert!(ok, "{out}\n{err}");
-    assert!(
-        out.contains("shards done 2, failed 0, runs reduced 1"),
-        "{out}\n{err}"
-    );
-    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket, "--json"]);
-    assert!(ok, "{out}\n{err}");
-    let st: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(st["state"], "succeeded");
-    let (ok, out, err) = mcflow(&["report", &format!("s3://{}", cloud.bucket)]);
-    assert!(ok, "{out}\n{err}");
-    assert!(out.contains("mcflow run cloud-it"), "{out}");
-    // A bad bucket name is refused with the location in the message.
-    let (ok, _, err) = mcflow(&["status", "x", "--bucket", "Bad_Bucket"]);
-    assert!(!ok);
-    assert!(err.contains("Bad_Bucket"), "{err}");
 }
 
 #[test]
@@ -729,7 +407,10 @@ fn a_fan_out_stopped_by_its_deadline_continues_where_it_stopped() {
         store: store.root(),
         queue_url: cloud.queue.url().to_string(),
     };
-    let event = serde_json::json!({"continue_dispatch": {"run_id": "cloud-it", "next_shard": 6}});
+    let event = serde_json::from_value(
+        serde_json::json!({"continue_dispatch": {"run_id": "cloud-it", "next_shard": 6}}),
+    )
+    .expect("a continuation");
     let answer =
         handle_orchestrator_event(&cloud.aws, &env, event, now(), None).expect("continuation");
     assert_eq!(answer["sent"], 4);
@@ -783,76 +464,4 @@ fn an_idle_poll_worker_reissues_a_straggler_and_the_run_finishes() {
         .expect("get")
         .expect("report");
     assert_eq!(report.shards.completed, sent);
-}
-
-#[test]
-fn submit_and_status_find_the_bucket_and_queue_from_a_stack() {
-    use orchestrator::cloud::stack::{OUTPUT_BUCKET, OUTPUT_QUEUE_URL};
-    let dir = tempfile::tempdir().expect("tmp");
-    let (portfolio, config) = inputs(dir.path(), 60);
-    let cloud = Cloud::new(3, 30);
-    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
-    let template = serde_json::json!({
-        "Resources": {
-            "Results": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stack-results"}},
-            "Shards": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "stack-shards"}}
-        },
-        "Outputs": {
-            OUTPUT_BUCKET: {"Value": {"Ref": "Results"}},
-            OUTPUT_QUEUE_URL: {"Value": {"Ref": "Shards"}}
-        }
-    });
-    let a = cloud.aws.get();
-    let cfn = aws_sdk_cloudformation::Client::new(a.sdk_config());
-    a.block_on(
-        cfn.create_stack()
-            .stack_name("mcflow-it")
-            .template_body(template.to_string())
-            .send(),
-    )
-    .expect("create stack");
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &cloud.moto.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .output()
-            .expect("spawn");
-        (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-        )
-    };
-    let config_arg = config.display().to_string();
-    let (ok, out) = run(&[
-        "submit",
-        "--config",
-        &config_arg,
-        "--portfolio",
-        &uri,
-        "--stack",
-        "mcflow-it",
-        "--shards",
-        "2",
-    ]);
-    assert!(ok, "{out}");
-    let manifest = worker::manifest::RunManifest::get(
-        &Store::s3(cloud.aws.get(), "stack-results", "").expect("store"),
-        "cloud-it",
-    )
-    .expect("the manifest is in the stack's bucket");
-    assert_eq!(manifest.shards, 2);
-    let stack_queue = Queue::new(
-        cloud.aws.get(),
-        &format!("{}/123456789012/stack-shards", cloud.moto.url),
-    );
-    assert_eq!(stack_queue.visible_messages().expect("count"), 2);
-    let (ok, out) = run(&["status", "cloud-it", "--stack", "mcflow-it"]);
-    assert!(ok, "{out}");
-    assert!(out.contains("0 / 2"), "{out}");
-    let (ok, out) = run(&["status", "cloud-it", "--stack", "no-such-stack"]);
-    assert!(!ok);
-    assert!(out.contains("no-such-stack"), "{out}");
 }

@@ -42,7 +42,7 @@ fn resources_of<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
 }
 
 #[test]
-fn the_template_sets_the_names_the_code_reads() {
+fn the_template_sets_the_outputs_binaries_and_environment_the_code_reads() {
     let t = translated();
     let outputs: BTreeSet<&str> = t["Outputs"]
         .as_object()
@@ -98,8 +98,11 @@ fn the_template_sets_the_names_the_code_reads() {
     assert!(env_of("OrchestratorFunction").contains(ENV_STORE));
     assert!(env_of("OrchestratorFunction").contains(ENV_QUEUE_URL));
     assert!(env_of("ReducerFunction").contains(ENV_STORE));
+}
 
-    // The worker's queue mapping reports partial batch failures.
+#[test]
+fn the_worker_queue_mapping_reports_partial_batch_failures() {
+    let t = translated();
     let mappings = resources_of(&t, "AWS::Lambda::EventSourceMapping");
     assert_eq!(mappings.len(), 1, "one mapping, the shard queue's");
     let m = &mappings[0].1["Properties"];
@@ -108,8 +111,11 @@ fn the_template_sets_the_names_the_code_reads() {
         m["ScalingConfig"]["MaximumConcurrency"].is_object()
             || m["ScalingConfig"]["MaximumConcurrency"].is_number()
     );
+}
 
-    // The reducer is notified of completion markers only.
+#[test]
+fn the_reducer_is_notified_of_completion_markers_only() {
+    let t = translated();
     let (_, bucket) = resources_of(&t, "AWS::S3::Bucket")
         .into_iter()
         .next()
@@ -124,13 +130,13 @@ fn the_template_sets_the_names_the_code_reads() {
             .find(|r| r["Name"] == name)
             .map(|r| r["Value"].as_str().unwrap_or_default().to_string())
     };
-    assert_eq!(rule("suffix").as_deref(), Some(worker::shard::MARKER_FILE));
+    assert_eq!(rule("suffix").as_deref(), Some(worker::layout::MARKER_FILE));
     assert_eq!(
         rule("prefix").as_deref(),
         Some(
             format!(
                 "{}/",
-                worker::shard::partials_prefix("x")
+                worker::layout::partials_prefix("x")
                     .split('/')
                     .next()
                     .expect("root")
@@ -138,9 +144,13 @@ fn the_template_sets_the_names_the_code_reads() {
             .as_str()
         )
     );
+}
 
-    // Queue visibility is six times the worker's timeout, and the duration alarm fires at
-    // 80% of it, for every timeout the template allows.
+/// Queue visibility is six times the worker's timeout, and the duration alarm fires at
+/// 80% of it, for every timeout the template allows.
+#[test]
+fn queue_visibility_and_alarms_follow_every_allowed_worker_timeout() {
+    let t = translated();
     let queues = resources_of(&t, "AWS::SQS::Queue");
     assert!(
         queues

@@ -1,111 +1,103 @@
-//! The worker's integration tests: a job's files on disk.
+//! The worker's integration tests, on a local store: one shard's partial files and
+//! marker ([`shard`]), the shard runner that runs a message from any transport
+//! ([`runner`]), and the worker function's event handling ([`handler`]).
 
-use std::path::Path;
+mod handler;
+mod runner;
+mod shard;
 
-use chrono::NaiveDate;
-use engine::{CashflowTable, Money};
-use worker::cashflow_parquet::{MONEY_COLUMNS, read_cashflows};
-use worker::config::RunConfig;
-use worker::job::{JobRequest, run_job};
-use worker::report::RunReport;
+use std::path::{Path, PathBuf};
 
-const CONFIG: &str = r#"
+use worker::manifest::{ConfigText, RunManifest, ShardMessage};
+use worker::shard::ShardTask;
+use worker::store::Store;
+
+pub(crate) const RUN_ID: &str = "it-run";
+pub(crate) const RUN_DATE: &str = "2026-11-25";
+pub(crate) const HORIZON_MONTHS: u32 = 120;
+pub(crate) const SCENARIOS: u32 = 6;
+
+/// A small stochastic run, so that both partial files exist (written with dotted keys,
+/// which the config accepts like tables).
+pub(crate) const CONFIG: &str = r#"
 run_id = "it-run"
 as_of = "2026-11-25"
-[model]
-kind = "deterministic"
-prepay = { cpr_pct = 8.0 }
-default = { cdr_pct = 0.6 }
-severity_pct = 30.0
-recovery_lag_months = 6
-advancing = false
+horizon_months = 120
+model = { kind = "stochastic", scenarios = 6, seed = 11, antithetic = true }
+rates.model = "hull-white"
+rates.mean_reversion = 0.03
+rates.volatility = 0.01
+rates.curve.flat_pct = 4.0
+rates.mortgage_spread_pct = 1.7
 "#;
 
-fn sample_portfolio(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("loans.csv");
-    worker::portfolio_file::write_portfolio_csv(&path, &engine::sample::synthetic_loans(700, 11))
-        .expect("write sample");
-    path
+/// A run written to a local store as a submission would write it: the portfolio, the
+/// manifest and its shard tasks (`loans_per_shard` loans each, all scenarios).
+pub(crate) struct Fixture {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) store: Store,
+    pub(crate) portfolio: PathBuf,
+    pub(crate) tasks: Vec<ShardTask>,
 }
 
-fn run(dir: &Path, portfolio: &Path) -> worker::job::JobResult {
-    let config = RunConfig::parse(CONFIG, Path::new("inline.toml")).expect("config");
-    let out = dir.join("out");
-    let req = JobRequest {
-        portfolio_path: portfolio,
-        config: &config,
-        out_dir: &out,
-        default_run_date: NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
-    };
-    run_job(&req).expect("job")
-}
-
-fn assert_rows_match(table: &CashflowTable, path: &Path) {
-    let rows = read_cashflows(path).expect("read back");
-    assert_eq!(rows.len(), table.horizon_months() as usize);
-    for (stored, row) in rows.iter().zip(table.rows()) {
-        assert_eq!(stored.scenario, 0);
-        assert_eq!(stored.month as u32, row.month);
-        for (cents, (name, get)) in stored.cents.iter().zip(MONEY_COLUMNS.iter()) {
-            assert_eq!(*cents, get(&row).to_cents(), "month {} {name}", row.month);
+impl Fixture {
+    pub(crate) fn new(loans: u64, loans_per_shard: u64) -> Fixture {
+        let dir = tempfile::tempdir().expect("tmp");
+        let portfolio = dir.path().join("portfolio.parquet");
+        worker::portfolio_file::write_portfolio_parquet(
+            &portfolio,
+            &engine::sample::synthetic_loans(loans as usize, 5),
+        )
+        .expect("portfolio");
+        let store = Store::local(dir.path().join("store"));
+        let tasks: Vec<ShardTask> = (0..loans.div_ceil(loans_per_shard))
+            .map(|i| ShardTask {
+                run_id: RUN_ID.into(),
+                run_date: RUN_DATE.into(),
+                horizon_months: HORIZON_MONTHS,
+                shard: i as u32,
+                loan_start: i * loans_per_shard,
+                loan_end: ((i + 1) * loans_per_shard).min(loans),
+                scenario_start: 0,
+                scenario_end: SCENARIOS,
+            })
+            .collect();
+        let config = ConfigText {
+            name: "run.toml".into(),
+            text: CONFIG.into(),
+            files: Default::default(),
+        };
+        let manifest = RunManifest {
+            run_id: RUN_ID.into(),
+            run_date: RUN_DATE.into(),
+            submitted_at: "2026-11-25T00:00:00Z".into(),
+            portfolio: portfolio.display().to_string(),
+            portfolio_sha256: worker::report::sha256_file(&portfolio).expect("sha"),
+            config_sha256: worker::report::sha256_bytes(CONFIG.as_bytes()),
+            config,
+            loans,
+            scenarios: SCENARIOS,
+            horizon_months: HORIZON_MONTHS,
+            shards: tasks.len() as u32,
+            planned_loan_months: 0,
+        };
+        manifest.put(&store, &tasks).expect("manifest");
+        Fixture {
+            _dir: dir,
+            store,
+            portfolio,
+            tasks,
         }
     }
-}
 
-#[test]
-fn job_writes_a_hive_partitioned_table_then_the_report() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = sample_portfolio(dir.path());
-    let result = run(dir.path(), &portfolio);
-    let out = dir.path().join("out");
-    let expected =
-        out.join("portfolio_cashflows/run_date=2026-11-25/run_id=it-run/part-00000.parquet");
-    assert_eq!(out.join(&result.cashflows_key), expected);
-    assert_rows_match(&result.tables[0], &expected);
-
-    let report = RunReport::read(&out.join("runs/it-run/report.json")).expect("report");
-    assert_eq!(report, result.report);
-    assert_eq!(report.loans, 700);
-    assert_eq!(report.scenarios, 1);
-    assert_eq!(report.run_date, "2026-11-25");
-    assert_eq!(report.loan_months, result.loan_months);
-    assert!(report.horizon_months >= 179 && report.horizon_months <= 360);
-    assert!(report.totals.cumulative_default_pct > 0.0);
-    assert!(report.totals.wal_years > 1.0 && report.totals.wal_years < 15.0);
-    // Non-advancing: servicing + net interest = actual interest, exactly.
-    for row in result.tables[0].rows() {
-        assert_eq!(row.net_interest + row.servicing_fee, row.actual_interest);
-        assert!(row.principal_recovery + row.principal_loss == row.liquidated_balance);
-        assert!(row.performing_balance >= Money::ZERO);
-    }
-}
-
-#[test]
-fn rerunning_a_job_rewrites_identical_bytes() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = sample_portfolio(dir.path());
-    let first = run(dir.path(), &portfolio);
-    let out = dir.path().join("out");
-    let bytes = std::fs::read(out.join(&first.cashflows_key)).expect("read");
-    let second = run(dir.path(), &portfolio);
-    assert_eq!(
-        std::fs::read(out.join(&second.cashflows_key)).expect("read"),
-        bytes
-    );
-    // Only the table file and the report exist: no temporaries left behind.
-    let files: Vec<_> = walk(&dir.path().join("out"));
-    assert_eq!(files.len(), 2, "{files:?}");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("ls") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
+    pub(crate) fn message(&self, shard: u32) -> ShardMessage {
+        ShardMessage {
+            store: self.store.root(),
+            task: self.tasks[shard as usize].clone(),
         }
     }
-    out
+
+    pub(crate) fn config(&self) -> worker::config::RunConfig {
+        worker::config::RunConfig::parse(CONFIG, Path::new("run.toml")).expect("config")
+    }
 }

@@ -20,24 +20,20 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use worker::cost::billed_ms;
-use worker::runner::threads_for_memory;
+use worker::lambda_facts::{
+    INIT_TIMEOUT, MAX_MEMORY_MB, billed_ms, threads_for_memory, vcpu_share,
+};
+use worker::process_memory::status_mb;
 
 /// The hidden subcommand that runs the handler inside the limits.
 pub const CHILD_COMMAND: &str = "__invoke-child";
 /// The child's first line on stdout once initialised: `READY_LINE <init_ms> <rss_mb>`.
 pub const READY_LINE: &str = "__mcflow_invoke_ready__";
-/// Lambda's limit on the init phase.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the child's resident memory is sampled. A spike shorter than this can pass
 /// the watch, but not the check of the child's own peak (`VmHWM`) at the end.
 const WATCH_INTERVAL: Duration = Duration::from_millis(2);
 /// cgroup v1/v2 CPU period: quota is `vcpu x period`.
 const CPU_PERIOD_US: u64 = 100_000;
-/// Lambda's largest memory size and vCPU share.
-pub const MAX_MEMORY_MB: u32 = 10_240;
-
-pub use crate::capacity::vcpu_share;
 
 /// How the CPU share was applied to a measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +56,7 @@ impl CpuLimit {
 }
 
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CpuLimitMode {
     /// A cgroup where the host allows it and the share fits its cores, else the model.
     Auto,
@@ -206,7 +202,7 @@ pub enum SandboxError {
     },
     #[error("CPU limit: {0}")]
     Cgroup(String),
-    #[error("memory size {0} MB is outside 1..=10240")]
+    #[error("memory size {0} MB is outside 1..={max}", max = MAX_MEMORY_MB)]
     Memory(u32),
     #[error("invocation I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -256,8 +252,10 @@ pub fn invoke(
         }
     };
     let request_id = request.request_id.clone();
-    let dir = tempfile_dir()?;
-    let result_path = dir.join("result.json");
+    let dir = tempfile::Builder::new()
+        .prefix("mcflow-invoke-")
+        .tempdir()?;
+    let result_path = dir.path().join("result.json");
     let mut child = Command::new(exe)
         .arg(CHILD_COMMAND)
         .arg("--event")
@@ -378,7 +376,7 @@ pub fn invoke(
     let result: Option<ChildResult> = fs::read(&result_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    let _ = fs::remove_dir_all(&dir);
+    drop(dir);
     drop(group);
     let (measured_ms, cpu_ms) = result
         .as_ref()
@@ -513,56 +511,18 @@ struct Watch {
 
 impl Watch {
     fn over_memory(&mut self) -> bool {
-        if let Some(rss) = status_kb(self.pid, "VmRSS:") {
-            self.peak_rss_mb = self.peak_rss_mb.max(rss / 1024.0);
+        if let Some(rss) = status_mb(self.pid, "VmRSS:") {
+            self.peak_rss_mb = self.peak_rss_mb.max(rss);
         }
         self.peak_rss_mb > f64::from(self.memory_mb)
     }
 }
 
-/// A `/proc/<pid>/status` field in kB.
-fn status_kb(pid: u32, field: &str) -> Option<f64> {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// A private scratch directory for the child's result.
-fn tempfile_dir() -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "mcflow-invoke-{}-{}",
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
-/// A request id shaped like Lambda's (a UUID), from the clock and the process id: unique
-/// enough to tell invocations apart in logs, not a secret.
+/// A request id shaped like Lambda's: a random (version 4) UUID.
 pub fn new_request_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let hex = format!(
-        "{:016x}{:08x}{:08x}",
-        nanos as u64,
-        std::process::id(),
-        seq.wrapping_mul(2_654_435_761)
-    );
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A CPU cgroup of our own, holding only the measured child; removed when dropped (the
@@ -665,7 +625,7 @@ pub fn child_main(
     handler: impl FnOnce() -> Result<Value, ChildError>,
 ) -> std::io::Result<()> {
     let init_ms = init_started.elapsed().as_secs_f64() * 1000.0;
-    let rss_mb = status_kb(std::process::id(), "VmRSS:").unwrap_or(0.0) / 1024.0;
+    let rss_mb = status_mb(std::process::id(), "VmRSS:").unwrap_or(0.0);
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{READY_LINE} {init_ms:.3} {rss_mb:.3}")?;
@@ -684,7 +644,7 @@ pub fn child_main(
     let record = ChildResult {
         duration_ms,
         cpu_ms: cpu_ms_self() - cpu_before,
-        peak_rss_mb: status_kb(std::process::id(), "VmHWM:").unwrap_or(0.0) / 1024.0,
+        peak_rss_mb: worker::process_memory::peak_mb(),
         response,
         error,
     };

@@ -1,23 +1,35 @@
 //! Shard planning: a run's loans x scenarios cut into shard tasks. Loan ranges are
 //! contiguous rows of the portfolio file; scenario ranges never split an antithetic pair.
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use chrono::NaiveDate;
 use engine::Portfolio;
-use worker::config::{Model, RunConfig};
-use worker::job::{first_payment_month, horizon_of};
+use worker::config::{Model, RunConfig, first_payment_month};
 use worker::shard::ShardTask;
 
-/// How the user asked for shards.
+/// How shards are sized: by the CLI's flags or a submit request's fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sizing {
-    /// `--loans-per-shard` and/or `--scenarios-per-shard` (missing = all).
+    /// Loans and/or scenarios per shard (missing = all).
     PerShard {
         loans: Option<u64>,
         scenarios: Option<u32>,
     },
-    /// `--shards N`: N loan ranges of (nearly) equal size, all scenarios each.
+    /// N loan ranges of (nearly) equal size, all scenarios each.
     Count(u32),
+}
+
+/// Why a run cannot be planned as asked. The CLI names its flags for these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SizingError {
+    #[error("loans per shard must be at least 1")]
+    LoansPerShard,
+    #[error("scenarios per shard must be at least 1")]
+    ScenariosPerShard,
+    #[error("the shard count must be at least 1")]
+    ShardCount,
+    #[error("nothing to plan: the run has no loans or no scenarios")]
+    Empty,
 }
 
 /// The run-level values every task carries.
@@ -31,6 +43,10 @@ pub struct RunShape {
     pub scenarios: u32,
     /// With antithetic pairs, scenario ranges start at even indices.
     pub antithetic: bool,
+    /// Loan-months the run computes: each loan's remaining months within the horizon,
+    /// times the scenarios. Shards cover each loan-scenario once, so this is the run's
+    /// work however it is split.
+    pub planned_loan_months: u64,
 }
 
 impl RunShape {
@@ -41,7 +57,10 @@ impl RunShape {
         portfolio: &Portfolio,
         default_run_date: NaiveDate,
     ) -> Result<RunShape> {
-        let horizon = horizon_of(config, portfolio);
+        // The config's horizon, else the portfolio's longest remaining term.
+        let horizon = config
+            .horizon_months
+            .unwrap_or_else(|| portfolio.max_remaining_term_months());
         let run_date = config.as_of.unwrap_or(default_run_date);
         let (scenarios, antithetic) = match &config.model {
             Model::Deterministic(_) => (1, false),
@@ -57,8 +76,14 @@ impl RunShape {
             loans: portfolio.len() as u64,
             scenarios,
             antithetic,
+            planned_loan_months: portfolio.remaining_terms_up_to(0..portfolio.len(), horizon)
+                * u64::from(scenarios),
         })
     }
+}
+
+fn ensure(ok: bool, e: SizingError) -> Result<(), SizingError> {
+    if ok { Ok(()) } else { Err(e) }
 }
 
 /// Cuts `0..total` into pieces of `size` (the last may be shorter).
@@ -69,22 +94,19 @@ fn ranges(total: u64, size: u64) -> Vec<(u64, u64)> {
 }
 
 /// Plans the shard tasks of a run, loan-range-major.
-pub fn plan(shape: &RunShape, sizing: Sizing) -> Result<Vec<ShardTask>> {
-    ensure!(shape.loans > 0 && shape.scenarios > 0, "nothing to plan");
+pub fn plan(shape: &RunShape, sizing: Sizing) -> Result<Vec<ShardTask>, SizingError> {
+    ensure(shape.loans > 0 && shape.scenarios > 0, SizingError::Empty)?;
     let (loans_per, scenarios_per) = match sizing {
         Sizing::PerShard { loans, scenarios } => {
-            ensure!(loans != Some(0), "--loans-per-shard must be at least 1");
-            ensure!(
-                scenarios != Some(0),
-                "--scenarios-per-shard must be at least 1"
-            );
+            ensure(loans != Some(0), SizingError::LoansPerShard)?;
+            ensure(scenarios != Some(0), SizingError::ScenariosPerShard)?;
             (
                 loans.unwrap_or(shape.loans),
                 scenarios.unwrap_or(shape.scenarios),
             )
         }
         Sizing::Count(n) => {
-            ensure!(n > 0, "--shards must be at least 1");
+            ensure(n > 0, SizingError::ShardCount)?;
             (shape.loans.div_ceil(u64::from(n)), shape.scenarios)
         }
     };
@@ -125,6 +147,7 @@ mod tests {
             loans,
             scenarios,
             antithetic,
+            planned_loan_months: loans * u64::from(scenarios) * 360,
         }
     }
 

@@ -93,7 +93,7 @@ fn sweep_reports_out_of_memory_points_and_calibrates_plan() {
     // The same duration costs less on arm64.
     let arm = point(&json, 1769, "arm64");
     assert!(
-        arm["cost_usd"].as_f64() < fine["cost_usd"].as_f64(),
+        arm["cost_usd"].as_f64().expect("arm64 cost") < fine["cost_usd"].as_f64().expect("cost"),
         "{arm}"
     );
     for kind in ["cheapest", "fastest", "balanced"] {
@@ -165,14 +165,18 @@ fn sweep_reports_timed_out_points_and_fails_when_nothing_succeeds() {
     assert!(output.contains("TIMED OUT"), "{output}");
 }
 
-#[test]
-fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = dir.path().join("sweep");
+/// A real shard's event, written by a one-size sweep into `dir/sweep/event.json`.
+fn swept_event(dir: &Path) -> std::path::PathBuf {
+    let out = dir.join("sweep");
     let (ok, output, _) = sweep(&out, "1769", "60");
     assert!(ok, "{output}");
-    let event = out.join("event.json");
+    out.join("event.json")
+}
 
+#[test]
+fn invoke_prints_lambdas_report_line_and_the_shards_marker() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let event = swept_event(dir.path());
     let o = mcflow(&[
         "invoke",
         "worker",
@@ -210,7 +214,12 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
         response["loan_months"].as_u64().expect("loan_months") > 0,
         "{response}"
     );
+}
 
+#[test]
+fn invoke_fails_like_lambda_out_of_memory_past_its_timeout_and_on_a_handler_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let event = swept_event(dir.path());
     // Over the memory size: killed, as Lambda kills it.
     let o = mcflow(&["invoke", "worker", "--event", s(&event), "--memory", "8"]);
     let (stdout, stderr) = text(&o);
@@ -247,7 +256,7 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
     assert!(stdout.contains("Sandbox.Timedout"), "{stdout}");
 
     // A handler error (the run's store is gone) is Lambda's error document, not a crash.
-    std::fs::remove_dir_all(out.join("store")).expect("remove store");
+    std::fs::remove_dir_all(dir.path().join("sweep/store")).expect("remove store");
     let o = mcflow(&["invoke", "worker", "--event", s(&event)]);
     let (stdout, stderr) = text(&o);
     assert!(!o.status.success());
@@ -259,8 +268,15 @@ fn invoke_prints_lambdas_report_line_and_fails_like_lambda() {
             .contains("manifest"),
         "{doc}\n{stderr}"
     );
+}
 
-    // Bad input is named.
+#[test]
+fn invoke_and_sweep_name_bad_event_files_and_arguments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sweep");
+    // Arguments are checked before the event is read, so any file will do.
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").expect("write");
     let o = mcflow(&["invoke", "worker", "--event", "no/such/event.json"]);
     assert!(!o.status.success());
     assert!(

@@ -10,7 +10,14 @@ use engine::stochastic::project_stochastic;
 use engine::{Isa, Portfolio, ProblemSink, project_deterministic};
 use serde::Serialize;
 
-use crate::cli::BenchModel;
+/// Which model to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// SIFMA standard assumptions: 150% PSA, 100% SDA.
+    Deterministic,
+    /// The full stochastic model with default parameters.
+    Stochastic,
+}
 
 /// A benchmark run: loan-months and the tables, so repetitions can be compared.
 type Workload = Box<dyn Fn() -> (u64, Vec<engine::CashflowTable>) + Sync>;
@@ -32,21 +39,23 @@ pub struct BenchResult {
     pub assumptions: String,
 }
 
+/// Measures `model` on `loans` new loans of `months` months (`scenarios` paths for the
+/// stochastic model) on `threads` threads: one warm-up, then `repeat` timed runs.
 pub fn bench(
-    model: BenchModel,
+    model: Model,
     loans: usize,
     months: u32,
     scenarios: u32,
     threads: usize,
     repeat: usize,
 ) -> Result<BenchResult> {
-    anyhow::ensure!(loans > 0, "--loans must be at least 1");
+    anyhow::ensure!(loans > 0, "loans must be at least 1");
     anyhow::ensure!(
         (1..=480).contains(&months),
-        "--months must be between 1 and 480"
+        "months must be between 1 and 480"
     );
-    anyhow::ensure!(repeat > 0, "--repeat must be at least 1");
-    anyhow::ensure!(scenarios > 0, "--scenarios must be at least 1");
+    anyhow::ensure!(repeat > 0, "repeat must be at least 1");
+    anyhow::ensure!(scenarios > 0, "scenarios must be at least 1");
     let portfolio =
         Portfolio::from_records(benchmark_loans(loans, months, 1), ProblemSink::default())
             .context("building the benchmark portfolio")?;
@@ -55,7 +64,7 @@ pub fn bench(
         .build()
         .context("building the thread pool")?;
     let (name, assumptions, scenarios, run): (&str, String, u32, Workload) = match model {
-        BenchModel::Deterministic => {
+        Model::Deterministic => {
             let m = benchmark_deterministic_model();
             (
                 "deterministic",
@@ -67,7 +76,7 @@ pub fn bench(
                 }),
             )
         }
-        BenchModel::Stochastic => {
+        Model::Stochastic => {
             let m = benchmark_stochastic_model(months, scenarios);
             (
                 "stochastic",

@@ -95,6 +95,24 @@ fn athena_queries_on_duckdb_match_the_reports() {
         .expect("json")
     };
     let (a, b) = (report("sample"), report("sample2"));
+    // Every query returns exactly the rows it must: one per run, one per fan month, one
+    // per state of the portfolio, one run pair; a query that returns nothing fails here.
+    let rows = |name: &str| -> &Vec<Value> {
+        q.get(name)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("no result for query {name}: {q}"))
+    };
+    assert_eq!(rows("pv_percentiles").len(), 2, "one row per run");
+    assert_eq!(rows("pv_percentiles_approx").len(), 2, "one row per run");
+    assert_eq!(rows("loss_summary").len(), 2, "one row per run");
+    assert_eq!(rows("run_diff").len(), 1, "one pair of runs");
+    let (records, _) = worker::portfolio_file::read_records(&portfolio).expect("portfolio");
+    let states: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|l| l.state.as_deref().unwrap_or("(missing)"))
+        .collect();
+    assert!(states.len() > 1, "the sample spans several states");
+    assert_eq!(rows("el_by_state").len(), states.len(), "one row per state");
 
     for row in q["pv_percentiles"].as_array().expect("rows") {
         let r = report(row["run_id"].as_str().expect("id"));
@@ -134,7 +152,13 @@ fn athena_queries_on_duckdb_match_the_reports() {
     }
     let fan = q["cashflow_fan"].as_array().expect("rows");
     let bands = a["cashflow_bands"].as_array().expect("bands");
-    assert_eq!(fan.len(), bands.len());
+    assert!(!bands.is_empty());
+    assert_eq!(
+        fan.len(),
+        bands.len(),
+        "one row per month of the fan ({} months)",
+        bands.len()
+    );
     for (row, band) in fan.iter().zip(bands) {
         for k in ["p05", "p50", "p95"] {
             close(num(&row[k]), num(&band[k]), 0.02, 0.0, k);

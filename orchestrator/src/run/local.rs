@@ -5,19 +5,19 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use engine::CashflowTable;
-use engine::risk::LoanSums;
 use rayon::prelude::*;
 use worker::config::RunConfig;
-use worker::job::{JobResult, Projected, RunFacts, finalize};
+use worker::layout::partials_prefix;
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
-use worker::shard::{ShardPartial, ShardTask, partials_prefix, read_partial, run_shard};
+use worker::shard::run_shard;
 use worker::store::Store;
 
-use crate::plan::{RunShape, Sizing, plan};
+use super::finalize::{RunFacts, RunOutputs, finalize};
+use super::plan::{RunShape, Sizing, plan};
+use super::reduce::reduce;
 
 /// Events for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct LocalRun<'a> {
 }
 
 /// Runs a whole job through shards on the current rayon pool.
-pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<JobResult> {
+pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunOutputs> {
     let LocalRun {
         portfolio: source,
         config,
@@ -68,16 +68,9 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     store
         .delete_folder(&partials)
         .context("cannot clear old partial results")?;
-    let planned_loan_months: u64 = tasks
-        .iter()
-        .map(|t| {
-            let loans = portfolio.remaining_terms_up_to(t.loans(), horizon);
-            loans * u64::from(t.scenario_end - t.scenario_start)
-        })
-        .sum();
     progress(Progress::Planned {
         shards: tasks.len() as u32,
-        loan_months: planned_loan_months,
+        loan_months: shape.planned_loan_months,
     });
     let shard_seconds = tasks
         .par_iter()
@@ -118,92 +111,6 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         remove_stale_outputs(store, &earlier, &result.report)?;
     }
     Ok(result)
-}
-
-/// Partials merged per group before the groups are merged: the reduce is a tree, so
-/// groups run in parallel and memory stays bounded however many shards a run has.
-pub const REDUCE_FAN_IN: usize = 16;
-
-/// Merges every shard's partial results exactly: tables of the same scenario add up,
-/// per-loan sums of the same loan add up. Groups of [`REDUCE_FAN_IN`] shards are reduced
-/// in parallel, then the groups are merged; integer sums make the grouping invisible.
-/// Fails if a shard has no completion marker.
-pub fn reduce(
-    tasks: &[ShardTask],
-    store: &Store,
-    advancing: bool,
-    loans: usize,
-) -> Result<Projected> {
-    ensure!(!tasks.is_empty(), "no shards to reduce");
-    let scenarios = tasks.iter().map(|t| t.scenario_end).max().unwrap_or(0) as usize;
-    let shape = (scenarios, tasks[0].horizon_months, advancing, loans);
-    tasks
-        .par_chunks(REDUCE_FAN_IN)
-        .map(|group| reduce_group(group, store, shape))
-        .try_reduce_with(|a, b| Ok(merge(a, b)))
-        .expect("at least one group")
-}
-
-/// (scenarios, horizon, advancing, loans) of the run.
-type RunDims = (usize, u32, bool, usize);
-
-fn empty(dims: RunDims) -> Projected {
-    let (scenarios, horizon, advancing, _) = dims;
-    Projected {
-        tables: (0..scenarios)
-            .map(|_| CashflowTable::new(horizon, advancing))
-            .collect(),
-        loan_sums: None,
-        loan_months: 0,
-    }
-}
-
-fn merge(mut a: Projected, b: Projected) -> Projected {
-    for (x, y) in a.tables.iter_mut().zip(&b.tables) {
-        x.merge(y);
-    }
-    a.loan_sums = match (a.loan_sums, b.loan_sums) {
-        (Some(mut x), Some(y)) => {
-            for (p, q) in x.iter_mut().zip(&y) {
-                p.merge(q);
-            }
-            Some(x)
-        }
-        (x, y) => x.or(y),
-    };
-    a.loan_months += b.loan_months;
-    a
-}
-
-fn reduce_group(tasks: &[ShardTask], store: &Store, dims: RunDims) -> Result<Projected> {
-    let (_, _, advancing, loans) = dims;
-    let mut acc = empty(dims);
-    for task in tasks {
-        let ShardPartial {
-            marker,
-            tables: partial_tables,
-            loan_sums: partial_sums,
-        } = read_partial(store, &task.run_id, task.shard, advancing)
-            .with_context(|| format!("shard {} is not complete", task.shard))?;
-        ensure!(
-            &marker.task == task,
-            "shard {} marker belongs to another task",
-            task.shard
-        );
-        for (k, t) in partial_tables.iter().enumerate() {
-            acc.tables[task.scenario_start as usize + k].merge(t);
-        }
-        if let Some(sums) = partial_sums {
-            let all = acc
-                .loan_sums
-                .get_or_insert_with(|| vec![LoanSums::default(); loans]);
-            for (a, s) in all[task.loans()].iter_mut().zip(&sums) {
-                a.merge(s);
-            }
-        }
-        acc.loan_months += marker.loan_months;
-    }
-    Ok(acc)
 }
 
 /// Guards an existing run of the same id in the same output directory. A rerun with the

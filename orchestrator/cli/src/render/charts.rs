@@ -2,14 +2,15 @@
 //! (p5/p50/p95 and mean across scenarios) and the histogram of scenario PV, as SVG.
 
 use anyhow::{Context, Result};
+use engine::risk::CashflowBand;
 use plotters::prelude::*;
-use worker::report::{BandReport, RunReport};
+use worker::report::RunReport;
 use worker::store::Store;
 
 /// Writes the charts for `report` beside it (`runs/<run_id>/`) and returns their keys.
 pub fn write_charts(store: &Store, report: &RunReport, pvs: &[f64]) -> Result<Vec<String>> {
     let mut written = Vec::new();
-    let key = |name: &str| format!("runs/{}/{name}", report.run_id);
+    let key = |name: &str| worker::layout::run_file_key(&report.run_id, name);
     if !report.cashflow_bands.is_empty() {
         let mut svg = String::new();
         fan_chart(&mut svg, &report.run_id, &report.cashflow_bands)
@@ -30,7 +31,7 @@ pub fn write_charts(store: &Store, report: &RunReport, pvs: &[f64]) -> Result<Ve
         .collect()
 }
 
-fn fan_chart(svg: &mut String, run_id: &str, bands: &[BandReport]) -> Result<()> {
+fn fan_chart(svg: &mut String, run_id: &str, bands: &[CashflowBand]) -> Result<()> {
     let millions = |x: f64| x / 1e6;
     let months = bands.len() as u32;
     let top = bands.iter().map(|b| millions(b.p95)).fold(0.0, f64::max) * 1.05;

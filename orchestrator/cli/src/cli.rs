@@ -1,13 +1,16 @@
-//! Command-line arguments of `mcflow`.
+//! Command-line arguments of `mcflow`: the clap types, their value parsers, and the
+//! mapping of flag values onto the libraries' own types (the libraries never see clap).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use worker::lambda_facts::MAX_TIMEOUT;
 
 /// Monte Carlo cash-flow projections for mortgage portfolios.
 #[derive(Debug, Parser)]
 #[command(name = "mcflow", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Send every AWS call here (an emulator such as moto); the SDK also reads
     /// `AWS_ENDPOINT_URL`.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
@@ -17,7 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Project a portfolio under a run configuration and write tables and a report.
     Run(RunArgs),
     /// Check a portfolio and a run configuration without running.
@@ -58,29 +61,29 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum InvokeCommand {
+pub(crate) enum InvokeCommand {
     /// The worker function, with an SQS batch or a direct shard message.
     Worker(InvokeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct InvokeArgs {
+pub(crate) struct InvokeArgs {
     /// The event (JSON): e.g. `mcflow generate-event sqs` or data/events/direct.json.
     #[arg(long)]
     pub event: PathBuf,
     /// The function's memory size, MB (1..=10240; Lambda accepts 128 and up).
     #[arg(long, default_value_t = 1769)]
     pub memory: u32,
-    /// The function's timeout: 60, 90s, 15m.
-    #[arg(long, default_value = "300")]
-    pub timeout: String,
+    /// The function's timeout: 60, 90s, 15m (at most Lambda's 900 s).
+    #[arg(long, default_value = "300", value_parser = lambda_timeout)]
+    pub timeout: Duration,
     /// How to apply the CPU share: a cgroup of its own where possible, or the model.
-    #[arg(long, value_enum, default_value_t = crate::sandbox::CpuLimitMode::Auto)]
-    pub cpu_limit: crate::sandbox::CpuLimitMode,
+    #[arg(long, value_enum, default_value_t = CpuLimitArg::Auto)]
+    pub cpu_limit: CpuLimitArg,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SweepArgs {
+pub(crate) struct SweepArgs {
     /// Portfolio to take the shard from (default: the bundled sample).
     #[arg(long, default_value = "data/sample_portfolio.parquet")]
     pub portfolio: String,
@@ -88,7 +91,7 @@ pub struct SweepArgs {
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
     /// Loans in the measured shard (the portfolio's first rows); 2,000 of the sample
-    /// take about 1.4 s at one vCPU, like the talk's example.
+    /// take about 1.4 s at one vCPU.
     #[arg(long, default_value_t = 2000)]
     pub loans_per_shard: u64,
     /// Scenarios in the measured shard (default: all of the run's).
@@ -100,12 +103,12 @@ pub struct SweepArgs {
     /// Invocations per memory size; the median and the spread are reported.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
-    /// The function timeout each invocation gets: 900, 60s, 15m.
-    #[arg(long, default_value = "900")]
-    pub timeout: String,
+    /// The function timeout each invocation gets: 900, 60s, 15m (at most 900 s).
+    #[arg(long, default_value = "900", value_parser = lambda_timeout)]
+    pub timeout: Duration,
     /// How to apply the CPU share: a cgroup of its own where possible, or the model.
-    #[arg(long, value_enum, default_value_t = crate::sandbox::CpuLimitMode::Auto)]
-    pub cpu_limit: crate::sandbox::CpuLimitMode,
+    #[arg(long, value_enum, default_value_t = CpuLimitArg::Auto)]
+    pub cpu_limit: CpuLimitArg,
     /// Weight of cost against duration in the balanced recommendation, 0 to 1.
     #[arg(long, default_value_t = 0.5)]
     pub cost_weight: f64,
@@ -115,7 +118,7 @@ pub struct SweepArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct InvokeChildArgs {
+pub(crate) struct InvokeChildArgs {
     #[arg(long)]
     pub event: PathBuf,
     #[arg(long)]
@@ -124,14 +127,14 @@ pub struct InvokeChildArgs {
 
 /// A Lambda architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ArchArg {
+pub(crate) enum ArchArg {
     #[value(name = "x86_64")]
     X86_64,
     Arm64,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// Portfolio to plan for (default: the bundled sample); or give --loans and
     /// --scenarios.
     #[arg(long, conflicts_with = "loans")]
@@ -148,9 +151,9 @@ pub struct PlanArgs {
     /// Remaining months per loan of a hypothetical run.
     #[arg(long, default_value_t = 360)]
     pub months: u32,
-    /// Wall-time limit: 90s, 10m, 2h.
-    #[arg(long)]
-    pub deadline: Option<String>,
+    /// Wall-time limit: 90s, 10m, 2h, 1h 30m.
+    #[arg(long, value_parser = duration)]
+    pub deadline: Option<Duration>,
     /// Cost limit of the whole run, USD.
     #[arg(long)]
     pub budget_usd: Option<f64>,
@@ -172,7 +175,7 @@ pub struct PlanArgs {
 /// Where a deployment keeps runs, and its shard queue.
 #[derive(Debug, Clone, Args)]
 #[group(required = true, multiple = false, id = "location")]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// The deployment's bucket (runs go under s3://BUCKET/).
     #[arg(long, group = "location")]
     pub bucket: Option<String>,
@@ -185,7 +188,7 @@ pub struct StoreArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     /// Run configuration (TOML); it and the files it names travel in the run manifest.
     #[arg(long)]
     pub config: PathBuf,
@@ -212,7 +215,7 @@ pub struct SubmitArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// The run id.
     pub run_id: String,
     #[command(flatten)]
@@ -231,7 +234,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     /// The shard queue's URL.
     #[arg(long)]
     pub queue: String,
@@ -251,7 +254,7 @@ pub struct WorkerArgs {
 
 /// A function trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EventKind {
+pub(crate) enum EventKindArg {
     /// SQS batch for the worker function.
     Sqs,
     /// EventBridge scheduled event for the orchestrator function.
@@ -263,19 +266,19 @@ pub enum EventKind {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct GenerateEventArgs {
+pub(crate) struct GenerateEventArgs {
     #[arg(value_enum)]
-    pub kind: EventKind,
+    pub kind: EventKindArg,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ImportCommand {
+pub(crate) enum ImportCommand {
     /// Fannie Mae Single-Family Loan Performance files (pipe-delimited, 110 columns).
     Fannie(FannieArgs),
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct FannieArgs {
+pub(crate) struct FannieArgs {
     /// One or more performance files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -291,7 +294,7 @@ pub struct FannieArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Output location of earlier runs: a local directory or `s3://bucket/prefix`.
     #[arg(default_value = "mcflow-out")]
     pub dir: String,
@@ -301,7 +304,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ScenariosArgs {
+pub(crate) struct ScenariosArgs {
     /// Run configuration (TOML) with model.kind = "stochastic".
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
@@ -315,7 +318,7 @@ pub struct ScenariosArgs {
 
 /// Which model `mcflow bench` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchModel {
+pub(crate) enum BenchModelArg {
     /// SIFMA standard assumptions: 150% PSA, 100% SDA.
     Deterministic,
     /// The full stochastic model with default parameters (Hull-White, house prices, every
@@ -324,7 +327,7 @@ pub enum BenchModel {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     /// Portfolio file, Parquet or CSV: a local path or `s3://bucket/key`.
     #[arg(long, default_value = "data/sample_portfolio.parquet")]
     pub portfolio: String,
@@ -334,7 +337,7 @@ pub struct InputArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
     /// Output location: a local directory or `s3://bucket/prefix`.
@@ -358,32 +361,32 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Loans in the synthetic portfolio.
-    #[arg(long, default_value_t = 100_000)]
-    pub loans: usize,
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub loans: u64,
     /// Months per loan (every loan is new with this term).
-    #[arg(long, default_value_t = 360)]
+    #[arg(long, default_value_t = 360, value_parser = clap::value_parser!(u32).range(1..=480))]
     pub months: u32,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Timed repetitions; the median is reported.
-    #[arg(long, default_value_t = 5)]
-    pub repeat: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
     /// Model to measure.
-    #[arg(long, value_enum, default_value_t = BenchModel::Deterministic)]
-    pub model: BenchModel,
+    #[arg(long, value_enum, default_value_t = BenchModelArg::Deterministic)]
+    pub model: BenchModelArg,
     /// Scenarios per run (stochastic model).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub scenarios: u32,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SampleArgs {
+pub(crate) struct SampleArgs {
     /// Number of loans.
     #[arg(long)]
     pub loans: usize,
@@ -393,4 +396,111 @@ pub struct SampleArgs {
     /// Random seed; the same seed gives the same portfolio on every machine.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+}
+
+/// How `invoke` and `sweep` apply the CPU share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CpuLimitArg {
+    /// A cgroup where the host allows it and the share fits its cores, else the model.
+    Auto,
+    /// A cgroup or an error.
+    Cgroup,
+    /// The model, never a cgroup.
+    Model,
+}
+
+impl From<CpuLimitArg> for mcflow::sandbox::CpuLimitMode {
+    fn from(a: CpuLimitArg) -> Self {
+        match a {
+            CpuLimitArg::Auto => Self::Auto,
+            CpuLimitArg::Cgroup => Self::Cgroup,
+            CpuLimitArg::Model => Self::Model,
+        }
+    }
+}
+
+impl From<EventKindArg> for orchestrator::cloud::events::EventKind {
+    fn from(a: EventKindArg) -> Self {
+        match a {
+            EventKindArg::Sqs => Self::Sqs,
+            EventKindArg::Schedule => Self::Schedule,
+            EventKindArg::S3 => Self::S3,
+            EventKindArg::Direct => Self::Direct,
+        }
+    }
+}
+
+impl From<BenchModelArg> for mcflow::bench::Model {
+    fn from(a: BenchModelArg) -> Self {
+        match a {
+            BenchModelArg::Deterministic => Self::Deterministic,
+            BenchModelArg::Stochastic => Self::Stochastic,
+        }
+    }
+}
+
+impl From<ArchArg> for worker::lambda_facts::Arch {
+    fn from(a: ArchArg) -> Self {
+        match a {
+            ArchArg::X86_64 => Self::X86_64,
+            ArchArg::Arm64 => Self::Arm64,
+        }
+    }
+}
+
+/// A positive duration: plain or `s`-suffixed seconds (fractions allowed: `0.5`,
+/// `0.001s`), or humantime's units (`90s`, `10m`, `2h`, `1h 30m`).
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let seconds = t.strip_suffix('s').unwrap_or(t).parse::<f64>();
+    let d = match seconds {
+        Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
+        Ok(_) => return Err(format!("{text:?} must be positive")),
+        Err(_) => humantime::parse_duration(t)
+            .map_err(|e| format!("{text:?} is not a duration like 90s, 10m or 2h ({e})"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("{text:?} must be positive"));
+    }
+    Ok(d)
+}
+
+/// A function timeout: a [`duration`] no longer than Lambda's limit.
+pub(crate) fn lambda_timeout(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "{text} is longer than Lambda's {} s limit",
+            MAX_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("0.001s"), Ok(Duration::from_millis(1)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(duration("ten").is_err());
+        assert!(duration("-3s").is_err());
+        assert!(duration("0").is_err());
+        assert!(lambda_timeout("15m").is_ok());
+        assert!(
+            lambda_timeout("901")
+                .expect_err("too long")
+                .contains("900 s limit")
+        );
+    }
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

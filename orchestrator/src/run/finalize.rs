@@ -1,38 +1,30 @@
-//! One local job: load the inputs, project on the current rayon pool, write the tables
-//! (`portfolio_cashflows`, and in stochastic mode `scenario_results` and `loan_results`)
-//! and then `report.json`, in that order.
+//! The last step of a run: from the reduced tables, the risk measures; then the final
+//! tables (`portfolio_cashflows`, and in stochastic mode `scenario_results` and
+//! `loan_results`) and `report.json`, in that order, so a run is never complete before
+//! its tables are whole. The embedded run and the cloud reducer both end here.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use engine::risk::{ScenarioResult, cashflow_bands, summarize};
-use engine::stochastic::project_stochastic;
-use engine::{CashflowTable, Money, Portfolio, project_deterministic};
+use engine::{CashflowTable, Money, Portfolio};
 
-use crate::cashflow_parquet::{self, CashflowFileError, partition_key};
-use crate::config::{Model, RunConfig};
-use crate::portfolio_file::{PortfolioFileError, load_portfolio};
-use crate::report::{
-    BandReport, InputFingerprint, LossReport, ModelSummary, PortfolioSummary, PvReport,
-    ReportError, RunReport, ShardCounts, StressReport, Timing, Totals, report_key,
+use worker::cashflow_parquet::{self, CashflowFileError};
+use worker::config::{Model, RunConfig, first_payment_month};
+use worker::cost::{BILL_MEMORY_MB, run_bill};
+use worker::lambda_facts::{Arch, PRICES};
+use worker::layout::{report_key, table_key};
+use worker::report::{
+    InputFingerprint, ModelSummary, PortfolioSummary, ReportError, RunReport, ShardCounts,
+    StressReport, Timing, Totals,
 };
-use crate::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
-use crate::stochastic_config::StochasticConfigError;
-use crate::store::Store;
+use worker::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
+use worker::stochastic_config::StochasticConfigError;
+use worker::store::Store;
 
-/// What a job needs; the caller decides the business date when the config has none.
+/// What a finished run wrote.
 #[derive(Debug, Clone)]
-pub struct JobRequest<'a> {
-    pub portfolio_path: &'a Path,
-    pub config: &'a RunConfig,
-    pub out_dir: &'a Path,
-    pub default_run_date: NaiveDate,
-}
-
-/// What a finished job wrote.
-#[derive(Debug, Clone)]
-pub struct JobResult {
+pub struct RunOutputs {
     pub report: RunReport,
     /// Keys in the run's store.
     pub report_key: String,
@@ -45,9 +37,7 @@ pub struct JobResult {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error(transparent)]
-    Portfolio(#[from] PortfolioFileError),
+pub enum FinalizeError {
     #[error(transparent)]
     Cashflows(#[from] CashflowFileError),
     #[error(transparent)]
@@ -56,16 +46,6 @@ pub enum JobError {
     Model(#[from] StochasticConfigError),
     #[error("cannot remove the previous report {path}: {message}")]
     Invalidate { path: PathBuf, message: String },
-}
-
-/// Validates the portfolio without running anything.
-pub fn check_inputs(portfolio_path: &Path) -> Result<Portfolio, JobError> {
-    Ok(load_portfolio(portfolio_path)?)
-}
-
-/// Calendar month (1-12) of the first payment after the business date.
-pub fn first_payment_month(run_date: NaiveDate) -> u32 {
-    run_date.month() % 12 + 1
 }
 
 /// Stochastic extras: per-scenario results, the summary and per-loan sums.
@@ -107,63 +87,10 @@ pub struct RunFacts<'a> {
     pub inputs: InputFingerprint,
 }
 
-/// The horizon of a run: the config's, else the portfolio's longest remaining term.
-pub fn horizon_of(config: &RunConfig, portfolio: &Portfolio) -> u32 {
-    config
-        .horizon_months
-        .unwrap_or_else(|| portfolio.max_remaining_term_months())
-}
-
-/// Runs a job end to end in this process, as a single shard.
-pub fn run_job(req: &JobRequest<'_>) -> Result<JobResult, JobError> {
-    let portfolio = load_portfolio(req.portfolio_path)?;
-    let config = req.config;
-    let horizon = horizon_of(config, &portfolio);
-    let run_date = config.as_of.unwrap_or(req.default_run_date);
-    let started = Instant::now();
-    let projected = match &config.model {
-        Model::Deterministic(m) => {
-            let p = project_deterministic(&portfolio, m, horizon);
-            Projected {
-                tables: vec![p.table],
-                loan_sums: None,
-                loan_months: p.loan_months,
-            }
-        }
-        Model::Stochastic(spec) => {
-            let model = spec.model(horizon, first_payment_month(run_date))?;
-            let p = project_stochastic(&portfolio, &model, horizon, 0..model.scenarios().count());
-            Projected {
-                tables: p.tables,
-                loan_sums: Some(p.loan_sums),
-                loan_months: p.loan_months,
-            }
-        }
-    };
-    let store = Store::local(req.out_dir);
-    let facts = RunFacts {
-        portfolio_location: req.portfolio_path.display().to_string(),
-        portfolio: &portfolio,
-        config,
-        store: &store,
-        run_date,
-        horizon_months: horizon,
-        shards: ShardCounts {
-            planned: 1,
-            completed: 1,
-        },
-        shard_seconds: vec![started.elapsed().as_secs_f64()],
-        reduce_seconds: 0.0,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        inputs: InputFingerprint::default(),
-    };
-    finalize(&facts, projected)
-}
-
 /// Derives the risk measures from projected tables and writes the final tables, then
 /// `report.json`. The same code serves a one-process run and the reducer of a sharded
 /// one, so both give the same bytes for the same tables.
-pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult, JobError> {
+pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs, FinalizeError> {
     let RunFacts {
         portfolio,
         config,
@@ -228,16 +155,11 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
     let report_key = report_key(config.run_id.as_str());
     store
         .delete(&report_key)
-        .map_err(|e| JobError::Invalidate {
+        .map_err(|e| FinalizeError::Invalidate {
             path: store.describe(&report_key).into(),
             message: e.to_string(),
         })?;
-    let part_key = |table: &str| {
-        format!(
-            "{}/part-00000.parquet",
-            partition_key(table, run_date, &config.run_id)
-        )
-    };
+    let part_key = |table: &str| table_key(table, run_date, config.run_id.as_str());
     let cashflows_key = part_key(cashflow_parquet::TABLE);
     cashflow_parquet::write_cashflows(
         store,
@@ -282,16 +204,16 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
         wal_years: totals.wal_years,
         cumulative_default_pct: totals.cumulative_default_pct,
         totals,
-        pv: stochastic.as_ref().map(|s| PvReport::from(&s.summary)),
+        pv: stochastic.as_ref().map(|s| s.summary.pv.clone()),
         stress: stochastic
             .as_ref()
             .map(|s| s.stress.clone())
             .unwrap_or_default(),
         cashflow_bands: stochastic
             .as_ref()
-            .map(|s| s.bands.iter().map(BandReport::from).collect())
+            .map(|s| s.bands.clone())
             .unwrap_or_default(),
-        loss: stochastic.as_ref().map(|s| LossReport::from(&s.summary)),
+        loss: stochastic.as_ref().map(|s| s.summary.loss.clone()),
         timing: Timing {
             wall_seconds,
             loan_months_per_second: if wall_seconds > 0.0 {
@@ -300,15 +222,15 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
                 0.0
             },
         },
-        bill: crate::cost::Arch::ALL
+        bill: Arch::ALL
             .iter()
             .map(|&arch| {
                 let durations_ms: Vec<f64> =
                     facts.shard_seconds.iter().map(|s| s * 1000.0).collect();
-                crate::cost::run_bill(
-                    &crate::cost::PRICES,
+                run_bill(
+                    &PRICES,
                     arch,
-                    crate::cost::BILL_MEMORY_MB,
+                    BILL_MEMORY_MB,
                     &durations_ms,
                     facts.reduce_seconds * 1000.0,
                 )
@@ -317,7 +239,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<JobResult,
         outputs,
     };
     report.put(store)?;
-    Ok(JobResult {
+    Ok(RunOutputs {
         report,
         report_key,
         cashflows_key,

@@ -1,0 +1,33 @@
+//! `mcflow scenarios`: a stochastic configuration's scenario paths exported as Parquet.
+
+use anyhow::{Context, Result};
+
+use super::load_config;
+use crate::cli::ScenariosArgs;
+
+pub(crate) fn scenarios(args: &ScenariosArgs) -> Result<()> {
+    let config = load_config(&args.config)?;
+    let worker::config::Model::Stochastic(spec) = &config.model else {
+        anyhow::bail!(
+            "{}: model.kind is {:?}; scenario paths need model.kind = \"stochastic\"",
+            args.config.display(),
+            config.model.kind()
+        );
+    };
+    let months = args.months.or(config.horizon_months).unwrap_or(360);
+    anyhow::ensure!(
+        (1..=480).contains(&months),
+        "--months must be between 1 and 480"
+    );
+    let model = spec
+        .model(months, 1)
+        .with_context(|| format!("run config {}", args.config.display()))?;
+    worker::results_parquet::write_scenario_paths(&args.out, model.scenarios())?;
+    println!(
+        "wrote {} scenarios x {} months to {}",
+        model.scenarios().count(),
+        months + 1,
+        args.out.display()
+    );
+    Ok(())
+}

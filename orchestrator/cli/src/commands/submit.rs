@@ -1,0 +1,57 @@
+//! `mcflow submit`: a run validated, its manifest written, its shards sent to the queue.
+
+use anyhow::{Context, Result};
+use orchestrator::cloud::queue::Queue;
+use orchestrator::cloud::{DispatchOptions, Submission};
+use orchestrator::run::plan::Sizing;
+use worker::aws::LazyAws;
+use worker::manifest::ConfigText;
+use worker::portfolio_file::PortfolioSource;
+use worker::store::Store;
+
+use super::{deployment, sizing};
+use crate::cli::SubmitArgs;
+
+pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
+    let (config, _) = ConfigText::capture(&args.config)
+        .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
+    let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
+    let store = Store::open(&location, || aws.get())?;
+    let source = PortfolioSource::open(&args.portfolio, || aws.get())?;
+    let queue_url = queue_url.context("submit needs --queue URL (or --stack NAME)")?;
+    let queue = Queue::new(aws.get(), &queue_url);
+    let now = chrono::Utc::now();
+    // One shard of every loan and scenario unless told otherwise.
+    let sizing = sizing(
+        args.shards,
+        args.loans_per_shard,
+        args.scenarios_per_shard,
+        Sizing::PerShard {
+            loans: None,
+            scenarios: None,
+        },
+    );
+    let submitted = orchestrator::cloud::submit(
+        &Submission {
+            config,
+            portfolio: &args.portfolio,
+            store: &store,
+            sizing,
+            default_run_date: now.date_naive(),
+            submitted_at: now,
+            dispatch: DispatchOptions {
+                concurrency: args.send_concurrency,
+                ..Default::default()
+            },
+        },
+        &source,
+        &queue,
+    )?;
+    let m = &submitted.manifest;
+    eprintln!(
+        "submitted {} shards ({} sent now), {} loans x {} scenarios, {} loan-months",
+        m.shards, submitted.sent, m.loans, m.scenarios, m.planned_loan_months
+    );
+    println!("{}", m.run_id);
+    Ok(())
+}

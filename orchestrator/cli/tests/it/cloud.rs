@@ -1,0 +1,142 @@
+//! The cloud commands (`submit`, `status`, `worker`, `report`) as a user runs them,
+//! against an emulator of the test's own (see `emulator`).
+
+use std::process::Command;
+
+use orchestrator::cloud::queue::Queue;
+use worker::store::Store;
+
+use super::emulator::{Cloud, inputs};
+
+/// Runs `mcflow` against the emulator: whether it succeeded, its stdout and its stderr.
+fn mcflow_on(cloud: &Cloud, args: &[&str]) -> (bool, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &cloud.moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("spawn mcflow");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let mcflow = |args: &[&str]| mcflow_on(&cloud, args);
+    let config_arg = config.display().to_string();
+    let (ok, out, err) = mcflow(&[
+        "submit",
+        "--config",
+        &config_arg,
+        "--portfolio",
+        &uri,
+        "--bucket",
+        &cloud.bucket,
+        "--queue",
+        cloud.queue.url(),
+        "--shards",
+        "2",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(out.trim(), "cloud-it");
+    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("0 / 2"), "{out}");
+    let (ok, out, err) = mcflow(&[
+        "worker",
+        "--queue",
+        cloud.queue.url(),
+        "--wait-seconds",
+        "1",
+        "--exit-when-idle",
+        "2",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("shards done 2, failed 0, runs reduced 1"),
+        "{out}\n{err}"
+    );
+    let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket, "--json"]);
+    assert!(ok, "{out}\n{err}");
+    let st: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(st["state"], "succeeded");
+    let (ok, out, err) = mcflow(&["report", &format!("s3://{}", cloud.bucket)]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("mcflow run cloud-it"), "{out}");
+    // A bad bucket name is refused with the location in the message.
+    let (ok, _, err) = mcflow(&["status", "x", "--bucket", "Bad_Bucket"]);
+    assert!(!ok);
+    assert!(err.contains("Bad_Bucket"), "{err}");
+}
+
+#[test]
+fn submit_and_status_find_the_bucket_and_queue_from_a_stack() {
+    use orchestrator::cloud::stack::{OUTPUT_BUCKET, OUTPUT_QUEUE_URL};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 60);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let template = serde_json::json!({
+        "Resources": {
+            "Results": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stack-results"}},
+            "Shards": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "stack-shards"}}
+        },
+        "Outputs": {
+            OUTPUT_BUCKET: {"Value": {"Ref": "Results"}},
+            OUTPUT_QUEUE_URL: {"Value": {"Ref": "Shards"}}
+        }
+    });
+    let a = cloud.aws.get();
+    let cfn = aws_sdk_cloudformation::Client::new(a.sdk_config());
+    a.block_on(
+        cfn.create_stack()
+            .stack_name("mcflow-it")
+            .template_body(template.to_string())
+            .send(),
+    )
+    .expect("create stack");
+    let run = |args: &[&str]| {
+        let (ok, out, err) = mcflow_on(&cloud, args);
+        (ok, out + &err)
+    };
+    let config_arg = config.display().to_string();
+    let (ok, out) = run(&[
+        "submit",
+        "--config",
+        &config_arg,
+        "--portfolio",
+        &uri,
+        "--stack",
+        "mcflow-it",
+        "--shards",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    let manifest = worker::manifest::RunManifest::get(
+        &Store::s3(cloud.aws.get(), "stack-results", "").expect("store"),
+        "cloud-it",
+    )
+    .expect("the manifest is in the stack's bucket");
+    assert_eq!(manifest.shards, 2);
+    let stack_queue = Queue::new(
+        cloud.aws.get(),
+        &format!("{}/123456789012/stack-shards", cloud.moto.url),
+    );
+    assert_eq!(stack_queue.visible_messages().expect("count"), 2);
+    let (ok, out) = run(&["status", "cloud-it", "--stack", "mcflow-it"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 / 2"), "{out}");
+    let (ok, out) = run(&["status", "cloud-it", "--stack", "no-such-stack"]);
+    assert!(!ok);
+    assert!(out.contains("no-such-stack"), "{out}");
+}

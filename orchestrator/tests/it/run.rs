@@ -1,0 +1,189 @@
+//! A run on a local store, through the library: the embedded executor writes the
+//! Hive-partitioned tables and then the report; a rerun rewrites the same bytes; the
+//! reduce needs every marker and does not depend on its grouping.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use engine::Money;
+use orchestrator::run::finalize::RunOutputs;
+use orchestrator::run::local::{LocalRun, run_sharded};
+use orchestrator::run::plan::Sizing;
+use worker::cashflow_parquet::{MONEY_COLUMNS, read_cashflows};
+use worker::config::RunConfig;
+use worker::portfolio_file::PortfolioSource;
+use worker::report::RunReport;
+use worker::store::Store;
+
+use super::repo;
+
+/// Deterministic, non-advancing: 8 CPR, 0.6 CDR, 30% severity, 6-month lag.
+const CONFIG: &str = r#"
+run_id = "it-run"
+as_of = "2026-11-25"
+model.kind = "deterministic"
+model.prepay.cpr_pct = 8.0
+model.default.cdr_pct = 0.6
+model.severity_pct = 30.0
+model.recovery_lag_months = 6
+model.advancing = false
+"#;
+
+fn sample_portfolio(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("loans.csv");
+    worker::portfolio_file::write_portfolio_csv(&path, &engine::sample::synthetic_loans(700, 11))
+        .expect("write sample");
+    path
+}
+
+fn run(dir: &Path, portfolio: &Path, shards: u32) -> RunOutputs {
+    let config = RunConfig::parse(CONFIG, Path::new("inline.toml")).expect("config");
+    run_sharded(
+        LocalRun {
+            portfolio: &PortfolioSource::File(portfolio.to_path_buf()),
+            config: &config,
+            store: &Store::local(dir.join("out")),
+            default_run_date: NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
+            sizing: Sizing::Count(shards),
+            inputs: Default::default(),
+            overwrite: false,
+        },
+        &|_| {},
+    )
+    .expect("run")
+}
+
+#[test]
+fn a_run_writes_a_hive_partitioned_table_then_the_report() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = sample_portfolio(dir.path());
+    let result = run(dir.path(), &portfolio, 3);
+    let out = dir.path().join("out");
+    let expected =
+        out.join("portfolio_cashflows/run_date=2026-11-25/run_id=it-run/part-00000.parquet");
+    assert_eq!(out.join(&result.cashflows_key), expected);
+    let rows = read_cashflows(&expected).expect("read back");
+    let table = &result.tables[0];
+    assert_eq!(rows.len(), table.horizon_months() as usize);
+    for (stored, row) in rows.iter().zip(table.rows()) {
+        assert_eq!(stored.scenario, 0);
+        assert_eq!(stored.month as u32, row.month);
+        for (cents, (name, get)) in stored.cents.iter().zip(MONEY_COLUMNS.iter()) {
+            assert_eq!(*cents, get(&row).to_cents(), "month {} {name}", row.month);
+        }
+    }
+    let report = RunReport::read(&out.join("runs/it-run/report.json")).expect("report");
+    assert_eq!(report, result.report);
+    assert_eq!(report.loans, 700);
+    assert_eq!(report.scenarios, 1);
+    assert_eq!(report.shards.planned, 3);
+    assert_eq!(report.run_date, "2026-11-25");
+    assert_eq!(report.loan_months, result.loan_months);
+    assert!(report.horizon_months >= 179 && report.horizon_months <= 360);
+    assert!(report.totals.cumulative_default_pct > 0.0);
+    assert!(report.totals.wal_years > 1.0 && report.totals.wal_years < 15.0);
+    // Non-advancing: servicing + net interest = actual interest, exactly.
+    for row in table.rows() {
+        assert_eq!(row.net_interest + row.servicing_fee, row.actual_interest);
+        assert!(row.principal_recovery + row.principal_loss == row.liquidated_balance);
+        assert!(row.performing_balance >= Money::ZERO);
+    }
+}
+
+#[test]
+fn a_rerun_rewrites_identical_bytes_and_leaves_no_partials() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = sample_portfolio(dir.path());
+    let first = run(dir.path(), &portfolio, 2);
+    let out = dir.path().join("out");
+    let bytes = std::fs::read(out.join(&first.cashflows_key)).expect("read");
+    let second = run(dir.path(), &portfolio, 5);
+    assert_eq!(
+        std::fs::read(out.join(&second.cashflows_key)).expect("read"),
+        bytes
+    );
+    // Only the table file and the report exist: no partials or temporaries behind.
+    let files = walk(&out);
+    assert_eq!(files.len(), 2, "{files:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("ls") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The reducer refuses a shard whose completion marker is missing, and the tree reduce
+/// (groups of `REDUCE_FAN_IN`) gives the same result as merging the partials in order.
+#[test]
+fn reduce_needs_every_marker_and_is_independent_of_grouping() {
+    use orchestrator::run::plan::{RunShape, Sizing, plan};
+    use orchestrator::run::reduce::{REDUCE_FAN_IN, reduce};
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("p.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &portfolio,
+        &engine::sample::synthetic_loans(400, 2026),
+    )
+    .expect("portfolio");
+    let config =
+        worker::config::RunConfig::load(&repo().join("data/sifma-b.toml")).expect("config");
+    let shape = RunShape {
+        run_id: "sifma-b".into(),
+        run_date: "2026-11-26".into(),
+        horizon_months: 360,
+        loans: 400,
+        scenarios: 1,
+        antithetic: false,
+        planned_loan_months: 0,
+    };
+    let tasks = plan(
+        &shape,
+        Sizing::PerShard {
+            loans: Some(10),
+            scenarios: None,
+        },
+    )
+    .expect("plan");
+    assert!(tasks.len() > REDUCE_FAN_IN, "enough shards to build a tree");
+    let store = worker::store::Store::local(dir.path());
+    let source = worker::portfolio_file::PortfolioSource::File(portfolio.clone());
+    for t in &tasks {
+        worker::shard::run_shard(t, &source, &config, &store).expect("shard");
+    }
+    let tree = reduce(&tasks, &store, true, 400).expect("reduce");
+    let mut flat = CashflowTableSum::default();
+    for t in &tasks {
+        let p = worker::shard::read_partial(&store, "sifma-b", t.shard, true).expect("partial");
+        flat.add(&p.tables[0]);
+    }
+    assert_eq!(Some(&tree.tables[0]), flat.0.as_ref());
+
+    store
+        .delete(&worker::layout::marker_key("sifma-b", 3))
+        .expect("rm");
+    let err = reduce(&tasks, &store, true, 400).expect_err("incomplete");
+    assert!(
+        format!("{err:#}").contains("shard 3 is not complete"),
+        "{err:#}"
+    );
+}
+
+#[derive(Default)]
+struct CashflowTableSum(Option<engine::CashflowTable>);
+
+impl CashflowTableSum {
+    fn add(&mut self, t: &engine::CashflowTable) {
+        match &mut self.0 {
+            Some(sum) => sum.merge(t),
+            None => self.0 = Some(t.clone()),
+        }
+    }
+}

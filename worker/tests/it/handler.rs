@@ -1,0 +1,91 @@
+//! The worker function's events, as Lambda delivers them: an SQS batch answered with
+//! partial batch failures, and a direct invocation with one shard message.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use worker::aws::LazyAws;
+use worker::lambda_worker::{Environment, WorkerEvent, handle_event};
+use worker::runner::ShardRunner;
+use worker::shard::read_marker;
+
+use super::{Fixture, RUN_ID};
+
+fn environment() -> Environment {
+    Environment {
+        now_ms: 1_764_028_800_000,
+        peak_memory_mb: 1.0,
+    }
+}
+
+fn pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
+}
+
+fn json_lines(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect()
+}
+
+#[test]
+fn a_batch_fails_only_its_malformed_record_and_emits_metrics() {
+    let f = Fixture::new(40, 20);
+    // The shipped fixture's shape, with one real shard message and one malformed record.
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
+    event["Records"][0]["body"] = serde_json::to_string(&f.message(0)).expect("json").into();
+    event["Records"][1]["body"] = "{\"store\": 42}".into();
+    let bad_id = event["Records"][1]["messageId"].clone();
+    let event = WorkerEvent::from_json(event).expect("an SQS batch");
+    assert!(matches!(event, WorkerEvent::Batch(_)));
+    let runner = ShardRunner::new(Arc::new(LazyAws::default()));
+    let mut lines = Vec::new();
+    let response = handle_event(&runner, &pool(), event, &environment, &mut |l| {
+        lines.push(l)
+    })
+    .expect("handled");
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": bad_id}]})
+    );
+    assert!(read_marker(&f.store, RUN_ID, 0).expect("read").is_some());
+    let lines = json_lines(&lines);
+    let emf = lines
+        .iter()
+        .find(|v| v.get("_aws").is_some())
+        .expect("an EMF line");
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "mcflow");
+    let rate = emf
+        .get("LoanMonthsPerSecond")
+        .and_then(Value::as_f64)
+        .expect("LoanMonthsPerSecond");
+    assert!(rate > 0.0);
+    let error = lines
+        .iter()
+        .find(|v| v.get("level").and_then(Value::as_str) == Some("ERROR"))
+        .expect("an error line");
+    assert_eq!(error.get("retryable"), Some(&json!(false)));
+    assert_eq!(error.get("message_id"), Some(&bad_id));
+}
+
+#[test]
+fn a_direct_invocation_answers_with_the_marker_or_fails() {
+    let f = Fixture::new(20, 20);
+    let runner = ShardRunner::new(Arc::new(LazyAws::default()));
+    let direct = serde_json::to_value(f.message(0)).expect("json");
+    let event = WorkerEvent::from_json(direct).expect("a shard message");
+    assert!(matches!(event, WorkerEvent::Direct(_)));
+    let answer = handle_event(&runner, &pool(), event, &environment, &mut |_| {}).expect("handled");
+    let marker = read_marker(&f.store, RUN_ID, 0)
+        .expect("read")
+        .expect("marker");
+    assert_eq!(answer, serde_json::to_value(&marker).expect("json"));
+    // Neither an SQS batch nor a shard message: refused, naming both shapes.
+    let err = WorkerEvent::from_json(json!({"hello": "world"})).expect_err("neither");
+    assert!(err.to_string().contains("SQS batch"), "{err}");
+}
