@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: formatting, the Lambda packages' link
-# check, lints, then every test of every crate, then the Lambda artifacts through the
-# make path `sam build` runs. Run from anywhere; it works from the repository root.
+# check, lints, every test of every crate, then the Lambda artifacts through the make path
+# `sam build` runs. Run from anywhere; it works from the repository root.
 #
-# One feature set serves the tests and the artifacts (see the workspace Cargo.toml), so
-# the artifact step reuses the test build instead of compiling the workspace again.
-# Tests run under cargo-nextest when it is installed (every test in its own process,
-# across test binaries at once), else under `cargo test`.
+# The Python tools (moto, cfn-lint, checkov, sam, duckdb) install in the background while
+# the workspace compiles: the install waits on the network, the build on the CPU.
+# The artifact step reuses the test build's profile (only the two function crates are
+# compiled again). Tests run under cargo-nextest when it is installed (every test in its
+# own process, across test binaries at once), else under `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '== %s (%ds)\n' "$1" "$SECONDS"; }
 
-step "tools (moto, cfn-lint, checkov, sam, duckdb in .tools/)"
-./scripts/setup-tools.sh
-step "template.yaml checks"
-./scripts/check-template.sh
+step "tools: installing in the background (log: .tools/setup.log)"
+mkdir -p .tools
+./scripts/setup-tools.sh >.tools/setup.log 2>&1 &
+tools=$!
+wait_for_tools() {
+  if ! wait "$tools"; then
+    cat .tools/setup.log >&2
+    echo "error: scripts/setup-tools.sh failed (log above); it needs python3 with venv and access to PyPI" >&2
+    exit 1
+  fi
+}
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "the Lambda packages link no CLI code"
 ./scripts/check-lambda-deps.sh
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+step "building the tests"
+cargo test --workspace --locked --no-run
+step "waiting for the tools"
+wait_for_tools
+cat .tools/setup.log
+step "template.yaml checks"
+./scripts/check-template.sh
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
