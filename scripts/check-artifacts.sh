@@ -4,14 +4,16 @@
 # it starts and fails fast, with a message, outside Lambda.
 #
 #   scripts/check-artifacts.sh           # the release artifacts (about 12 minutes cold)
-#   PROFILE=dev scripts/check-artifacts.sh   # CI: the same make path, reusing the test build
+#   PROFILE=dev SELECT="--workspace --all-targets" scripts/check-artifacts.sh
+#                                        # CI: the same make target, selecting what the
+#                                        # test build built, so it compiles nothing again
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ARCH=x86_64
 PROFILE=${PROFILE:-release}
 [ "$(uname -m)" = x86_64 ] || { echo "check-artifacts.sh builds x86_64 artifacts on an x86_64 host" >&2; exit 1; }
-make --no-print-directory lambda ARCH=$ARCH PROFILE="$PROFILE"
+make --no-print-directory lambda ARCH=$ARCH PROFILE="$PROFILE" ${SELECT:+SELECT="$SELECT"}
 dir=${CARGO_TARGET_DIR:-target}/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 for bin in mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambda mcflow-pretraffic-lambda; do
   path="$dir/$bin"

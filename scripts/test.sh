@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: formatting, the Lambda packages' link
-# check, lints, every test of every crate, then the Lambda artifacts through the make path
-# `sam build` runs. Run from anywhere; it works from the repository root.
+# check, then one build of every target that is also the lint pass, every test of every
+# crate, and the Lambda artifacts through the make path `sam build` runs. Run from
+# anywhere; it works from the repository root.
 #
-# The Python tools (moto, cfn-lint, checkov, sam, duckdb) install in the background while
-# the workspace compiles: the install waits on the network, the build on the CPU.
-# The artifact step reuses the test build's profile (only the two function crates are
-# compiled again). Tests run under cargo-nextest when it is installed (every test in its
-# own process, across test binaries at once), else under `cargo test`.
+# Time (2 cores): the Python tools (moto, cfn-lint, checkov, sam, duckdb) install in the
+# background while the workspace compiles, since one waits on the network and the other
+# on the CPU. Clippy lints during the test build: clippy-driver compiles the workspace's
+# own crates (`RUSTC_WORKSPACE_WRAPPER`, what `cargo clippy` sets) with `-D warnings`, so
+# the lints are those of `cargo clippy --workspace --all-targets -- -D warnings` without
+# type-checking every dependency a second time. The artifact step runs the Makefile's
+# `lambda` target on the same selection and profile, so it compiles nothing again.
+# Tests run under cargo-nextest when it is installed (every test in its own process,
+# across test binaries at once), else under `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +34,17 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "the Lambda packages link no CLI code"
 ./scripts/check-lambda-deps.sh
-step "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-step "building the tests"
-cargo test --workspace --locked --no-run
+
+clippy_driver=$(command -v clippy-driver || true)
+[ -n "$clippy_driver" ] || {
+  echo "error: clippy-driver not found; install clippy with 'rustup component add clippy'" >&2
+  exit 1
+}
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+export RUSTFLAGS="${RUSTFLAGS:-} -D warnings"
+
+step "build every target, linting the workspace with clippy (-D warnings)"
+cargo test --workspace --all-targets --locked --no-run
 step "waiting for the tools"
 wait_for_tools
 cat .tools/setup.log
@@ -45,6 +57,6 @@ else
   echo "(cargo-nextest not found: running cargo test; install it with 'cargo install cargo-nextest --locked')"
   cargo test --workspace --locked
 fi
-step "Lambda artifacts (the make path sam build runs, on the test build's profile)"
-PROFILE=dev ./scripts/check-artifacts.sh
+step "Lambda artifacts (the make target sam build runs, on the test build)"
+PROFILE=dev SELECT="--workspace --all-targets" ./scripts/check-artifacts.sh
 step "done"

@@ -5,6 +5,23 @@
 //! The central types are [`Portfolio`] (validated loans in structure-of-arrays form),
 //! [`kernel::Behaviour`] (what a model supplies per loan and month) and
 //! [`CashflowTable`] (exact monthly totals of one scenario).
+//!
+//! A guided tour, in the order a projection goes:
+//! - In: [`portfolio`] turns raw [`LoanRecord`]s into a [`Portfolio`], collecting every
+//!   bad cell in a [`ProblemSink`].
+//! - Models: [`deterministic`] (SIFMA's PSA/CPR x SDA/CDR conventions, [`speed`]) and
+//!   [`stochastic`] (Hull-White rates and house prices from [`scenario`] and [`curve`],
+//!   with refinancing, turnover, default and severity models), each a
+//!   [`kernel::Behaviour`].
+//! - The kernel: [`kernel`] projects chunks of loans month by month on rayon, compiled
+//!   for AVX-512, AVX2 and a baseline ([`Isa`]); [`fastexp`] keeps `exp` portable.
+//! - Out, exactly: [`money`] rounds each loan-month once to 1/10,000 USD, [`cashflow`]
+//!   sums them in integers, and [`risk`] derives PV, percentiles, VaR/ES and per-loan
+//!   sums. Any split of the work gives the same bits.
+//! - [`sample`]: seeded synthetic portfolios for tests and benchmarks.
+//!
+//! The `serde` feature adds derives (and nothing else) to the parameter and summary
+//! types the worker reads from config files and writes into reports.
 
 pub mod cashflow;
 pub mod curve;

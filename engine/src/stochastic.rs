@@ -124,13 +124,15 @@ impl Default for LossParams {
     }
 }
 
-/// Why a stochastic model was rejected; messages name the configuration key.
+/// Why a stochastic model was rejected; messages name the configuration key and the
+/// inclusive range the value must lie in.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{key}: {value} {rule}")]
+#[error("{key}: {value} must be between {min} and {max}")]
 pub struct ParamError {
     pub key: &'static str,
     pub value: f64,
-    pub rule: &'static str,
+    pub min: f64,
+    pub max: f64,
 }
 
 /// A validated stochastic model.
@@ -146,20 +148,6 @@ pub struct StochasticModel {
     first_month_of_year: u32,
 }
 
-fn check(
-    key: &'static str,
-    value: f64,
-    lo: f64,
-    hi: f64,
-    rule: &'static str,
-) -> Result<(), ParamError> {
-    if value.is_finite() && (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(ParamError { key, value, rule })
-    }
-}
-
 impl StochasticModel {
     pub fn new(
         scenarios: ScenarioSet,
@@ -169,149 +157,50 @@ impl StochasticModel {
         oas_bp: f64,
         first_month_of_year: u32,
     ) -> Result<StochasticModel, ParamError> {
-        let p = &prepay;
-        check(
-            "prepay.turnover_pct",
-            p.turnover_pct,
-            0.0,
-            100.0,
-            "must be between 0 and 100",
-        )?;
-        check(
-            "prepay.refi_max_pct",
-            p.refi_max_pct,
-            0.0,
-            500.0,
-            "must be between 0 and 500",
-        )?;
-        check(
-            "prepay.refi_midpoint_pct",
-            p.refi_midpoint_pct,
-            -10.0,
-            10.0,
-            "must be between -10 and 10",
-        )?;
-        check(
-            "prepay.refi_slope_per_pct",
-            p.refi_slope_per_pct,
-            0.0,
-            50.0,
-            "must be between 0 and 50",
-        )?;
-        check(
-            "prepay.burnout_floor",
-            p.burnout_floor,
-            0.0,
-            1.0,
-            "must be between 0 and 1",
-        )?;
-        check(
-            "prepay.seasoning_months",
-            p.seasoning_months,
-            1.0,
-            480.0,
-            "must be between 1 and 480",
-        )?;
-        let d = &default;
-        check(
-            "default.floor_pct",
-            d.floor_pct,
-            0.0,
-            100.0,
-            "must be between 0 and 100",
-        )?;
-        check(
-            "default.max_pct",
-            d.max_pct,
-            0.0,
-            500.0,
-            "must be between 0 and 500",
-        )?;
-        check(
-            "default.ltv_midpoint_pct",
-            d.ltv_midpoint_pct,
-            1.0,
-            300.0,
-            "must be between 1 and 300",
-        )?;
-        check(
-            "default.ltv_slope_per_pct",
-            d.ltv_slope_per_pct,
-            0.0,
-            10.0,
-            "must be between 0 and 10",
-        )?;
-        check(
-            "default.fico_slope_per_100",
-            d.fico_slope_per_100,
-            -10.0,
-            10.0,
-            "must be between -10 and 10",
-        )?;
-        check(
-            "default.seasoning_months",
-            d.seasoning_months,
-            1.0,
-            480.0,
-            "must be between 1 and 480",
-        )?;
-        check(
-            "default.missing_ltv_pct",
-            d.missing_ltv_pct,
-            1.0,
-            200.0,
-            "must be between 1 and 200",
-        )?;
-        check(
-            "default.missing_fico",
-            d.missing_fico,
-            300.0,
-            850.0,
-            "must be between 300 and 850",
-        )?;
-        let l = &loss;
-        check(
-            "loss.reo_discount_pct",
-            l.reo_discount_pct,
-            0.0,
-            100.0,
-            "must be between 0 and 100",
-        )?;
-        check(
-            "loss.sale_cost_pct",
-            l.sale_cost_pct,
-            0.0,
-            100.0,
-            "must be between 0 and 100",
-        )?;
-        check(
-            "loss.min_severity_pct",
-            l.min_severity_pct,
-            0.0,
-            100.0,
-            "must be between 0 and 100",
-        )?;
-        check(
-            "loss.recovery_lag_months",
-            f64::from(l.pipeline.recovery_lag_months),
-            0.0,
-            120.0,
-            "must be between 0 and 120",
-        )?;
-        check(
-            "discount.oas_bp",
-            oas_bp,
-            -1000.0,
-            5000.0,
-            "must be between -1000 and 5000",
-        )?;
-        check(
-            "as_of month",
-            f64::from(first_month_of_year),
-            1.0,
-            12.0,
-            "must be between 1 and 12",
-        )?;
+        let (p, d, l) = (&prepay, &default, &loss);
+        // Every bounded parameter: its config key, its value and its inclusive range.
+        let bounds: [(&'static str, f64, f64, f64); 20] = [
+            ("prepay.turnover_pct", p.turnover_pct, 0.0, 100.0),
+            ("prepay.refi_max_pct", p.refi_max_pct, 0.0, 500.0),
+            ("prepay.refi_midpoint_pct", p.refi_midpoint_pct, -10.0, 10.0),
+            ("prepay.refi_slope_per_pct", p.refi_slope_per_pct, 0.0, 50.0),
+            ("prepay.burnout_floor", p.burnout_floor, 0.0, 1.0),
+            ("prepay.seasoning_months", p.seasoning_months, 1.0, 480.0),
+            ("default.floor_pct", d.floor_pct, 0.0, 100.0),
+            ("default.max_pct", d.max_pct, 0.0, 500.0),
+            ("default.ltv_midpoint_pct", d.ltv_midpoint_pct, 1.0, 300.0),
+            ("default.ltv_slope_per_pct", d.ltv_slope_per_pct, 0.0, 10.0),
+            (
+                "default.fico_slope_per_100",
+                d.fico_slope_per_100,
+                -10.0,
+                10.0,
+            ),
+            ("default.seasoning_months", d.seasoning_months, 1.0, 480.0),
+            ("default.missing_ltv_pct", d.missing_ltv_pct, 1.0, 200.0),
+            ("default.missing_fico", d.missing_fico, 300.0, 850.0),
+            ("loss.reo_discount_pct", l.reo_discount_pct, 0.0, 100.0),
+            ("loss.sale_cost_pct", l.sale_cost_pct, 0.0, 100.0),
+            ("loss.min_severity_pct", l.min_severity_pct, 0.0, 100.0),
+            (
+                "loss.recovery_lag_months",
+                f64::from(l.pipeline.recovery_lag_months),
+                0.0,
+                120.0,
+            ),
+            ("discount.oas_bp", oas_bp, -1000.0, 5000.0),
+            ("as_of month", f64::from(first_month_of_year), 1.0, 12.0),
+        ];
+        for (key, value, min, max) in bounds {
+            if !(value.is_finite() && (min..=max).contains(&value)) {
+                return Err(ParamError {
+                    key,
+                    value,
+                    min,
+                    max,
+                });
+            }
+        }
         Ok(StochasticModel {
             scenarios,
             prepay,

@@ -1,6 +1,7 @@
 //! Capacity planning: worker memory and shard size for a run, from a throughput
 //! calibration, a deadline, a budget and the concurrency available, with the whole-run
-//! bill of each choice. Pure arithmetic over `worker::cost`.
+//! bill of each choice. Pure arithmetic over `worker::lambda_facts` (limits and prices)
+//! and `worker::cost` (the bill).
 
 use serde::{Deserialize, Serialize};
 use worker::cost::{Bill, run_bill};

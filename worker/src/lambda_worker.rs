@@ -12,16 +12,30 @@ use crate::manifest::ShardMessage;
 use crate::runner::{RunnerError, ShardDone, ShardRunner};
 
 /// What the worker function is invoked with.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "an SQS batch ({\"Records\": [...]}) or one shard message ({\"store\": ..., \"task\": {...}})"
-)]
+#[derive(Debug, Clone)]
 pub enum WorkerEvent {
     /// An SQS batch from the event source mapping.
     Batch(SqsEvent),
     /// One shard message, invoked directly (the pre-traffic hook, `mcflow invoke`).
     Direct(ShardMessage),
+}
+
+impl<'de> Deserialize<'de> for WorkerEvent {
+    /// An event with `Records` is an SQS batch, anything else a shard message; each is
+    /// then read as that shape, so its error says what is wrong with it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let v = Value::deserialize(d)?;
+        if v.get("Records").is_some() {
+            serde_json::from_value(v)
+                .map(WorkerEvent::Batch)
+                .map_err(|e| D::Error::custom(format!("not an SQS batch: {e}")))
+        } else {
+            serde_json::from_value(v)
+                .map(WorkerEvent::Direct)
+                .map_err(|e| D::Error::custom(format!("not an SQS batch nor a shard message: {e}")))
+        }
+    }
 }
 
 impl WorkerEvent {

@@ -556,13 +556,8 @@ impl ParquetColumns {
     fn new(path: &Path, batch: &RecordBatch) -> Result<ParquetColumns, PortfolioFileError> {
         let mut arrays = Vec::with_capacity(COLUMNS.len());
         for column in &COLUMNS {
+            // Required columns were checked against the file's schema before reading.
             let Some(array) = batch.column_by_name(column.name) else {
-                if column.required {
-                    return Err(PortfolioFileError::MissingColumn {
-                        path: path.to_path_buf(),
-                        column: column.name,
-                    });
-                }
                 arrays.push(None);
                 continue;
             };
@@ -608,8 +603,12 @@ impl ParquetColumns {
                     String::new()
                 })),
                 Kind::Number => Cell::Number(number()),
+                // A NaN in a float column is no whole number and no problem either: an
+                // optional column is empty there, a required one fails validation.
                 Kind::Whole => Cell::Whole(
-                    number().and_then(|v| whole_of(v, column.name, &v.to_string(), row, sink)),
+                    number()
+                        .filter(|v| !v.is_nan())
+                        .and_then(|v| whole_of(v, column.name, &v.to_string(), row, sink)),
                 ),
             };
             (column.set)(&mut loan, cell);
@@ -670,7 +669,7 @@ pub fn write_portfolio_parquet(
         .map_err(write_error)
 }
 
-/// Writes records as a CSV portfolio with a header row (used by `mcflow sample`).
+/// Writes records as a CSV portfolio with a header row.
 pub fn write_portfolio_csv(path: &Path, loans: &[LoanRecord]) -> Result<(), PortfolioFileError> {
     let write_error = |message: String| PortfolioFileError::Write {
         path: path.to_path_buf(),

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::layout::report_key;
 use crate::store::Store;
 
-/// File name of the report inside `runs/<run_id>/`.
-
+/// `report.json`: what a finished run was, what it found and what it wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub mcflow_version: String,

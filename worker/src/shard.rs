@@ -19,7 +19,7 @@ use engine::{CashflowTable, project_deterministic};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, RunConfig, first_payment_month};
-use crate::layout::{SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, marker_key, shard_prefix};
+use crate::layout::{SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, marker_key, shard_file_key};
 use crate::portfolio_file::{PortfolioSource, load_portfolio_range};
 use crate::store::Store;
 
@@ -124,9 +124,8 @@ pub fn run_shard(
             (p.tables, Some(p.loan_sums), p.loan_months)
         }
     };
-    let dir = shard_prefix(&task.run_id, task.shard);
     let put = |name: &str, schema, columns| {
-        let key = format!("{dir}/{name}");
+        let key = shard_file_key(&task.run_id, task.shard, name);
         crate::parquet_file::put_columns(store, &key, schema, columns).map_err(|message| {
             ShardError::Write {
                 path: store.describe(&key).into(),
@@ -249,7 +248,6 @@ pub fn read_partial(
     shard: u32,
     advancing: bool,
 ) -> Result<ShardPartial, ShardError> {
-    let dir = shard_prefix(run_id, shard);
     let marker_location = store.describe(&marker_key(run_id, shard));
     let read_error = |path: &str, message: String| ShardError::Read {
         path: path.into(),
@@ -273,7 +271,7 @@ pub fn read_partial(
     let horizon = task.horizon_months as usize;
     let scenarios = (task.scenario_end - task.scenario_start) as usize;
     let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
-    let table_key = format!("{dir}/{SHARD_CASHFLOWS_FILE}");
+    let table_key = shard_file_key(run_id, shard, SHARD_CASHFLOWS_FILE);
     let table_path = store.describe(&table_key);
     let batches = read_batches(&table_key)?
         .ok_or_else(|| read_error(&table_path, "missing although the marker exists".into()))?;
@@ -309,7 +307,7 @@ pub fn read_partial(
                 .expect("sized to the horizon")
         })
         .collect();
-    let loans_key = format!("{dir}/{SHARD_LOANS_FILE}");
+    let loans_key = shard_file_key(run_id, shard, SHARD_LOANS_FILE);
     let loans_path = store.describe(&loans_key);
     let loan_sums = if let Some(batches) = read_batches(&loans_key)? {
         let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];

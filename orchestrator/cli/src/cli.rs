@@ -71,8 +71,9 @@ pub(crate) struct InvokeArgs {
     /// The event (JSON): e.g. `mcflow generate-event sqs` or data/events/direct.json.
     #[arg(long)]
     pub event: PathBuf,
-    /// The function's memory size, MB (1..=10240; Lambda accepts 128 and up).
-    #[arg(long, default_value_t = 1769)]
+    /// The function's memory size, MB (1..=10240; Lambda accepts 128 and up); the
+    /// default is one vCPU's worth.
+    #[arg(long, default_value_t = worker::lambda_facts::MB_PER_VCPU)]
     pub memory: u32,
     /// The function's timeout: 60, 90s, 15m (at most Lambda's 900 s).
     #[arg(long, default_value = "300", value_parser = lambda_timeout)]
@@ -448,14 +449,19 @@ impl From<ArchArg> for worker::lambda_facts::Arch {
     }
 }
 
-/// A positive duration: plain or `s`-suffixed seconds (fractions allowed: `0.5`,
-/// `0.001s`), or humantime's units (`90s`, `10m`, `2h`, `1h 30m`).
+/// A positive duration: a number with an optional unit `s`, `m` or `h` (fractions
+/// allowed: `0.5`, `0.001s`, `1.5h`), else humantime's forms (`1h 30m`, `90sec`).
 pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let seconds = t.strip_suffix('s').unwrap_or(t).parse::<f64>();
-    let d = match seconds {
-        Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
-        Ok(_) => return Err(format!("{text:?} must be positive")),
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    let d = match number.parse::<f64>() {
+        Ok(v) => Duration::try_from_secs_f64(v * scale)
+            .map_err(|_| format!("{text:?} is not a duration of zero or more seconds"))?,
         Err(_) => humantime::parse_duration(t)
             .map_err(|e| format!("{text:?} is not a duration like 90s, 10m or 2h ({e})"))?,
     };
@@ -486,7 +492,12 @@ mod tests {
         assert_eq!(duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(duration("0.001s"), Ok(Duration::from_millis(1)));
+        assert_eq!(duration("1.5h"), Ok(Duration::from_secs(5400)));
         assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(
+            duration("1e20").is_err(),
+            "too long for a Duration, not a panic"
+        );
         assert!(duration("ten").is_err());
         assert!(duration("-3s").is_err());
         assert!(duration("0").is_err());

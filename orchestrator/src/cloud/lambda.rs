@@ -128,16 +128,33 @@ impl<'de> Deserialize<'de> for OrchestratorEvent {
 }
 
 /// What the reducer function is invoked with.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "an S3 notification ({\"Records\": [...]}) or {\"run_id\": ...}"
-)]
+#[derive(Debug, Clone)]
 pub enum ReducerEvent {
     /// Completion markers written (the bucket's notification).
     Notification(S3Event),
     /// A direct request to reduce one run.
     Direct(RunRef),
+}
+
+impl<'de> Deserialize<'de> for ReducerEvent {
+    /// An event with `Records` is an S3 notification, anything else a direct request;
+    /// each is then read as that shape, so its error says what is wrong with it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        if v.get("Records").is_some() {
+            serde_json::from_value(v)
+                .map(ReducerEvent::Notification)
+                .map_err(|e| D::Error::custom(format!("not an S3 notification: {e}")))
+        } else {
+            serde_json::from_value(v)
+                .map(ReducerEvent::Direct)
+                .map_err(|e| {
+                    D::Error::custom(format!(
+                        "a direct reducer call needs {{\"run_id\": ...}}: {e}"
+                    ))
+                })
+        }
+    }
 }
 
 /// CodeDeploy's lifecycle hook event, as the pre-traffic function receives it.
@@ -197,14 +214,12 @@ pub fn handle_orchestrator_event(
         _ => bail!("give exactly one of config_s3 and config"),
     };
     let source = PortfolioSource::open(&request.portfolio, || aws.get())?;
-    let sizing = match (
+    let sizing = Sizing::from_counts(
         request.shards,
         request.loans_per_shard,
         request.scenarios_per_shard,
-    ) {
-        (Some(n), _, _) => Sizing::Count(n),
-        (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
-    };
+        Sizing::WHOLE,
+    );
     let submitted = submit(
         &Submission {
             config,

@@ -81,7 +81,7 @@ pub struct RunFacts<'a> {
     pub shards: ShardCounts,
     /// Measured duration of each shard, seconds (for the report's bill).
     pub shard_seconds: Vec<f64>,
-    /// Seconds the reduce took (0 for a one-process run).
+    /// Seconds the reduce took.
     pub reduce_seconds: f64,
     pub wall_seconds: f64,
     pub inputs: InputFingerprint,

@@ -42,7 +42,8 @@ pub struct LocalRun<'a> {
     pub overwrite: bool,
 }
 
-/// Runs a whole job through shards on the current rayon pool.
+/// Runs a whole run through shards on the current rayon pool: plan, shards, reduce,
+/// finalize.
 pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunOutputs> {
     let LocalRun {
         portfolio: source,
@@ -113,6 +114,29 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     Ok(result)
 }
 
+/// Why an earlier run of the same id blocks this one; [`LocalRun::overwrite`] lets the
+/// new run replace it (the CLI says which flag sets it).
+#[derive(Debug, thiserror::Error)]
+pub enum ExistingRunError {
+    #[error(
+        "run {run_id} already exists in {root} with different inputs (portfolio sha256 {old_portfolio}, config sha256 {old_config}; now {new_portfolio} and {new_config})"
+    )]
+    DifferentInputs {
+        run_id: String,
+        root: String,
+        old_portfolio: String,
+        old_config: String,
+        new_portfolio: String,
+        new_config: String,
+    },
+    #[error("run {run_id} already exists in {root} but its report cannot be read ({reason})")]
+    Unreadable {
+        run_id: String,
+        root: String,
+        reason: String,
+    },
+}
+
 /// Guards an existing run of the same id in the same output directory. A rerun with the
 /// same inputs is allowed (it rewrites the same bytes); different inputs are refused
 /// unless `overwrite`. Returns the earlier report, whose outputs the caller removes once
@@ -127,19 +151,22 @@ pub fn check_existing_run(
     match earlier {
         Ok(None) => Ok(None),
         Ok(Some(r)) if r.inputs == *inputs || overwrite => Ok(Some(r)),
-        Ok(Some(r)) => anyhow::bail!(
-            "run {run_id} already exists in {} with different inputs (portfolio sha256 {}, config sha256 {}; now {} and {}); choose another run_id or pass --overwrite",
-            store.root(),
-            r.inputs.portfolio_sha256,
-            r.inputs.config_sha256,
-            inputs.portfolio_sha256,
-            inputs.config_sha256
-        ),
+        Ok(Some(r)) => Err(ExistingRunError::DifferentInputs {
+            run_id: run_id.to_string(),
+            root: store.root(),
+            old_portfolio: r.inputs.portfolio_sha256,
+            old_config: r.inputs.config_sha256,
+            new_portfolio: inputs.portfolio_sha256.clone(),
+            new_config: inputs.config_sha256.clone(),
+        }
+        .into()),
         Err(_) if overwrite => Ok(None),
-        Err(e) => Err(anyhow::anyhow!(e)).context(format!(
-            "run {run_id} already exists in {} but its report cannot be read; pass --overwrite to replace it",
-            store.root()
-        )),
+        Err(e) => Err(ExistingRunError::Unreadable {
+            run_id: run_id.to_string(),
+            root: store.root(),
+            reason: e.to_string(),
+        }
+        .into()),
     }
 }
 

@@ -19,6 +19,29 @@ pub enum Sizing {
     Count(u32),
 }
 
+impl Sizing {
+    /// One shard of every loan and scenario.
+    pub const WHOLE: Sizing = Sizing::PerShard {
+        loans: None,
+        scenarios: None,
+    };
+
+    /// Sizing from a shard count or per-shard sizes, as flags and submit requests give
+    /// them (a count wins); `default` when none is given.
+    pub fn from_counts(
+        shards: Option<u32>,
+        loans_per_shard: Option<u64>,
+        scenarios_per_shard: Option<u32>,
+        default: Sizing,
+    ) -> Sizing {
+        match (shards, loans_per_shard, scenarios_per_shard) {
+            (Some(n), _, _) => Sizing::Count(n),
+            (None, None, None) => default,
+            (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
+        }
+    }
+}
+
 /// Why a run cannot be planned as asked. The CLI names its flags for these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SizingError {

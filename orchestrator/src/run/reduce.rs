@@ -26,27 +26,20 @@ pub fn reduce(
     loans: usize,
 ) -> Result<Projected> {
     ensure!(!tasks.is_empty(), "no shards to reduce");
+    // Every group starts from the run's empty tables: one per scenario of the plan.
     let scenarios = tasks.iter().map(|t| t.scenario_end).max().unwrap_or(0) as usize;
-    let shape = (scenarios, tasks[0].horizon_months, advancing, loans);
-    tasks
-        .par_chunks(REDUCE_FAN_IN)
-        .map(|group| reduce_group(group, store, shape))
-        .try_reduce_with(|a, b| Ok(merge(a, b)))
-        .expect("at least one group")
-}
-
-/// (scenarios, horizon, advancing, loans) of the run.
-type RunDims = (usize, u32, bool, usize);
-
-fn empty(dims: RunDims) -> Projected {
-    let (scenarios, horizon, advancing, _) = dims;
-    Projected {
+    let empty = Projected {
         tables: (0..scenarios)
-            .map(|_| CashflowTable::new(horizon, advancing))
+            .map(|_| CashflowTable::new(tasks[0].horizon_months, advancing))
             .collect(),
         loan_sums: None,
         loan_months: 0,
-    }
+    };
+    tasks
+        .par_chunks(REDUCE_FAN_IN)
+        .map(|group| reduce_group(group, store, empty.clone(), advancing, loans))
+        .try_reduce_with(|a, b| Ok(merge(a, b)))
+        .expect("at least one group")
 }
 
 fn merge(mut a: Projected, b: Projected) -> Projected {
@@ -66,9 +59,14 @@ fn merge(mut a: Projected, b: Projected) -> Projected {
     a
 }
 
-fn reduce_group(tasks: &[ShardTask], store: &Store, dims: RunDims) -> Result<Projected> {
-    let (_, _, advancing, loans) = dims;
-    let mut acc = empty(dims);
+/// Adds one group's partials onto `acc`, the run's empty tables.
+fn reduce_group(
+    tasks: &[ShardTask],
+    store: &Store,
+    mut acc: Projected,
+    advancing: bool,
+    loans: usize,
+) -> Result<Projected> {
     for task in tasks {
         let ShardPartial {
             marker,

@@ -85,7 +85,11 @@ fn a_direct_invocation_answers_with_the_marker_or_fails() {
         .expect("read")
         .expect("marker");
     assert_eq!(answer, serde_json::to_value(&marker).expect("json"));
-    // Neither an SQS batch nor a shard message: refused, naming both shapes.
+    // Neither an SQS batch nor a shard message: refused, saying what is missing.
     let err = WorkerEvent::from_json(json!({"hello": "world"})).expect_err("neither");
-    assert!(err.to_string().contains("SQS batch"), "{err}");
+    assert!(err.to_string().contains("nor a shard message"), "{err}");
+    assert!(err.to_string().contains("store"), "{err}");
+    // A batch with a bad record list says so.
+    let err = WorkerEvent::from_json(json!({"Records": 3})).expect_err("bad batch");
+    assert!(err.to_string().contains("not an SQS batch"), "{err}");
 }

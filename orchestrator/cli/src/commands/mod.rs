@@ -1,6 +1,6 @@
 //! One module per subcommand, plus what several share: the thread count, the run
-//! configuration with a hint when it is missing, shard sizing and the deployment's store
-//! and queue from flags, and the mapping of the libraries' errors onto flag names.
+//! configuration with a hint when it is missing, the deployment's store and queue from
+//! flags, and the mapping of the libraries' errors onto flag names.
 
 pub(crate) mod bench;
 pub(crate) mod import;
@@ -19,7 +19,8 @@ pub(crate) mod validate;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use orchestrator::run::plan::{Sizing, SizingError};
+use orchestrator::run::local::ExistingRunError;
+use orchestrator::run::plan::SizingError;
 use worker::aws::LazyAws;
 use worker::config::RunConfig;
 
@@ -46,21 +47,6 @@ pub(crate) fn load_config(path: &Path) -> Result<RunConfig> {
     })
 }
 
-/// Shard sizing from `--shards`, `--loans-per-shard` and `--scenarios-per-shard`;
-/// `default` when none is given.
-pub(crate) fn sizing(
-    shards: Option<u32>,
-    loans_per_shard: Option<u64>,
-    scenarios_per_shard: Option<u32>,
-    default: Sizing,
-) -> Sizing {
-    match (shards, loans_per_shard, scenarios_per_shard) {
-        (Some(n), _, _) => Sizing::Count(n),
-        (None, None, None) => default,
-        (None, loans, scenarios) => Sizing::PerShard { loans, scenarios },
-    }
-}
-
 /// The store location and queue URL from `--bucket`/`--store` and `--queue`, or from a
 /// stack's outputs.
 pub(crate) fn deployment(
@@ -83,29 +69,37 @@ pub(crate) fn deployment(
     Ok((location, queue.map(str::to_string)))
 }
 
-/// The error as the user typed the command: a sizing error of the planner names the
-/// flag that set it. Every other error is kept as it is.
+/// The error as the user typed the command: a library error that a flag controls names
+/// that flag. Every other error is kept as it is.
 pub(crate) fn in_flag_terms(e: anyhow::Error) -> anyhow::Error {
-    if !e.chain().any(|c| c.is::<SizingError>()) {
+    if !e.chain().any(|c| flag_message(c).is_some()) {
         return e;
     }
     let parts: Vec<String> = e
         .chain()
-        .map(|c| match c.downcast_ref::<SizingError>() {
-            Some(s) => flag_message(s),
-            None => c.to_string(),
-        })
+        .map(|c| flag_message(c).unwrap_or_else(|| c.to_string()))
         .collect();
     anyhow::anyhow!(parts.join(": "))
 }
 
-fn flag_message(e: &SizingError) -> String {
-    match e {
-        SizingError::LoansPerShard => "--loans-per-shard must be at least 1".into(),
-        SizingError::ScenariosPerShard => "--scenarios-per-shard must be at least 1".into(),
-        SizingError::ShardCount => "--shards must be at least 1".into(),
-        other => other.to_string(),
+/// The message of `e` in flag terms, if a flag controls it.
+fn flag_message(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(s) = e.downcast_ref::<SizingError>() {
+        return match s {
+            SizingError::LoansPerShard => Some("--loans-per-shard must be at least 1".into()),
+            SizingError::ScenariosPerShard => {
+                Some("--scenarios-per-shard must be at least 1".into())
+            }
+            SizingError::ShardCount => Some("--shards must be at least 1".into()),
+            SizingError::Empty => None,
+        };
     }
+    let existing = e.downcast_ref::<ExistingRunError>()?;
+    let remedy = match existing {
+        ExistingRunError::DifferentInputs { .. } => "choose another run_id or pass --overwrite",
+        ExistingRunError::Unreadable { .. } => "pass --overwrite to replace it",
+    };
+    Some(format!("{existing}; {remedy}"))
 }
 
 #[cfg(test)]
@@ -118,6 +112,14 @@ mod tests {
         assert_eq!(
             format!("{:#}", in_flag_terms(e)),
             "run r1 failed: --loans-per-shard must be at least 1"
+        );
+        let existing = anyhow::Error::new(ExistingRunError::Unreadable {
+            run_id: "r1".into(),
+            root: "out".into(),
+            reason: "not JSON".into(),
+        });
+        assert!(
+            format!("{:#}", in_flag_terms(existing)).ends_with("pass --overwrite to replace it")
         );
         let other = anyhow::anyhow!("disk full").context("writing");
         assert_eq!(format!("{:#}", in_flag_terms(other)), "writing: disk full");

@@ -9,7 +9,7 @@ use worker::portfolio_file::PortfolioSource;
 use worker::report::InputFingerprint;
 use worker::store::Store;
 
-use super::{load_config, sizing, threads};
+use super::{load_config, threads};
 use crate::cli::RunArgs;
 
 pub(crate) fn run(args: &RunArgs, aws: &LazyAws) -> Result<()> {
@@ -21,7 +21,7 @@ pub(crate) fn run(args: &RunArgs, aws: &LazyAws) -> Result<()> {
         .context("building the thread pool")?;
     let today = chrono::Utc::now().date_naive();
     // One shard per thread unless told otherwise.
-    let sizing = sizing(
+    let sizing = Sizing::from_counts(
         args.shards,
         args.loans_per_shard,
         args.scenarios_per_shard,

@@ -9,7 +9,7 @@ use worker::manifest::ConfigText;
 use worker::portfolio_file::PortfolioSource;
 use worker::store::Store;
 
-use super::{deployment, sizing};
+use super::deployment;
 use crate::cli::SubmitArgs;
 
 pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
@@ -22,14 +22,11 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
     let queue = Queue::new(aws.get(), &queue_url);
     let now = chrono::Utc::now();
     // One shard of every loan and scenario unless told otherwise.
-    let sizing = sizing(
+    let sizing = Sizing::from_counts(
         args.shards,
         args.loans_per_shard,
         args.scenarios_per_shard,
-        Sizing::PerShard {
-            loans: None,
-            scenarios: None,
-        },
+        Sizing::WHOLE,
     );
     let submitted = orchestrator::cloud::submit(
         &Submission {

@@ -32,25 +32,65 @@ pub fn text(st: &RunStatus) -> String {
         line("est. cost USD", format!("{:.6}", st.estimated_cost_usd))
     );
     for f in &st.failed {
-        println!(
-            "{}",
-            line(
-                "failed shard",
-                format!(
-                    "{}{}: {}",
-                    f.shard,
-                    if f.dead_lettered {
-                        " (dead-lettered)"
-                    } else {
-                        ""
-                    },
-                    f.error
-                )
-            )
-        );
+        let dead = if f.dead_lettered {
+            " (dead-lettered)"
+        } else {
+            ""
+        };
+        let failure = format!("{}{dead}: {}", f.shard, f.error);
+        out += &format!("{}\n", line("failed shard", failure));
     }
     if let Some(e) = &st.error {
         out += &format!("{}\n", line("error", e));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use orchestrator::cloud::{FailedShard, RunState};
+
+    use super::*;
+
+    #[test]
+    fn failures_are_listed_after_the_cost_and_before_the_error() {
+        let st = RunStatus {
+            run_id: "r1".into(),
+            state: RunState::Failed,
+            planned: 2,
+            done: 1,
+            failed: vec![FailedShard {
+                shard: 1,
+                error: "boom".into(),
+                retryable: false,
+                dead_lettered: true,
+            }],
+            submitted_at: "2026-11-30T00:00:00Z".into(),
+            finished_at: None,
+            loan_months_planned: 10,
+            loan_months_done: 5,
+            estimated_cost_usd: 0.5,
+            error: Some("shard 1 failed".into()),
+        };
+        let text = text(&st);
+        let labels: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start().split("  ").next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "run",
+                "state",
+                "shards done",
+                "loan-months done",
+                "submitted",
+                "est. cost USD",
+                "failed shard",
+                "error"
+            ],
+            "{text}"
+        );
+        assert!(text.contains("1 (dead-lettered): boom"), "{text}");
+    }
 }
