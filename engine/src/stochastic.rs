@@ -158,7 +158,9 @@ impl StochasticModel {
         first_month_of_year: u32,
     ) -> Result<StochasticModel, ParamError> {
         let (p, d, l) = (&prepay, &default, &loss);
-        // Every bounded parameter: its config key, its value and its inclusive range.
+        // Every bounded parameter: its config key, its value and its inclusive range. One
+        // row each, as a table reads.
+        #[rustfmt::skip]
         let bounds: [(&'static str, f64, f64, f64); 20] = [
             ("prepay.turnover_pct", p.turnover_pct, 0.0, 100.0),
             ("prepay.refi_max_pct", p.refi_max_pct, 0.0, 500.0),
@@ -170,24 +172,14 @@ impl StochasticModel {
             ("default.max_pct", d.max_pct, 0.0, 500.0),
             ("default.ltv_midpoint_pct", d.ltv_midpoint_pct, 1.0, 300.0),
             ("default.ltv_slope_per_pct", d.ltv_slope_per_pct, 0.0, 10.0),
-            (
-                "default.fico_slope_per_100",
-                d.fico_slope_per_100,
-                -10.0,
-                10.0,
-            ),
+            ("default.fico_slope_per_100", d.fico_slope_per_100, -10.0, 10.0),
             ("default.seasoning_months", d.seasoning_months, 1.0, 480.0),
             ("default.missing_ltv_pct", d.missing_ltv_pct, 1.0, 200.0),
             ("default.missing_fico", d.missing_fico, 300.0, 850.0),
             ("loss.reo_discount_pct", l.reo_discount_pct, 0.0, 100.0),
             ("loss.sale_cost_pct", l.sale_cost_pct, 0.0, 100.0),
             ("loss.min_severity_pct", l.min_severity_pct, 0.0, 100.0),
-            (
-                "loss.recovery_lag_months",
-                f64::from(l.pipeline.recovery_lag_months),
-                0.0,
-                120.0,
-            ),
+            ("loss.recovery_lag_months", f64::from(l.pipeline.recovery_lag_months), 0.0, 120.0),
             ("discount.oas_bp", oas_bp, -1000.0, 5000.0),
             ("as_of month", f64::from(first_month_of_year), 1.0, 12.0),
         ];

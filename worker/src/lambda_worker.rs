@@ -21,19 +21,13 @@ pub enum WorkerEvent {
 }
 
 impl<'de> Deserialize<'de> for WorkerEvent {
-    /// An event with `Records` is an SQS batch, anything else a shard message; each is
-    /// then read as that shape, so its error says what is wrong with it.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let v = Value::deserialize(d)?;
-        if v.get("Records").is_some() {
-            serde_json::from_value(v)
-                .map(WorkerEvent::Batch)
-                .map_err(|e| D::Error::custom(format!("not an SQS batch: {e}")))
-        } else {
-            serde_json::from_value(v)
-                .map(WorkerEvent::Direct)
-                .map_err(|e| D::Error::custom(format!("not an SQS batch nor a shard message: {e}")))
+        use crate::serve::{RecordsOr, records_or};
+        let event = Value::deserialize(d)?;
+        match records_or(event, "an SQS batch", "a shard message") {
+            Ok(RecordsOr::Records(batch)) => Ok(WorkerEvent::Batch(batch)),
+            Ok(RecordsOr::Direct(message)) => Ok(WorkerEvent::Direct(message)),
+            Err(e) => Err(serde::de::Error::custom(e)),
         }
     }
 }

@@ -44,6 +44,33 @@ pub fn deadline(context: &Context, margin: std::time::Duration) -> std::time::In
     std::time::Instant::now() + left.saturating_sub(margin)
 }
 
+/// The two shapes of event a function may take: a batch of `Records` (an SQS batch, an S3
+/// notification) or, without that key, one direct request.
+#[derive(Debug, Clone)]
+pub enum RecordsOr<R, D> {
+    Records(R),
+    Direct(D),
+}
+
+/// Reads `event` as the shape its `Records` key says it is, so that an error says what is
+/// wrong with that shape rather than "matches no shape". `records` and `direct` name the
+/// shapes in messages ("an SQS batch", "a shard message").
+pub fn records_or<R: DeserializeOwned, D: DeserializeOwned>(
+    event: serde_json::Value,
+    records: &str,
+    direct: &str,
+) -> Result<RecordsOr<R, D>, String> {
+    if event.get("Records").is_some() {
+        serde_json::from_value(event)
+            .map(RecordsOr::Records)
+            .map_err(|e| format!("not {records}: {e}"))
+    } else {
+        serde_json::from_value(event)
+            .map(RecordsOr::Direct)
+            .map_err(|e| format!("neither {records} nor {direct}: {e}"))
+    }
+}
+
 /// A required environment variable of the function (the template sets it).
 pub fn env_var(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())

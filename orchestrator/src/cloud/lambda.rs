@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use worker::aws::LazyAws;
 use worker::manifest::ConfigText;
 use worker::portfolio_file::PortfolioSource;
+use worker::serve::{RecordsOr, records_or};
 use worker::store::{Store, parse_s3_uri};
 
 use super::queue::Queue;
@@ -137,22 +138,12 @@ pub enum ReducerEvent {
 }
 
 impl<'de> Deserialize<'de> for ReducerEvent {
-    /// An event with `Records` is an S3 notification, anything else a direct request;
-    /// each is then read as that shape, so its error says what is wrong with it.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        if v.get("Records").is_some() {
-            serde_json::from_value(v)
-                .map(ReducerEvent::Notification)
-                .map_err(|e| D::Error::custom(format!("not an S3 notification: {e}")))
-        } else {
-            serde_json::from_value(v)
-                .map(ReducerEvent::Direct)
-                .map_err(|e| {
-                    D::Error::custom(format!(
-                        "a direct reducer call needs {{\"run_id\": ...}}: {e}"
-                    ))
-                })
+        let event = Value::deserialize(d)?;
+        match records_or(event, "an S3 notification", "{\"run_id\": ...}") {
+            Ok(RecordsOr::Records(n)) => Ok(ReducerEvent::Notification(n)),
+            Ok(RecordsOr::Direct(r)) => Ok(ReducerEvent::Direct(r)),
+            Err(e) => Err(D::Error::custom(e)),
         }
     }
 }
