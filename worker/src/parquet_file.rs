@@ -1,6 +1,7 @@
 //! Parquet files as this project writes and reads them: one place for the writer
-//! settings (Snappy, page statistics, row-group size, `created_by`) and for atomic
-//! replacement, so every table gets the same treatment.
+//! settings (Snappy, page statistics, row-group size, `created_by`), for atomic
+//! replacement, and for picking the row groups a row range needs, so every table gets
+//! the same treatment.
 
 use std::fs::File;
 use std::path::Path;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::store::Store;
@@ -75,4 +77,23 @@ fn collect<T: parquet::file::reader::ChunkReader + 'static>(
 ) -> Result<Vec<RecordBatch>, String> {
     let reader = builder.and_then(|b| b.build()).map_err(|e| e.to_string())?;
     reader.map(|b| b.map_err(|e| e.to_string())).collect()
+}
+
+/// The row groups that hold any of `rows`, and the file row at which the first starts.
+pub(crate) fn row_groups_for(
+    metadata: &ParquetMetaData,
+    rows: &std::ops::Range<usize>,
+) -> (Vec<usize>, usize) {
+    let mut groups = Vec::new();
+    let mut first_row = None;
+    let mut at = 0usize;
+    for (i, g) in metadata.row_groups().iter().enumerate() {
+        let n = g.num_rows().max(0) as usize;
+        if at < rows.end && rows.start < at + n {
+            groups.push(i);
+            first_row.get_or_insert(at);
+        }
+        at += n;
+    }
+    (groups, first_row.unwrap_or(at))
 }

@@ -12,7 +12,6 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Schema};
 use engine::{LoanRecord, Portfolio, PortfolioError, ProblemSink};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
-use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
 use crate::aws::Aws;
@@ -498,7 +497,8 @@ fn read_parquet<T: ChunkReader + 'static>(
         Some(r) => {
             // Only the row groups overlapping the range are read at all; the selection
             // is relative to the first of them.
-            let (groups, first_group_row) = row_groups_for(builder.metadata(), r);
+            let (groups, first_group_row) =
+                crate::parquet_file::row_groups_for(builder.metadata(), r);
             let total = builder.metadata().file_metadata().num_rows() as usize;
             let end = r.end.min(total).max(first_group_row);
             let start = r.start.clamp(first_group_row, end);
@@ -526,25 +526,6 @@ fn read_parquet<T: ChunkReader + 'static>(
         }
     }
     Ok((records, sink))
-}
-
-/// The row groups that hold any of `rows`, and the file row at which the first starts.
-pub(crate) fn row_groups_for(
-    metadata: &ParquetMetaData,
-    rows: &std::ops::Range<usize>,
-) -> (Vec<usize>, usize) {
-    let mut groups = Vec::new();
-    let mut first_row = None;
-    let mut at = 0usize;
-    for (i, g) in metadata.row_groups().iter().enumerate() {
-        let n = g.num_rows().max(0) as usize;
-        if at < rows.end && rows.start < at + n {
-            groups.push(i);
-            first_row.get_or_insert(at);
-        }
-        at += n;
-    }
-    (groups, first_row.unwrap_or(at))
 }
 
 /// One record batch's schema columns (`None` where the file lacks an optional one), cast

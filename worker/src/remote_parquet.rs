@@ -61,7 +61,7 @@ impl RemoteParquet {
         let metadata =
             ParquetMetaDataReader::decode_metadata(metadata_bytes).map_err(|e| e.to_string())?;
         let groups = match &rows {
-            Some(r) => crate::portfolio_file::row_groups_for(&metadata, r).0,
+            Some(r) => crate::parquet_file::row_groups_for(&metadata, r).0,
             None => (0..metadata.num_row_groups()).collect(),
         };
         let mut pieces = vec![(tail_start, tail)];
