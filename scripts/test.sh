@@ -59,4 +59,6 @@ else
 fi
 step "Lambda artifacts (the make target sam build runs, on the test build)"
 PROFILE=dev SELECT="--workspace --all-targets" ./scripts/check-artifacts.sh
+step "sam build: each function's binary is built for its architecture"
+PROFILE=dev SELECT="--workspace --all-targets" ./scripts/check-sam-build.sh
 step "done"
