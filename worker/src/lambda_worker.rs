@@ -4,6 +4,8 @@
 //! message. Logs are JSON lines, and each shard also emits a CloudWatch Embedded Metric
 //! Format line for its duration and throughput.
 
+use std::time::{Duration, Instant};
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -48,21 +50,42 @@ pub struct Environment {
     pub peak_memory_mb: f64,
 }
 
-/// Handles one invocation. `log` receives each output line.
+/// Handles one invocation. A batch stops taking records near `deadline` (the
+/// invocation's, less a margin). `log` receives each output line.
 pub fn handle_event(
     runner: &ShardRunner,
     pool: &rayon::ThreadPool,
     event: WorkerEvent,
+    deadline: Option<Instant>,
     env: &dyn Fn() -> Environment,
     log: &mut dyn FnMut(String),
 ) -> Result<Value, RunnerError> {
     match event {
         WorkerEvent::Batch(event) => {
             let mut response = SqsBatchResponse::default();
+            // The longest record so far: a record is only started when one that long
+            // would still finish before the deadline. The rest go back to the queue as
+            // batch item failures, to be delivered again, instead of being cut off by
+            // the invocation's timeout with the whole batch.
+            let mut longest = Duration::ZERO;
             for record in event.records {
                 let id = record.message_id.clone().unwrap_or_default();
+                if deadline.is_some_and(|d| Instant::now() + longest >= d) {
+                    log(json!({
+                        "level": "WARN",
+                        "message": "deadline near: record returned to the queue unstarted",
+                        "message_id": id,
+                    })
+                    .to_string());
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                    continue;
+                }
                 let body = record.body.as_deref().unwrap_or("");
+                let started = Instant::now();
                 let result = pool.install(|| runner.run_body(body));
+                longest = longest.max(started.elapsed());
                 log_outcome(&result, Some(&id), env(), log);
                 if result.is_err() {
                     let mut failure = BatchItemFailure::default();

@@ -45,7 +45,7 @@ fn a_batch_fails_only_its_malformed_record_and_emits_metrics() {
     assert!(matches!(event, WorkerEvent::Batch(_)));
     let runner = ShardRunner::new(Arc::new(LazyAws::default()));
     let mut lines = Vec::new();
-    let response = handle_event(&runner, &pool(), event, &environment, &mut |l| {
+    let response = handle_event(&runner, &pool(), event, None, &environment, &mut |l| {
         lines.push(l)
     })
     .expect("handled");
@@ -80,7 +80,8 @@ fn a_direct_invocation_answers_with_the_marker_or_fails() {
     let direct = serde_json::to_value(f.message(0)).expect("json");
     let event = WorkerEvent::from_json(direct).expect("a shard message");
     assert!(matches!(event, WorkerEvent::Direct(_)));
-    let answer = handle_event(&runner, &pool(), event, &environment, &mut |_| {}).expect("handled");
+    let answer =
+        handle_event(&runner, &pool(), event, None, &environment, &mut |_| {}).expect("handled");
     let marker = read_marker(&f.store, RUN_ID, 0)
         .expect("read")
         .expect("marker");
@@ -92,4 +93,60 @@ fn a_direct_invocation_answers_with_the_marker_or_fails() {
     // A batch with a bad record list says so.
     let err = WorkerEvent::from_json(json!({"Records": 3})).expect_err("bad batch");
     assert!(err.to_string().contains("not an SQS batch"), "{err}");
+}
+
+#[test]
+fn a_batch_past_its_deadline_returns_its_records_unstarted() {
+    let f = Fixture::new(40, 20);
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
+    for (i, record) in event["Records"]
+        .as_array_mut()
+        .expect("records")
+        .iter_mut()
+        .enumerate()
+    {
+        record["body"] = serde_json::to_string(&f.message(i as u32))
+            .expect("json")
+            .into();
+    }
+    let ids: Vec<Value> = event["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["messageId"].clone())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let runner = ShardRunner::new(Arc::new(LazyAws::default()));
+    let run = |deadline| {
+        let event = WorkerEvent::from_json(event.clone()).expect("an SQS batch");
+        let mut lines = Vec::new();
+        let response = handle_event(&runner, &pool(), event, deadline, &environment, &mut |l| {
+            lines.push(l)
+        })
+        .expect("handled");
+        (response, json_lines(&lines))
+    };
+    // The deadline has passed: no record starts, and every one goes back to the queue.
+    let (response, lines) = run(Some(std::time::Instant::now()));
+    let failed: Vec<Value> = response["batchItemFailures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| f["itemIdentifier"].clone())
+        .collect();
+    assert_eq!(failed, ids);
+    assert!(read_marker(&f.store, RUN_ID, 0).expect("read").is_none());
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.get("level").and_then(Value::as_str) == Some("WARN"))
+            .count(),
+        2
+    );
+    // A far deadline: both run.
+    let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    let (response, _) = run(Some(far));
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert!(read_marker(&f.store, RUN_ID, 1).expect("read").is_some());
 }

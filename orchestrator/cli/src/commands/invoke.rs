@@ -84,9 +84,15 @@ pub(crate) fn invoke_child(
     mcflow::sandbox::child_main(&args.result, init_started, || {
         WorkerEvent::from_json(event)
             .and_then(|event| {
-                handle_event(&runner, &pool, event, &current_environment, &mut |line| {
-                    println!("{line}")
-                })
+                // The sandbox kills the child at the timeout, as Lambda does.
+                handle_event(
+                    &runner,
+                    &pool,
+                    event,
+                    None,
+                    &current_environment,
+                    &mut |line| println!("{line}"),
+                )
             })
             .map_err(|e| mcflow::sandbox::ChildError {
                 error_type: std::any::type_name::<worker::runner::RunnerError>().to_string(),
