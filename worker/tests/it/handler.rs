@@ -25,6 +25,20 @@ fn pool() -> rayon::ThreadPool {
         .expect("pool")
 }
 
+/// `key` of each object of a JSON array; a missing array or key fails the test.
+fn field_of_each(array: &Value, key: &str) -> Vec<Value> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array}"))
+        .iter()
+        .map(|o| {
+            o.get(key)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {key} in {o}"))
+        })
+        .collect()
+}
+
 fn json_lines(lines: &[String]) -> Vec<Value> {
     lines
         .iter()
@@ -110,12 +124,7 @@ fn a_batch_past_its_deadline_returns_its_records_unstarted() {
             .expect("json")
             .into();
     }
-    let ids: Vec<Value> = event["Records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(|r| r["messageId"].clone())
-        .collect();
+    let ids = field_of_each(&event["Records"], "messageId");
     assert_eq!(ids.len(), 2);
     let runner = ShardRunner::new(Arc::new(LazyAws::default()));
     let run = |deadline| {
@@ -129,12 +138,7 @@ fn a_batch_past_its_deadline_returns_its_records_unstarted() {
     };
     // The deadline has passed: no record starts, and every one goes back to the queue.
     let (response, lines) = run(Some(std::time::Instant::now()));
-    let failed: Vec<Value> = response["batchItemFailures"]
-        .as_array()
-        .expect("failures")
-        .iter()
-        .map(|f| f["itemIdentifier"].clone())
-        .collect();
+    let failed = field_of_each(&response["batchItemFailures"], "itemIdentifier");
     assert_eq!(failed, ids);
     assert!(read_marker(&f.store, RUN_ID, 0).expect("read").is_none());
     assert_eq!(
