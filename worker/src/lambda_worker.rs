@@ -50,13 +50,18 @@ pub struct Environment {
     pub peak_memory_mb: f64,
 }
 
+/// A sink for poison records: sends a body and its reason to the dead-letter queue.
+pub type DeadLetter<'a> = &'a dyn Fn(&str, &str) -> Result<(), String>;
+
 /// Handles one invocation. A batch stops taking records near `deadline` (the
-/// invocation's, less a margin). `log` receives each output line.
+/// invocation's, less a margin); a record that fails for good goes to `dead_letter`, when
+/// there is one, instead of back to the queue. `log` receives each output line.
 pub fn handle_event(
     runner: &ShardRunner,
     pool: &rayon::ThreadPool,
     event: WorkerEvent,
     deadline: Option<Instant>,
+    dead_letter: Option<DeadLetter<'_>>,
     env: &dyn Fn() -> Environment,
     log: &mut dyn FnMut(String),
 ) -> Result<Value, RunnerError> {
@@ -87,6 +92,31 @@ pub fn handle_event(
                 let result = pool.install(|| runner.run_body(body));
                 longest = longest.max(started.elapsed());
                 log_outcome(&result, Some(&id), env(), log);
+                if let (Err(e), Some(send)) = (&result, dead_letter)
+                    && !e.retryable()
+                {
+                    // Not retryable: straight to the dead-letter queue with its reason;
+                    // answered as handled, so SQS deletes it from the shard queue.
+                    match send(body, &e.to_string()) {
+                        Ok(()) => {
+                            log(json!({
+                                "level": "ERROR",
+                                "message": "shard dead-lettered",
+                                "message_id": id,
+                                "reason": e.to_string(),
+                            })
+                            .to_string());
+                            continue;
+                        }
+                        Err(why) => log(json!({
+                            "level": "ERROR",
+                            "message": "cannot dead-letter: the record returns to the queue",
+                            "message_id": id,
+                            "error": why,
+                        })
+                        .to_string()),
+                    }
+                }
                 if result.is_err() {
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = id;

@@ -16,7 +16,8 @@
 //!   `s3://`, one blocking interface), [`aws`] (the SDK behind it), [`remote_parquet`]
 //!   (ranged reads of a portfolio in S3).
 //! - Lambda: [`lambda_facts`] (limits and prices), [`cost`] (a run's bill),
-//!   [`lambda_worker`] (the worker function's events), [`serve`] (the runtime loop every
+//!   [`lambda_worker`] (the worker function's events), [`dead_letter`] (poison shards
+//!   straight to the dead-letter queue), [`serve`] (the runtime loop every
 //!   function shell uses), [`process_memory`] (peak memory).
 
 pub mod atomic;
@@ -24,6 +25,7 @@ pub mod aws;
 pub mod cashflow_parquet;
 pub mod config;
 pub mod cost;
+pub mod dead_letter;
 pub mod fannie;
 pub mod lambda_facts;
 pub mod lambda_worker;

@@ -47,6 +47,8 @@ pub enum PollEvent {
         message_id: String,
         error: String,
         retryable: bool,
+        /// Sent straight to the dead-letter queue (not retryable), not left to retry.
+        dead_lettered: bool,
     },
     Reduced {
         run_id: String,
@@ -86,6 +88,8 @@ pub fn run_poll_worker(
         std::collections::BTreeMap::new();
     let mut idle = 0;
     let mut handled = 0u64;
+    // The shard queue's dead-letter queue, looked up at the first poison shard.
+    let mut dead_letter: Option<Option<Queue>> = None;
     loop {
         if options.max_messages.is_some_and(|m| handled >= m) {
             return Ok(summary);
@@ -153,13 +157,35 @@ pub fn run_poll_worker(
                 }
             }
             Err(e) => {
-                // The message stays: it reappears after the visibility timeout and, after
-                // the queue's maxReceiveCount, moves to the dead-letter queue.
+                // A retryable failure stays: the message reappears after the visibility
+                // timeout and, after the queue's maxReceiveCount, moves to the
+                // dead-letter queue. One that cannot succeed goes there now, with its
+                // reason, and leaves the shard queue.
                 summary.shards_failed += 1;
+                let mut dead_lettered = false;
+                if !e.retryable() {
+                    if dead_letter.is_none() {
+                        // Without one (or without access to it), the redrive policy decides.
+                        dead_letter = Some(queue.dead_letter_queue().unwrap_or_default());
+                    }
+                    if let Some(Some(dlq)) = &dead_letter {
+                        let sent = worker::dead_letter::send(
+                            &aws.get(),
+                            dlq.url(),
+                            &message.body,
+                            &e.to_string(),
+                        );
+                        if sent.is_ok() {
+                            queue.delete(&message.receipt_handle)?;
+                            dead_lettered = true;
+                        }
+                    }
+                }
                 report(PollEvent::ShardFailed {
                     message_id: message.message_id.clone(),
                     error: e.to_string(),
                     retryable: e.retryable(),
+                    dead_lettered,
                 });
             }
         }

@@ -232,7 +232,38 @@ fn poison_shards_dead_letter_fail_the_run_and_retry_completes_it() {
     let summary =
         run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
     assert_eq!(summary.shards_done, 0);
-    assert!(summary.shards_failed >= u64::from(sent) * 2, "{summary:?}");
+    // Not retryable (the input is gone): each shard failed once and went straight to the
+    // dead-letter queue with its reason, instead of waiting out the redrive policy.
+    assert_eq!(summary.shards_failed, u64::from(sent), "{summary:?}");
+    let dlq = cloud
+        .queue
+        .dead_letter_queue()
+        .expect("redrive policy")
+        .expect("a dead-letter queue");
+    let a = cloud.aws.get();
+    let sqs = aws_sdk_sqs::Client::new(a.sdk_config());
+    let dead = a
+        .block_on(
+            sqs.receive_message()
+                .queue_url(dlq.url())
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .message_attribute_names("All")
+                .send(),
+        )
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(dead.len(), sent as usize);
+    for m in &dead {
+        let reason = m
+            .message_attributes
+            .as_ref()
+            .and_then(|a| a.get(worker::dead_letter::REASON_ATTRIBUTE))
+            .and_then(|v| v.string_value.clone())
+            .expect("a reason attribute");
+        assert!(reason.contains("inputs/p.parquet"), "{reason}");
+    }
     let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
     assert_eq!(st.state, RunState::Failed, "{st:?}");
     let failed: Vec<u32> = st.failed.iter().map(|f| f.shard).collect();

@@ -56,7 +56,13 @@ fn the_template_sets_the_outputs_binaries_and_environment_the_code_reads() {
 
     let functions = resources_of(&t, "AWS::Lambda::Function");
     let makefile = std::fs::read_to_string(repo().join("Makefile")).expect("Makefile");
-    let known_env: BTreeSet<&str> = [ENV_STORE, ENV_QUEUE_URL, "MCFLOW_WORKER_VERSION"].into();
+    let known_env: BTreeSet<&str> = [
+        ENV_STORE,
+        ENV_QUEUE_URL,
+        "MCFLOW_WORKER_VERSION",
+        worker::dead_letter::ENV_DEAD_LETTER_URL,
+    ]
+    .into();
     for (id, f) in &functions {
         let p = &f["Properties"];
         assert_eq!(p["Handler"], "bootstrap", "{id}");
@@ -98,6 +104,16 @@ fn the_template_sets_the_outputs_binaries_and_environment_the_code_reads() {
     assert!(env_of("OrchestratorFunction").contains(ENV_STORE));
     assert!(env_of("OrchestratorFunction").contains(ENV_QUEUE_URL));
     assert!(env_of("ReducerFunction").contains(ENV_STORE));
+    // The worker sends poison shards to the queue's own dead-letter queue.
+    let (_, worker_fn) = functions
+        .iter()
+        .find(|(id, _)| id.as_str() == "WorkerFunction")
+        .expect("the worker");
+    assert_eq!(
+        worker_fn["Properties"]["Environment"]["Variables"]
+            [worker::dead_letter::ENV_DEAD_LETTER_URL]["Ref"],
+        "ShardDeadLetterQueue"
+    );
 }
 
 #[test]

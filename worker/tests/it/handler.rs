@@ -59,9 +59,15 @@ fn a_batch_fails_only_its_malformed_record_and_emits_metrics() {
     assert!(matches!(event, WorkerEvent::Batch(_)));
     let runner = ShardRunner::new(Arc::new(LazyAws::default()));
     let mut lines = Vec::new();
-    let response = handle_event(&runner, &pool(), event, None, &environment, &mut |l| {
-        lines.push(l)
-    })
+    let response = handle_event(
+        &runner,
+        &pool(),
+        event,
+        None,
+        None,
+        &environment,
+        &mut |l| lines.push(l),
+    )
     .expect("handled");
     assert_eq!(
         response,
@@ -94,8 +100,16 @@ fn a_direct_invocation_answers_with_the_marker_or_fails() {
     let direct = serde_json::to_value(f.message(0)).expect("json");
     let event = WorkerEvent::from_json(direct).expect("a shard message");
     assert!(matches!(event, WorkerEvent::Direct(_)));
-    let answer =
-        handle_event(&runner, &pool(), event, None, &environment, &mut |_| {}).expect("handled");
+    let answer = handle_event(
+        &runner,
+        &pool(),
+        event,
+        None,
+        None,
+        &environment,
+        &mut |_| {},
+    )
+    .expect("handled");
     let marker = read_marker(&f.store, RUN_ID, 0)
         .expect("read")
         .expect("marker");
@@ -130,9 +144,15 @@ fn a_batch_past_its_deadline_returns_its_records_unstarted() {
     let run = |deadline| {
         let event = WorkerEvent::from_json(event.clone()).expect("an SQS batch");
         let mut lines = Vec::new();
-        let response = handle_event(&runner, &pool(), event, deadline, &environment, &mut |l| {
-            lines.push(l)
-        })
+        let response = handle_event(
+            &runner,
+            &pool(),
+            event,
+            deadline,
+            None,
+            &environment,
+            &mut |l| lines.push(l),
+        )
         .expect("handled");
         (response, json_lines(&lines))
     };
@@ -153,4 +173,64 @@ fn a_batch_past_its_deadline_returns_its_records_unstarted() {
     let (response, _) = run(Some(far));
     assert_eq!(response, json!({"batchItemFailures": []}));
     assert!(read_marker(&f.store, RUN_ID, 1).expect("read").is_some());
+}
+
+#[test]
+fn a_poison_record_goes_to_the_dead_letter_queue_with_its_reason_not_back() {
+    let f = Fixture::new(40, 20);
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
+    event["Records"][0]["body"] = serde_json::to_string(&f.message(0)).expect("json").into();
+    event["Records"][1]["body"] = "{\"store\": 42}".into();
+    let bad_id = event["Records"][1]["messageId"].clone();
+    let runner = ShardRunner::new(Arc::new(LazyAws::default()));
+    let sent = std::cell::RefCell::new(Vec::new());
+    let send = |body: &str, reason: &str| {
+        sent.borrow_mut()
+            .push((body.to_string(), reason.to_string()));
+        Ok(())
+    };
+    let batch = || WorkerEvent::from_json(event.clone()).expect("an SQS batch");
+    let mut lines = Vec::new();
+    let response = handle_event(
+        &runner,
+        &pool(),
+        batch(),
+        None,
+        Some(&send),
+        &environment,
+        &mut |l| lines.push(l),
+    )
+    .expect("handled");
+    // Dead-lettered, so answered as handled: SQS deletes it instead of retrying it.
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let sent = sent.into_inner();
+    assert_eq!(sent.len(), 1, "only the poison record: {sent:?}");
+    assert_eq!(sent[0].0, "{\"store\": 42}");
+    assert!(
+        sent[0].1.starts_with("malformed shard message"),
+        "{}",
+        sent[0].1
+    );
+    let lines = json_lines(&lines);
+    assert!(lines.iter().any(|l| {
+        l.get("message").and_then(Value::as_str) == Some("shard dead-lettered")
+            && l.get("message_id") == Some(&bad_id)
+    }));
+    // When the dead-letter queue cannot take it, the record goes back to the queue.
+    let refuse = |_: &str, _: &str| Err("access denied".to_string());
+    let response = handle_event(
+        &runner,
+        &pool(),
+        batch(),
+        None,
+        Some(&refuse),
+        &environment,
+        &mut |_| {},
+    )
+    .expect("handled");
+    assert_eq!(
+        field_of_each(&response["batchItemFailures"], "itemIdentifier"),
+        vec![bad_id]
+    );
 }

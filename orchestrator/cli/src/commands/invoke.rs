@@ -84,11 +84,13 @@ pub(crate) fn invoke_child(
     mcflow::sandbox::child_main(&args.result, init_started, || {
         WorkerEvent::from_json(event)
             .and_then(|event| {
-                // The sandbox kills the child at the timeout, as Lambda does.
+                // The sandbox kills the child at the timeout, as Lambda does; poison
+                // records are reported, not sent to a queue.
                 handle_event(
                     &runner,
                     &pool,
                     event,
+                    None,
                     None,
                     &current_environment,
                     &mut |line| println!("{line}"),

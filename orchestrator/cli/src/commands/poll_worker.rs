@@ -61,9 +61,10 @@ fn log_line(event: &PollEvent) -> Value {
             message_id,
             error,
             retryable,
+            dead_lettered,
         } => json!({
             "level": "ERROR", "message": "shard failed", "message_id": message_id,
-            "error": error, "retryable": retryable
+            "error": error, "retryable": retryable, "dead_lettered": dead_lettered
         }),
         PollEvent::Reduced { run_id } => json!({"message": "run reduced", "run_id": run_id}),
         PollEvent::Reissued { run_id, shards } => json!({
