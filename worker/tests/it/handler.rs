@@ -25,6 +25,17 @@ fn pool() -> rayon::ThreadPool {
         .expect("pool")
 }
 
+/// The shipped SQS fixture's shape, with one real shard message of `f` and one malformed
+/// record; and the malformed record's message id.
+fn batch_with_one_malformed_record(f: &Fixture) -> (Value, Value) {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
+    event["Records"][0]["body"] = serde_json::to_string(&f.message(0)).expect("json").into();
+    event["Records"][1]["body"] = "{\"store\": 42}".into();
+    let bad_id = event["Records"][1]["messageId"].clone();
+    (event, bad_id)
+}
+
 /// `key` of each object of a JSON array; a missing array or key fails the test.
 fn field_of_each(array: &Value, key: &str) -> Vec<Value> {
     array
@@ -49,12 +60,7 @@ fn json_lines(lines: &[String]) -> Vec<Value> {
 #[test]
 fn a_batch_fails_only_its_malformed_record_and_emits_metrics() {
     let f = Fixture::new(40, 20);
-    // The shipped fixture's shape, with one real shard message and one malformed record.
-    let mut event: Value =
-        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
-    event["Records"][0]["body"] = serde_json::to_string(&f.message(0)).expect("json").into();
-    event["Records"][1]["body"] = "{\"store\": 42}".into();
-    let bad_id = event["Records"][1]["messageId"].clone();
+    let (event, bad_id) = batch_with_one_malformed_record(&f);
     let event = WorkerEvent::from_json(event).expect("an SQS batch");
     assert!(matches!(event, WorkerEvent::Batch(_)));
     let runner = ShardRunner::new(Arc::new(LazyAws::default()));
@@ -178,11 +184,7 @@ fn a_batch_past_its_deadline_returns_its_records_unstarted() {
 #[test]
 fn a_poison_record_goes_to_the_dead_letter_queue_with_its_reason_not_back() {
     let f = Fixture::new(40, 20);
-    let mut event: Value =
-        serde_json::from_str(include_str!("../../../data/events/sqs.json")).expect("fixture");
-    event["Records"][0]["body"] = serde_json::to_string(&f.message(0)).expect("json").into();
-    event["Records"][1]["body"] = "{\"store\": 42}".into();
-    let bad_id = event["Records"][1]["messageId"].clone();
+    let (event, bad_id) = batch_with_one_malformed_record(&f);
     let runner = ShardRunner::new(Arc::new(LazyAws::default()));
     let sent = std::cell::RefCell::new(Vec::new());
     let send = |body: &str, reason: &str| {
