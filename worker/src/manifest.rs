@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, RunConfig};
+use crate::config::{ConfigError, RunConfig, RunId};
 use crate::layout::{manifest_key, shards_key};
 use crate::shard::ShardTask;
 use crate::store::{Store, StoreError};
@@ -124,6 +124,24 @@ impl RunManifest {
 
     pub fn get(store: &Store, run_id: &str) -> Result<RunManifest, ManifestError> {
         get_json(store, &manifest_key(run_id), run_id)
+    }
+
+    /// The run's configuration as it runs: the captured file, with the run id and
+    /// business date the submission settled on (a scheduled run is
+    /// `<config run_id>-<as_of>`, whatever the file says).
+    pub fn run_config(&self) -> Result<RunConfig, ConfigError> {
+        let mut config = self.config.parse()?;
+        let invalid = |key: &'static str, message: String| ConfigError::Value {
+            path: PathBuf::from(&self.config.name),
+            key,
+            message,
+        };
+        config.run_id = RunId::parse(&self.run_id).map_err(|m| invalid("run_id", m))?;
+        config.as_of = Some(
+            chrono::NaiveDate::parse_from_str(&self.run_date, "%Y-%m-%d")
+                .map_err(|e| invalid("as_of", format!("{:?}: {e}", self.run_date)))?,
+        );
+        Ok(config)
     }
 
     /// The planned shard tasks; their count must match the manifest's.

@@ -122,7 +122,7 @@ impl ShardRunner {
             return Ok(r.clone());
         }
         let manifest = RunManifest::get(store, run_id)?;
-        let config = manifest.config.parse()?;
+        let config = manifest.run_config()?;
         let portfolio = PortfolioSource::open(&manifest.portfolio, || self.aws.get())?;
         let inputs = Arc::new(RunInputs {
             manifest,

@@ -213,6 +213,17 @@ pub(crate) struct SubmitArgs {
     /// SendMessageBatch calls in flight.
     #[arg(long, default_value_t = 16)]
     pub send_concurrency: usize,
+    /// Business date (YYYY-MM-DD, or an RFC 3339 timestamp read in UTC); it overrides
+    /// the config's `as_of` and names the run `<config run_id>-<as_of>`.
+    #[arg(long, value_parser = as_of_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Run id, overriding the config's (and the `<config run_id>-<as_of>` naming).
+    #[arg(long)]
+    pub run_id: Option<String>,
+}
+
+fn as_of_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    orchestrator::cloud::lambda::business_date(s, None).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::Error as _;
 use serde_json::{Value, json};
@@ -56,6 +56,37 @@ pub struct SubmitRequest {
     pub loans_per_shard: Option<u64>,
     #[serde(default)]
     pub scenarios_per_shard: Option<u32>,
+    /// The business date: `YYYY-MM-DD`, or a timestamp such as a schedule's
+    /// `<aws.scheduler.scheduled-time>`, read as a date in `time_zone`. Given, it names
+    /// the run `<config run_id>-<as_of>` (unless `run_id` is given).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// IANA time zone of `as_of` when it is a timestamp (the schedule's own zone);
+    /// default UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+/// The business date `as_of` names: a date as given, or the calendar date of an RFC 3339
+/// timestamp in `time_zone` (UTC when none). A schedule firing at 20:00 New York time
+/// fires at 01:00 UTC the next day; its business date is still the New York date.
+pub fn business_date(as_of: &str, time_zone: Option<&str>) -> Result<NaiveDate> {
+    if let Ok(date) = NaiveDate::parse_from_str(as_of, "%Y-%m-%d") {
+        return Ok(date);
+    }
+    let instant: jiff::Timestamp = as_of.parse().with_context(|| {
+        format!("as_of {as_of:?} is neither YYYY-MM-DD nor an RFC 3339 timestamp")
+    })?;
+    let zone = match time_zone {
+        Some(name) => jiff::tz::TimeZone::get(name)
+            .with_context(|| format!("time_zone {name:?} is not an IANA time zone"))?,
+        None => jiff::tz::TimeZone::UTC,
+    };
+    let d = instant.to_zoned(zone).date();
+    NaiveDate::from_ymd_opt(i32::from(d.year()), d.month() as u32, d.day() as u32)
+        .with_context(|| format!("as_of {as_of:?} is out of range"))
 }
 
 /// Reads a configuration from a store, capturing the files it names from the same store.
@@ -211,12 +242,19 @@ pub fn handle_orchestrator_event(
         request.scenarios_per_shard,
         Sizing::WHOLE,
     );
+    let as_of = request
+        .as_of
+        .as_deref()
+        .map(|a| business_date(a, request.time_zone.as_deref()))
+        .transpose()?;
     let submitted = submit(
         &Submission {
             config,
             portfolio: &request.portfolio,
             store: &store,
             sizing,
+            as_of,
+            run_id: request.run_id.clone(),
             default_run_date: now.date_naive(),
             submitted_at: now,
             dispatch,
@@ -230,6 +268,12 @@ pub fn handle_orchestrator_event(
         submitted.next_shard,
     );
     answer["shards"] = submitted.manifest.shards.into();
+    answer["run_date"] = submitted.manifest.run_date.clone().into();
+    if let Some(done) = submitted.already_submitted {
+        // A repeated delivery (the same scheduled time twice): nothing was sent.
+        answer["already_submitted"] = true.into();
+        answer["done"] = done.into();
+    }
     Ok(answer)
 }
 
@@ -355,6 +399,31 @@ mod tests {
             runs_in_notification("s3://b/res", &n),
             vec!["r1".to_string()]
         );
+    }
+
+    #[test]
+    fn a_schedules_business_date_is_its_own_time_zones_date() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("date");
+        assert_eq!(
+            business_date("2026-11-30", None).expect("date"),
+            d(2026, 11, 30)
+        );
+        // 20:00 in New York (EST, UTC-5) is 01:00 UTC the next day.
+        let late = "2026-12-01T01:00:00Z";
+        assert_eq!(business_date(late, None).expect("utc"), d(2026, 12, 1));
+        assert_eq!(
+            business_date(late, Some("America/New_York")).expect("new york"),
+            d(2026, 11, 30)
+        );
+        // Summer time (EDT, UTC-4): 23:30 New York is 03:30 UTC.
+        assert_eq!(
+            business_date("2026-07-02T03:30:00Z", Some("America/New_York")).expect("edt"),
+            d(2026, 7, 1)
+        );
+        let e = business_date("30/11/2026", None).expect_err("bad date");
+        assert!(e.to_string().contains("30/11/2026"), "{e}");
+        let e = business_date(late, Some("Mars/Olympus")).expect_err("bad zone");
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use worker::aws::LazyAws;
+use worker::config::{RunConfig, RunId};
 use worker::layout::{claim_key, failures_prefix, partials_prefix, shard_of_marker, status_key};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
@@ -38,7 +39,12 @@ pub struct Submission<'a> {
     pub portfolio: &'a str,
     pub store: &'a Store,
     pub sizing: Sizing,
-    /// Business date when the config has none.
+    /// The business date given with the submission (a schedule's): it overrides the
+    /// config's `as_of` and names the run `<config run_id>-<as_of>`.
+    pub as_of: Option<NaiveDate>,
+    /// The run id given with the submission; it overrides every other.
+    pub run_id: Option<String>,
+    /// Business date when neither the submission nor the config gives one.
     pub default_run_date: NaiveDate,
     pub submitted_at: DateTime<Utc>,
     pub dispatch: DispatchOptions,
@@ -48,22 +54,51 @@ pub struct Submission<'a> {
 #[derive(Debug, Clone)]
 pub struct Submitted {
     pub manifest: RunManifest,
-    /// Shards sent now (a resubmission sends only those without a marker).
+    /// Shards sent now.
     pub sent: u32,
     /// Where to continue when the deadline stopped the dispatch.
     pub next_shard: Option<u32>,
+    /// Set when the same run (same id, same inputs) had already been submitted: then
+    /// nothing is sent, so a repeated delivery of a schedule is a no-op. The number is
+    /// the shards that had completed.
+    pub already_submitted: Option<u32>,
 }
 
-/// Validates the inputs, writes the manifest and sends a message per shard that has
-/// not completed yet. Resubmitting the same run with the same inputs is safe; with
-/// different inputs it is refused.
+/// The run id of a submission: the one given with it, else `<config run_id>-<as_of>`
+/// when a business date was given with it (each scheduled day is its own run), else
+/// the config's.
+pub fn run_identity(
+    config: &RunConfig,
+    as_of: Option<NaiveDate>,
+    run_id: Option<&str>,
+) -> Result<RunId> {
+    let id = match (run_id, as_of) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(d)) => format!("{}-{}", config.run_id, d.format("%Y-%m-%d")),
+        (None, None) => return Ok(config.run_id.clone()),
+    };
+    RunId::parse(&id).map_err(|m| anyhow::anyhow!("run_id: {m}"))
+}
+
+/// Validates the inputs, writes the manifest and sends a message per shard. A run
+/// already submitted with the same inputs sends nothing (see
+/// [`Submitted::already_submitted`]; `retry` re-issues what is missing); with different
+/// inputs it is refused.
 pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) -> Result<Submitted> {
     let prepared = prepare(s, portfolio)?;
+    if let Some(earlier) = &prepared.earlier {
+        return Ok(Submitted {
+            manifest: prepared.manifest,
+            sent: 0,
+            next_shard: None,
+            already_submitted: Some(earlier.len() as u32),
+        });
+    }
     let progress = dispatch(
         s.store,
         queue,
         &prepared.tasks,
-        &prepared.done,
+        &BTreeSet::new(),
         0,
         &s.dispatch,
     )?;
@@ -71,6 +106,7 @@ pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) ->
         manifest: prepared.manifest,
         sent: progress.sent,
         next_shard: (!progress.complete).then_some(progress.next_shard),
+        already_submitted: None,
     })
 }
 
@@ -79,14 +115,16 @@ pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) ->
 pub struct Prepared {
     pub manifest: RunManifest,
     pub tasks: Vec<ShardTask>,
-    /// Shards an earlier submission of the same run already completed.
-    pub done: BTreeSet<u32>,
+    /// When the same run had been submitted before: the shards it has completed.
+    pub earlier: Option<BTreeSet<u32>>,
 }
 
 /// The first half of `submit`: validates the inputs, plans the shards and writes the
 /// manifest (or checks an earlier one matches), without sending anything.
 pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepared> {
-    let config = s.config.parse().context("invalid run configuration")?;
+    let mut config = s.config.parse().context("invalid run configuration")?;
+    config.run_id = run_identity(&config, s.as_of, s.run_id.as_deref())?;
+    config.as_of = s.as_of.or(config.as_of);
     let run_id = config.run_id.to_string();
     let loans = load_portfolio_from(portfolio)?;
     let shape = RunShape::of(&config, &loans, s.default_run_date)?;
@@ -107,27 +145,28 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         planned_loan_months: shape.planned_loan_months,
     };
     let store = s.store;
-    let done = match RunManifest::get(store, &run_id) {
+    let earlier = match RunManifest::get(store, &run_id) {
         Ok(earlier) => {
             ensure!(
                 earlier.portfolio_sha256 == manifest.portfolio_sha256
                     && earlier.config_sha256 == manifest.config_sha256
+                    && earlier.run_date == manifest.run_date
                     && earlier.shards == manifest.shards,
-                "run {run_id} was already submitted to {} with different inputs or shards; choose another run_id",
+                "run {run_id} was already submitted to {} with different inputs, business date or shards; choose another run_id",
                 store.root()
             );
-            completed_shards(store, &earlier)?
+            Some(completed_shards(store, &earlier)?)
         }
         Err(worker::manifest::ManifestError::Missing { .. }) => {
             manifest.put(store, &tasks)?;
-            BTreeSet::new()
+            None
         }
         Err(e) => return Err(e.into()),
     };
     Ok(Prepared {
         manifest,
         tasks,
-        done,
+        earlier,
     })
 }
 
@@ -306,7 +345,7 @@ fn reduce_claimed(
     now: DateTime<Utc>,
     aws: &LazyAws,
 ) -> Result<RunReport> {
-    let config = manifest.config.parse()?;
+    let config = manifest.run_config()?;
     let source = PortfolioSource::open(&manifest.portfolio, || {
         store.aws().unwrap_or_else(|| aws.get())
     })?;

@@ -24,6 +24,8 @@ fn submit_run(cloud: &Cloud, config: &Path, portfolio: &str, store: &Store, sizi
             portfolio,
             store,
             sizing,
+            as_of: None,
+            run_id: None,
             default_run_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
             submitted_at: now(),
             dispatch: orchestrator::cloud::DispatchOptions {
@@ -416,6 +418,8 @@ fn a_fan_out_stopped_by_its_deadline_continues_where_it_stopped() {
                 loans: Some(10),
                 scenarios: None,
             },
+            as_of: None,
+            run_id: None,
             default_run_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
             submitted_at: now(),
             dispatch: options,
@@ -495,4 +499,132 @@ fn an_idle_poll_worker_reissues_a_straggler_and_the_run_finishes() {
         .expect("get")
         .expect("report");
     assert_eq!(report.shards.completed, sent);
+}
+
+/// Runs every queued shard message with one runner, then asks the reducer for `run_id`.
+fn run_queued_and_reduce(
+    cloud: &Cloud,
+    env: &orchestrator::cloud::lambda::FunctionEnv,
+    run_id: &str,
+) -> serde_json::Value {
+    let runner = ShardRunner::new(cloud.aws.clone());
+    loop {
+        let batch = cloud.queue.receive(10, 1, Some(60)).expect("receive");
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            runner.run_body(&m.body).expect("shard");
+            cloud.queue.delete(&m.receipt_handle).expect("delete");
+        }
+    }
+    orchestrator::cloud::lambda::handle_reducer_event(
+        &cloud.aws,
+        env,
+        serde_json::from_value(serde_json::json!({ "run_id": run_id })).expect("direct"),
+        "reducer",
+        now(),
+    )
+    .expect("reduce")
+}
+
+#[test]
+fn a_daily_schedule_runs_two_days_with_a_refreshed_portfolio_and_ignores_a_repeat() {
+    use orchestrator::cloud::lambda::{FunctionEnv, handle_orchestrator_event};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    cloud.upload(&config, "configs/run.toml");
+    cloud.upload(&dir.path().join("stress.csv"), "configs/stress.csv");
+    let env = FunctionEnv {
+        store: format!("s3://{}/res", cloud.bucket),
+        queue_url: cloud.queue.url().to_string(),
+    };
+    // The Scheduler target's input as template.yaml writes it, with the context
+    // attribute `<aws.scheduler.scheduled-time>` filled in: 06:00 New York is 11:00 UTC.
+    let scheduled = |time: &str| -> orchestrator::cloud::lambda::OrchestratorEvent {
+        serde_json::from_value(serde_json::json!({
+            "config_s3": format!("s3://{}/configs/run.toml", cloud.bucket),
+            "portfolio": uri,
+            "loans_per_shard": 50,
+            "as_of": time,
+            "time_zone": "America/New_York"
+        }))
+        .expect("a scheduler input")
+    };
+    let store = Store::s3(cloud.aws.get(), &cloud.bucket, "res").expect("store");
+
+    let day1 = handle_orchestrator_event(
+        &cloud.aws,
+        &env,
+        scheduled("2026-11-30T11:00:00Z"),
+        now(),
+        None,
+    )
+    .expect("day 1");
+    assert_eq!(day1["run_id"], "cloud-it-2026-11-30", "{day1}");
+    assert_eq!(day1["run_date"], "2026-11-30", "{day1}");
+    assert_eq!(day1["sent"], 2, "{day1}");
+    // The same scheduled time delivered again (Scheduler retries at least once): nothing
+    // is sent, and the queue holds only the first delivery's two messages.
+    let repeat = handle_orchestrator_event(
+        &cloud.aws,
+        &env,
+        scheduled("2026-11-30T11:00:00Z"),
+        now(),
+        None,
+    )
+    .expect("repeat");
+    assert_eq!(repeat["sent"], 0, "{repeat}");
+    assert_eq!(repeat["already_submitted"], true, "{repeat}");
+    let reduced = run_queued_and_reduce(&cloud, &env, "cloud-it-2026-11-30");
+    assert_eq!(reduced["runs"][0]["outcome"], "reduced", "{reduced}");
+
+    // Day 2: the portfolio was refreshed overnight (more loans) under the same key.
+    let refreshed = dir.path().join("refreshed.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &refreshed,
+        &engine::sample::synthetic_loans(120, 9),
+    )
+    .expect("portfolio");
+    cloud.upload(&refreshed, "inputs/p.parquet");
+    let day2 = handle_orchestrator_event(
+        &cloud.aws,
+        &env,
+        scheduled("2026-12-01T11:00:00Z"),
+        now(),
+        None,
+    )
+    .expect("day 2");
+    assert_eq!(day2["run_id"], "cloud-it-2026-12-01", "{day2}");
+    assert_eq!(day2["sent"], 3, "{day2}");
+    let reduced = run_queued_and_reduce(&cloud, &env, "cloud-it-2026-12-01");
+    assert_eq!(reduced["runs"][0]["outcome"], "reduced", "{reduced}");
+
+    // Both days are there, each in its own run_date partition, each readable.
+    for (run_id, date, loans) in [
+        ("cloud-it-2026-11-30", "2026-11-30", 100),
+        ("cloud-it-2026-12-01", "2026-12-01", 120),
+    ] {
+        let report = worker::report::RunReport::get(&store, run_id)
+            .expect("get")
+            .expect("report");
+        assert_eq!((report.run_date.as_str(), report.loans), (date, loans));
+        let key = worker::layout::table_key(
+            worker::results_parquet::LOAN_TABLE,
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date"),
+            run_id,
+        );
+        let bytes = store
+            .get(&key)
+            .expect("get")
+            .expect("loan_results partition");
+        let rows: usize = worker::parquet_file::decode_batches(bytes)
+            .expect("parquet")
+            .iter()
+            .map(|b| b.num_rows())
+            .sum();
+        assert_eq!(rows, loans as usize, "{key}");
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
             portfolio: &args.portfolio,
             store: &store,
             sizing,
+            as_of: args.as_of,
+            run_id: args.run_id.clone(),
             default_run_date: now.date_naive(),
             submitted_at: now,
             dispatch: DispatchOptions {
@@ -45,6 +47,14 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
         &queue,
     )?;
     let m = &submitted.manifest;
+    if let Some(done) = submitted.already_submitted {
+        eprintln!(
+            "run {} was already submitted with these inputs ({done} of {} shards done); nothing sent. `mcflow retry {}` re-issues the shards that have not completed.",
+            m.run_id, m.shards, m.run_id
+        );
+        println!("{}", m.run_id);
+        return Ok(());
+    }
     eprintln!(
         "submitted {} shards ({} sent now), {} loans x {} scenarios, {} loan-months",
         m.shards, submitted.sent, m.loans, m.scenarios, m.planned_loan_months

@@ -76,6 +76,8 @@ pub(crate) fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: Option<&str>)
                 loans: Some(args.loans_per_shard),
                 scenarios: args.scenarios_per_shard,
             },
+            as_of: None,
+            run_id: None,
             default_run_date: now.date_naive(),
             submitted_at: now,
             dispatch: Default::default(),
