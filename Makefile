@@ -27,7 +27,8 @@ BINARIES := mcflow-worker-lambda mcflow-orchestrator-lambda mcflow-reducer-lambd
 # crates (rand, getrandom, either, num-traits, regex, uuid).
 SELECT ?= -p worker -p orchestrator $(addprefix --bin ,$(BINARIES))
 
-.PHONY: lambda build-WorkerFunction build-OrchestratorFunction build-ReducerFunction build-PreTrafficHookFunction
+.PHONY: lambda build-WorkerFunction build-OrchestratorFunction build-ReducerFunction build-PreTrafficHookFunction \
+  build-PostTrafficHookFunction
 
 lambda:
 	cargo build --profile $(PROFILE) --locked $(TARGET_FLAG) $(SELECT)
@@ -47,4 +48,8 @@ build-ReducerFunction: lambda
 	$(call copy_bootstrap,mcflow-reducer-lambda)
 
 build-PreTrafficHookFunction: lambda
+	$(call copy_bootstrap,mcflow-pretraffic-lambda)
+
+# The post-traffic hook is the pre-traffic hook's binary (MCFLOW_HOOK_STAGE=post).
+build-PostTrafficHookFunction: lambda
 	$(call copy_bootstrap,mcflow-pretraffic-lambda)

@@ -4,7 +4,13 @@
 //! thread that is not itself running async code (rayon threads, `spawn_blocking`).
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -30,6 +36,28 @@ pub struct Aws {
     /// Emulators and S3-compatible stores want path-style addressing.
     path_style: bool,
     runtime: Option<tokio::runtime::Runtime>,
+    requests: CountRequests,
+}
+
+/// Counts every HTTP request the S3 and SQS clients send (retries included), so that
+/// what a run costs in requests can be measured, not estimated.
+#[derive(Debug, Clone, Default)]
+struct CountRequests(Arc<AtomicU64>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "mcflow::CountRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl Aws {
@@ -65,6 +93,7 @@ impl Aws {
             config,
             path_style,
             runtime: Some(runtime),
+            requests: CountRequests::default(),
         })
     }
 
@@ -79,8 +108,21 @@ impl Aws {
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.config)
             .force_path_style(self.path_style)
+            .interceptor(self.requests.clone())
             .build();
         aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let conf = aws_sdk_sqs::config::Builder::from(&self.config)
+            .interceptor(self.requests.clone())
+            .build();
+        aws_sdk_sqs::Client::from_conf(conf)
+    }
+
+    /// HTTP requests sent so far by the S3 and SQS clients made here, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.0.load(Ordering::Relaxed)
     }
 
     /// The SDK configuration, for clients of other services.

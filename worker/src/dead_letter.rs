@@ -17,7 +17,7 @@ pub const REASON_ATTRIBUTE: &str = "reason";
 
 /// Sends `body` to the queue at `url` with `reason` as a message attribute.
 pub fn send(aws: &Aws, url: &str, body: &str, reason: &str) -> Result<(), String> {
-    let client = aws_sdk_sqs::Client::new(aws.sdk_config());
+    let client = aws.sqs();
     // SQS caps an attribute at the message size limit; a reason is a line or two.
     let reason: String = reason.chars().take(4096).collect();
     let attribute = MessageAttributeValue::builder()

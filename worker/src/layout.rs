@@ -6,7 +6,10 @@
 //! runs/<run_id>/manifest.json            the run as submitted (config, inputs, sizes)
 //! runs/<run_id>/shards.json              the planned shard tasks
 //! runs/<run_id>/failures/shard-NNNNN.json  a failed shard's record
-//! runs/<run_id>/reduce.claim             created once, by the reducer that won
+//! runs/<run_id>/progress/group-NNNNN.json  which shards of one completion group are done
+//! runs/<run_id>/progress/groups.json     which completion groups are done
+//! runs/<run_id>/run.ready                created once every shard is done: the reduce's trigger
+//! runs/<run_id>/claims/claim-NNNNN.json  reduce claims, one per lease generation
 //! runs/<run_id>/status.json              the reduce's verdict
 //! runs/<run_id>/reissued.json            straggler re-issues
 //! runs/<run_id>/report.json              the finished run's report (written last)
@@ -65,9 +68,51 @@ pub fn failure_key(run_id: &str, shard: u32) -> String {
     format!("{}/shard-{shard:05}.json", failures_prefix(run_id))
 }
 
-/// `runs/<run_id>/reduce.claim`: created once, by the reducer that won the claim.
-pub fn claim_key(run_id: &str) -> String {
-    format!("{}/reduce.claim", run_prefix(run_id))
+/// `runs/<run_id>/claims`: the reduce claims, one per lease generation.
+pub fn claims_prefix(run_id: &str) -> String {
+    format!("{}/claims", run_prefix(run_id))
+}
+
+/// `runs/<run_id>/claims/claim-NNNNN.json`: generation `generation` of the reduce claim.
+pub fn claim_key(run_id: &str, generation: u32) -> String {
+    format!("{}/claim-{generation:05}.json", claims_prefix(run_id))
+}
+
+/// The generation of a claim key, if `key` is one of `run_id`'s.
+pub fn parse_claim_key(run_id: &str, key: &str) -> Option<u32> {
+    key.strip_prefix(&claims_prefix(run_id))?
+        .strip_prefix("/claim-")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+/// `runs/<run_id>/progress/group-NNNNN.json`: the done shards of one completion group.
+pub fn progress_group_key(run_id: &str, group: u32) -> String {
+    format!("{}/progress/group-{group:05}.json", run_prefix(run_id))
+}
+
+/// `runs/<run_id>/progress/groups.json`: the done completion groups.
+pub fn progress_groups_key(run_id: &str) -> String {
+    format!("{}/progress/groups.json", run_prefix(run_id))
+}
+
+/// The suffix of the objects that trigger the reducer.
+pub const READY_SUFFIX: &str = ".ready";
+
+/// `runs/<run_id>/run.ready`: created once every shard is done; its creation notifies
+/// the reducer.
+pub fn ready_key(run_id: &str) -> String {
+    format!("{}/run{READY_SUFFIX}", run_prefix(run_id))
+}
+
+/// The run id of a ready key, if `key` is one.
+pub fn parse_ready_key(key: &str) -> Option<&str> {
+    key.strip_prefix(RUNS)?
+        .strip_prefix('/')?
+        .strip_suffix(READY_SUFFIX)?
+        .strip_suffix("/run")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// `runs/<run_id>/status.json`.
@@ -157,6 +202,10 @@ mod tests {
             None
         );
         assert_eq!(parse_report_key(&report_key("day-1")), Some("day-1"));
+        assert_eq!(parse_ready_key(&ready_key("day-1")), Some("day-1"));
+        assert_eq!(parse_ready_key("runs/a/b/run.ready"), None);
+        assert_eq!(parse_claim_key("r1", &claim_key("r1", 7)), Some(7));
+        assert_eq!(parse_claim_key("r1", &claim_key("r12", 7)), None);
         assert_eq!(parse_report_key("runs/a/b/report.json"), None);
         assert_eq!(parse_report_key(&manifest_key("day-1")), None);
         let d = NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");

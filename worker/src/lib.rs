@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod parquet_file;
 pub mod portfolio_file;
 pub mod process_memory;
+pub mod progress;
 pub mod remote_parquet;
 pub mod report;
 pub mod results_parquet;

@@ -85,6 +85,8 @@ struct RunInputs {
 pub struct ShardDone {
     pub marker: ShardMarker,
     pub store: Store,
+    /// Whether this shard's record completed the run (`run.ready` now exists).
+    pub run_complete: bool,
 }
 
 /// Runs shard messages, caching stores and manifests between messages (a warm Lambda
@@ -185,9 +187,13 @@ impl ShardRunner {
             ));
         }
         let marker = run_shard(task, &inputs.portfolio, &inputs.config, store)?;
+        // Only after the marker: a crash in between leaves the message to be retried,
+        // and the retry records the shard.
+        let recorded = crate::progress::record_done(store, &task.run_id, task.shard, m.shards)?;
         Ok(ShardDone {
             marker,
             store: store.clone(),
+            run_complete: recorded == crate::progress::Recorded::RunComplete,
         })
     }
 }

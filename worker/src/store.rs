@@ -33,6 +33,10 @@ pub enum StoreError {
     NotFound { location: String },
 }
 
+/// The version of an object a [`Store::put_if_version`] expects to replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(String);
+
 /// A local directory or `s3://bucket/prefix`.
 #[derive(Clone)]
 pub struct Store {
@@ -231,6 +235,109 @@ impl Store {
                     // key is in flight; one of the writers wins, and it is not us.
                     Err(e) if matches!(http_status(&e), Some(409 | 412)) => Ok(false),
                     Err(e) => Err(self.failed("create", key, DisplayErrorContext(e))),
+                }
+            }
+        }
+    }
+
+    /// The object at `key` with its version (the S3 ETag; locally, a digest of the
+    /// bytes), for a later [`Store::put_if_version`]; `None` when there is none.
+    pub fn get_versioned(&self, key: &str) -> Result<Option<(Bytes, Version)>, StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(_) => Ok(self
+                .get(key)?
+                .map(|b| (b.clone(), Version(crate::report::sha256_bytes(&b))))),
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws.block_on(async {
+                let got = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}{key}"))
+                    .send()
+                    .await;
+                match got {
+                    Ok(out) => {
+                        let etag = out.e_tag().unwrap_or_default().to_string();
+                        let body = out
+                            .body
+                            .collect()
+                            .await
+                            .map_err(|e| self.failed("read", key, e))?;
+                        Ok(Some((body.into_bytes(), Version(etag))))
+                    }
+                    Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
+                }
+            }),
+        }
+    }
+
+    /// Compare-and-swap: writes `bytes` at `key` only if the object is still at
+    /// `expected` (`None`: only if there is no object), atomically. `false` means another
+    /// writer got there first; read again and retry. S3 does this with `If-Match` (or
+    /// `If-None-Match: *`); locally, under an exclusive lock on a sidecar file.
+    pub fn put_if_version(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: Option<&Version>,
+    ) -> Result<bool, StoreError> {
+        self.check_key(key)?;
+        let Some(expected) = expected else {
+            return self.put_if_absent(key, bytes);
+        };
+        match &*self.backend {
+            Backend::Local(root) => {
+                let path = root.join(key);
+                let fail = |e: std::io::Error| self.failed("update", key, e);
+                let dir = path.parent().unwrap_or(root);
+                std::fs::create_dir_all(dir).map_err(fail)?;
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                // The lock file carries the temporary prefix so that listings skip it.
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(dir.join(format!(".mcflow-tmp-lock-{name}")))
+                    .map_err(fail)?;
+                lock.lock().map_err(fail)?;
+                let current = match std::fs::read(&path) {
+                    Ok(b) => Some(Version(crate::report::sha256_bytes(&b))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(fail(e)),
+                };
+                if current.as_ref() != Some(expected) {
+                    return Ok(false);
+                }
+                crate::atomic::write_bytes_atomically(&path, &bytes).map_err(|e| self.failed("update", key, e))?;
+                Ok(true)
+            }
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => {
+                let sent = aws.block_on(
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(format!("{prefix}{key}"))
+                        .if_match(&expected.0)
+                        .body(ByteStream::from(bytes))
+                        .send(),
+                );
+                match sent {
+                    Ok(_) => Ok(true),
+                    // 412: the object changed (or is gone). 409: a concurrent conditional
+                    // write is in flight. Either way, not ours.
+                    Err(e) if matches!(http_status(&e), Some(404 | 409 | 412)) => Ok(false),
+                    Err(e) => Err(self.failed("update", key, DisplayErrorContext(e))),
                 }
             }
         }
@@ -473,9 +580,44 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(self.failed("delete", folder, e)),
             },
-            Backend::S3 { .. } => {
-                for key in self.list(folder)? {
-                    self.delete(&key)?;
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => {
+                use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+                // DeleteObjects takes at most 1,000 keys per request.
+                for batch in self.list(folder)?.chunks(1000) {
+                    let objects = batch
+                        .iter()
+                        .map(|k| {
+                            ObjectIdentifier::builder()
+                                .key(format!("{prefix}{k}"))
+                                .build()
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| self.failed("delete", folder, e))?;
+                    let delete = Delete::builder()
+                        .set_objects(Some(objects))
+                        .quiet(true)
+                        .build()
+                        .map_err(|e| self.failed("delete", folder, e))?;
+                    let out = aws
+                        .block_on(client.delete_objects().bucket(bucket).delete(delete).send())
+                        .map_err(|e| self.failed("delete", folder, DisplayErrorContext(e)))?;
+                    if let Some(e) = out.errors().first() {
+                        return Err(self.failed(
+                            "delete",
+                            e.key().unwrap_or(folder),
+                            format!(
+                                "{} ({} of {} keys not deleted)",
+                                e.message().unwrap_or("no message"),
+                                out.errors().len(),
+                                batch.len()
+                            ),
+                        ));
+                    }
                 }
                 Ok(())
             }
@@ -523,6 +665,39 @@ mod tests {
         assert_eq!(store.list("").expect("list"), vec!["c.txt", "lock"]);
         let e = store.put("../escape", vec![]).expect_err("bad key");
         assert!(e.to_string().contains("relative paths"), "{e}");
+    }
+
+    #[test]
+    fn local_compare_and_swap_refuses_a_stale_version() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::local(dir.path());
+        assert_eq!(store.get_versioned("p/c.json").expect("get"), None);
+        assert!(
+            store
+                .put_if_version("p/c.json", b"1".to_vec(), None)
+                .expect("create")
+        );
+        assert!(
+            !store
+                .put_if_version("p/c.json", b"x".to_vec(), None)
+                .expect("exists")
+        );
+        let (_, v1) = store.get_versioned("p/c.json").expect("get").expect("some");
+        assert!(
+            store
+                .put_if_version("p/c.json", b"2".to_vec(), Some(&v1))
+                .expect("swap")
+        );
+        assert!(
+            !store
+                .put_if_version("p/c.json", b"3".to_vec(), Some(&v1))
+                .expect("stale")
+        );
+        assert_eq!(
+            store.get("p/c.json").expect("get").as_deref(),
+            Some(&b"2"[..])
+        );
+        assert_eq!(store.list("p").expect("list"), vec!["p/c.json"]);
     }
 
     #[test]

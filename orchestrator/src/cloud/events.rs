@@ -8,7 +8,7 @@ pub enum EventKind {
     Sqs,
     /// EventBridge scheduled event for the orchestrator function.
     Schedule,
-    /// S3 notification of a completion marker for the reducer function.
+    /// S3 notification of a run's ready object for the reducer function.
     S3,
     /// Direct invocation of the worker with one shard message.
     Direct,
@@ -48,7 +48,7 @@ mod tests {
                 .key
                 .as_deref()
                 .expect("key")
-                .contains("_SUCCESS.json")
+                .ends_with(worker::layout::READY_SUFFIX)
         );
         let schedule: EventBridgeEvent<serde_json::Value> =
             serde_json::from_str(sample(EventKind::Schedule)).expect("schedule");

@@ -296,7 +296,8 @@ pub fn decode_event_key(key: &str) -> String {
         .into_owned()
 }
 
-/// Run ids named by completion-marker keys of the store in an S3 notification.
+/// Run ids named by the ready keys (`runs/<id>/run.ready`) of the store in an S3
+/// notification.
 fn runs_in_notification(store_root: &str, event: &S3Event) -> Vec<String> {
     let prefix = parse_s3_uri(store_root)
         .map(|(_, p)| p.trim_matches('/').to_string())
@@ -315,7 +316,7 @@ fn runs_in_notification(store_root: &str, event: &S3Event) -> Vec<String> {
                 None => continue,
             }
         };
-        if let Some((run_id, _)) = worker::layout::parse_marker_key(key) {
+        if let Some(run_id) = worker::layout::parse_ready_key(key) {
             runs.insert(run_id.to_string());
         }
     }
@@ -346,6 +347,9 @@ pub fn handle_reducer_event(
             ReduceOutcome::AlreadyClaimed => {
                 json!({"run_id": run_id, "outcome": "already_claimed"})
             }
+            ReduceOutcome::AlreadyReduced => {
+                json!({"run_id": run_id, "outcome": "already_reduced"})
+            }
             ReduceOutcome::Reduced(report) => json!({
                 "run_id": run_id,
                 "outcome": "reduced",
@@ -370,18 +374,18 @@ mod tests {
     }
 
     #[test]
-    fn finds_runs_of_marker_keys_under_the_store_prefix() {
-        // The shipped notification, repeated with three keys: a marker of the store, a
-        // partial file beside it, and a marker under another prefix.
+    fn finds_runs_of_ready_keys_under_the_store_prefix() {
+        // The shipped notification, repeated with three keys: a ready object of the
+        // store, a progress document beside it, and a ready object under another prefix.
         let mut event: Value = serde_json::from_str(crate::cloud::events::sample(
             crate::cloud::events::EventKind::S3,
         ))
         .expect("fixture");
         let record = event["Records"][0].clone();
         let keys = [
-            "res/_partials/run_id%3Dr1/shard-00000/_SUCCESS.json",
-            "res/_partials/run_id%3Dr1/shard-00000/loans.parquet",
-            "other/_partials/run_id%3Dr2/shard-00000/_SUCCESS.json",
+            "res/runs/r1/run.ready",
+            "res/runs/r1/progress/groups.json",
+            "other/runs/r2/run.ready",
         ];
         event["Records"] = keys
             .iter()

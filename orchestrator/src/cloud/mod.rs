@@ -20,7 +20,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use worker::aws::LazyAws;
 use worker::config::{RunConfig, RunId};
-use worker::layout::{claim_key, failures_prefix, partials_prefix, shard_of_marker, status_key};
+use worker::layout::{
+    claim_key, claims_prefix, failures_prefix, parse_claim_key, partials_prefix, shard_of_marker,
+    status_key,
+};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
@@ -286,21 +289,88 @@ pub fn completed_shards(store: &Store, manifest: &RunManifest) -> Result<BTreeSe
 pub enum ReduceOutcome {
     /// Not every shard has completed yet.
     NotReady { done: u32, planned: u32 },
-    /// Another reducer holds the claim (or has finished).
+    /// Another reducer holds an unexpired claim.
     AlreadyClaimed,
+    /// The run has been reduced already (its report exists).
+    AlreadyReduced,
     /// This call reduced the run.
     Reduced(Box<RunReport>),
 }
 
-/// Who claims a reduce, recorded in the claim for whoever investigates.
+/// Who claims a reduce, and until when the claim holds: a reducer that dies mid-reduce
+/// (killed at its Lambda timeout, its host lost) is taken over once the lease expires.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claim {
     pub claimant: String,
     pub claimed_at: String,
+    pub lease_expires_at: String,
+    pub generation: u32,
 }
 
-/// Reduces the run if every shard has completed and nobody else has claimed it.
-/// `aws` serves a portfolio on S3 when the run's own store is local.
+/// How long a claim holds: a Lambda reducer cannot outlive its 15-minute timeout, so a
+/// claim older than that plus a minute belongs to a reducer that is gone.
+pub const REDUCE_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(16);
+
+/// Whether this caller now holds the reduce claim.
+enum Claimed {
+    Yes(u32),
+    No,
+}
+
+/// Claims the reduce of `run_id`: generation 0 if nobody has, else the next generation
+/// once the latest claim's lease has expired. Each generation is a create-only write, so
+/// of several callers exactly one wins it.
+fn claim(
+    store: &Store,
+    run_id: &str,
+    claimant: &str,
+    now: DateTime<Utc>,
+    lease: chrono::TimeDelta,
+) -> Result<Claimed> {
+    let latest = store
+        .list(&claims_prefix(run_id))?
+        .iter()
+        .filter_map(|k| parse_claim_key(run_id, k))
+        .max();
+    let generation = match latest {
+        None => 0,
+        Some(g) => {
+            let held = match store.get(&claim_key(run_id, g))? {
+                Some(bytes) => {
+                    let c: Claim = serde_json::from_slice(&bytes).with_context(|| {
+                        format!("{} is not a claim", store.describe(&claim_key(run_id, g)))
+                    })?;
+                    DateTime::parse_from_rfc3339(&c.lease_expires_at)
+                        .map(|t| now < t.with_timezone(&Utc))
+                        .unwrap_or(false)
+                }
+                // Given back by a failed reduce between the listing and now.
+                None => false,
+            };
+            if held {
+                return Ok(Claimed::No);
+            }
+            g + 1
+        }
+    };
+    let claim = Claim {
+        claimant: claimant.to_string(),
+        claimed_at: now.to_rfc3339(),
+        lease_expires_at: (now + lease).to_rfc3339(),
+        generation,
+    };
+    Ok(
+        if store.put_if_absent(&claim_key(run_id, generation), serde_json::to_vec(&claim)?)? {
+            Claimed::Yes(generation)
+        } else {
+            Claimed::No
+        },
+    )
+}
+
+/// Reduces the run if every shard has completed and nobody holds an unexpired claim,
+/// with the claim's lease [`REDUCE_LEASE`]. `aws` serves a portfolio on S3 when the
+/// run's own store is local.
 pub fn try_reduce(
     store: &Store,
     run_id: &str,
@@ -308,7 +378,22 @@ pub fn try_reduce(
     now: DateTime<Utc>,
     aws: &LazyAws,
 ) -> Result<ReduceOutcome> {
+    try_reduce_leased(store, run_id, claimant, now, REDUCE_LEASE, aws)
+}
+
+/// [`try_reduce`] with a lease of the caller's choosing.
+pub fn try_reduce_leased(
+    store: &Store,
+    run_id: &str,
+    claimant: &str,
+    now: DateTime<Utc>,
+    lease: chrono::TimeDelta,
+    aws: &LazyAws,
+) -> Result<ReduceOutcome> {
     let manifest = RunManifest::get(store, run_id)?;
+    if RunReport::get(store, run_id)?.is_some() {
+        return Ok(ReduceOutcome::AlreadyReduced);
+    }
     let done = completed_shards(store, &manifest)?;
     if (done.len() as u32) < manifest.shards {
         return Ok(ReduceOutcome::NotReady {
@@ -316,15 +401,14 @@ pub fn try_reduce(
             planned: manifest.shards,
         });
     }
-    let claim = Claim {
-        claimant: claimant.to_string(),
-        claimed_at: now.to_rfc3339(),
-    };
-    if !store.put_if_absent(&claim_key(run_id), serde_json::to_vec(&claim)?)? {
+    let Claimed::Yes(generation) = claim(store, run_id, claimant, now, lease)? else {
         return Ok(ReduceOutcome::AlreadyClaimed);
-    }
+    };
     match reduce_claimed(store, &manifest, now, aws) {
         Ok(report) => Ok(ReduceOutcome::Reduced(Box::new(report))),
+        // A reducer taken over while it was only slow finished first and removed the
+        // partials under this one: the run is reduced, and identically.
+        Err(_) if RunReport::get(store, run_id)?.is_some() => Ok(ReduceOutcome::AlreadyReduced),
         Err(e) => {
             // Give the claim back, so that a retry (after the cause is fixed) can reduce.
             let status = RunStatus {
@@ -333,7 +417,7 @@ pub fn try_reduce(
                 ..derive_status(store, &manifest, &[])?
             };
             let _ = put_status(store, &status);
-            let _ = store.delete(&claim_key(run_id));
+            let _ = store.delete(&claim_key(run_id, generation));
             Err(e)
         }
     }

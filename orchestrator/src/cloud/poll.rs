@@ -138,6 +138,11 @@ pub fn run_poll_worker(
                     seconds: done.marker.seconds,
                 });
                 open_runs.insert(task.run_id.clone(), done.store.clone());
+                // Only the shard that completed the run tries the reduce: a check per
+                // shard would list every marker of the run each time.
+                if !done.run_complete {
+                    continue;
+                }
                 match try_reduce(&done.store, &task.run_id, &options.worker_id, now(), aws) {
                     Ok(ReduceOutcome::Reduced(_)) => {
                         open_runs.remove(&task.run_id);
@@ -146,7 +151,7 @@ pub fn run_poll_worker(
                             run_id: task.run_id.clone(),
                         });
                     }
-                    Ok(ReduceOutcome::AlreadyClaimed) => {
+                    Ok(ReduceOutcome::AlreadyClaimed | ReduceOutcome::AlreadyReduced) => {
                         open_runs.remove(&task.run_id);
                     }
                     Ok(ReduceOutcome::NotReady { .. }) => {}

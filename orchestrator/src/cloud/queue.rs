@@ -38,7 +38,7 @@ pub struct Received {
 impl Queue {
     pub fn new(aws: Arc<Aws>, url: &str) -> Queue {
         Queue {
-            client: aws_sdk_sqs::Client::new(aws.sdk_config()),
+            client: aws.sqs(),
             aws,
             url: url.to_string(),
         }

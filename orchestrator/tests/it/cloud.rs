@@ -138,14 +138,11 @@ fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
     let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
     assert_eq!(st.state, RunState::Succeeded);
     assert_eq!((st.done, st.planned), (sent, sent));
-    // Partials are gone once reduced; the claim stays, so a late trigger does nothing.
+    // Partials are gone once reduced, and a late trigger does nothing.
     assert!(store.list("_partials").expect("list").is_empty());
     assert_eq!(
         try_reduce(&store, "cloud-it", "late", now(), &cloud.aws).expect("late"),
-        ReduceOutcome::NotReady {
-            done: 0,
-            planned: sent
-        }
+        ReduceOutcome::AlreadyReduced
     );
 }
 
@@ -202,7 +199,7 @@ fn duplicate_deliveries_count_once_and_concurrent_reducers_reduce_once() {
             o,
             ReduceOutcome::Reduced(_)
                 | ReduceOutcome::AlreadyClaimed
-                | ReduceOutcome::NotReady { .. }
+                | ReduceOutcome::AlreadyReduced
         )),
         "{outcomes:?}"
     );
@@ -369,18 +366,17 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
     for m in cloud.queue.receive(10, 1, Some(60)).expect("receive") {
         runner.run_body(&m.body).expect("shard");
     }
-    // The notification of the last marker, as S3 sends it (URL-encoded key).
+    // The notification of the run's ready object, as S3 sends it (URL-encoded key).
     let mut s3: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
         orchestrator::cloud::events::EventKind::S3,
     ))
     .expect("fixture");
-    s3["Records"][0]["s3"]["object"]["key"] =
-        "res/_partials/run_id%3Dcloud-it/shard-00001/_SUCCESS.json".into();
+    s3["Records"][0]["s3"]["object"]["key"] = "res/runs/cloud-it/run.ready".into();
     let s3: ReducerEvent = serde_json::from_value(s3).expect("an S3 notification");
     let first = handle_reducer_event(&cloud.aws, &env, s3.clone(), "a", now()).expect("reduce");
     assert_eq!(first["runs"][0]["outcome"], "reduced", "{first}");
     let again = handle_reducer_event(&cloud.aws, &env, s3, "b", now()).expect("reduce");
-    assert_eq!(again["runs"][0]["outcome"], "not_ready", "{again}");
+    assert_eq!(again["runs"][0]["outcome"], "already_reduced", "{again}");
     let direct = handle_reducer_event(
         &cloud.aws,
         &env,
@@ -627,4 +623,72 @@ fn a_daily_schedule_runs_two_days_with_a_refreshed_portfolio_and_ignores_a_repea
             .sum();
         assert_eq!(rows, loans as usize, "{key}");
     }
+}
+
+/// Every AWS request (S3 and SQS, retries included) of a whole run of `shards`
+/// one-loan shards: submit, four concurrent workers, the reduce. Per shard.
+fn requests_per_shard(shards: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), shards);
+    let cloud = Cloud::new(5, 300);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("count");
+    let before = cloud.aws.get().requests_sent();
+    let sent = submit_run(
+        &cloud,
+        &config,
+        &uri,
+        &store,
+        Sizing::PerShard {
+            loans: Some(1),
+            scenarios: None,
+        },
+    );
+    assert_eq!(sent as usize, shards);
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let completed_by: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (cloud, runner) = (&cloud, &runner);
+                s.spawn(move || {
+                    let mut completed = Vec::new();
+                    loop {
+                        let batch = cloud.queue.receive(10, 0, Some(300)).expect("receive");
+                        if batch.is_empty() {
+                            return completed;
+                        }
+                        for m in batch {
+                            let done = runner.run_body(&m.body).expect("shard");
+                            cloud.queue.delete(&m.receipt_handle).expect("delete");
+                            if done.run_complete {
+                                completed.push(done.marker.task.shard);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("join"))
+            .collect()
+    });
+    // A shard's record completed the run (a redelivered shard, recorded again, would
+    // report the completed run too: recording is idempotent).
+    assert!(!completed_by.is_empty(), "no shard completed the run");
+    let outcome = try_reduce(&store, "cloud-it", "counted", now(), &cloud.aws).expect("reduce");
+    assert!(matches!(outcome, ReduceOutcome::Reduced(_)), "{outcome:?}");
+    let requests = cloud.aws.get().requests_sent() - before;
+    requests as f64 / shards as f64
+}
+
+#[test]
+fn completion_costs_the_same_requests_per_shard_at_100_and_1000_shards() {
+    let small = requests_per_shard(100);
+    let large = requests_per_shard(1000);
+    eprintln!("AWS requests per shard: {small:.2} at 100 shards, {large:.2} at 1,000 shards");
+    assert!(
+        (large / small - 1.0).abs() <= 0.10,
+        "requests per shard grew from {small:.2} (100 shards) to {large:.2} (1,000 shards)"
+    );
 }

@@ -1,5 +1,5 @@
 //! `template.yaml` against the code: the names the code reads (environment variables,
-//! stack outputs, binaries, the marker file the reducer's trigger filters on) are the
+//! stack outputs, binaries, the ready object the reducer's trigger filters on) are the
 //! names the template sets. The template is read as CloudFormation receives it, after
 //! the SAM transform (`scripts/sam_translate.py`, in the `.tools/cfn` venv).
 
@@ -61,6 +61,10 @@ fn the_template_sets_the_outputs_binaries_and_environment_the_code_reads() {
         ENV_QUEUE_URL,
         "MCFLOW_WORKER_VERSION",
         worker::dead_letter::ENV_DEAD_LETTER_URL,
+        // Read by the orchestrator's sweeper (the reducer alias it re-triggers) and by the
+        // hook binary (which stage it runs: the post-traffic hook sets "post").
+        "MCFLOW_REDUCER_FUNCTION",
+        "MCFLOW_HOOK_STAGE",
     ]
     .into();
     for (id, f) in &functions {
@@ -129,15 +133,24 @@ fn the_worker_queue_mapping_reports_partial_batch_failures() {
     );
 }
 
+/// The reducer is triggered by a run's ready object (`runs/<run_id>/run.ready`), created
+/// once by the worker that completes the last shard, not by every shard's marker.
 #[test]
-fn the_reducer_is_notified_of_completion_markers_only() {
+fn the_reducer_is_notified_of_ready_objects_only() {
     let t = translated();
     let (_, bucket) = resources_of(&t, "AWS::S3::Bucket")
         .into_iter()
         .next()
         .expect("bucket");
-    let rules = &bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"][0]["Filter"]
-        ["S3Key"]["Rules"];
+    let configurations = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+        .as_array()
+        .expect("lambda configurations");
+    assert_eq!(
+        configurations.len(),
+        1,
+        "one notification, the ready object's"
+    );
+    let rules = &configurations[0]["Filter"]["S3Key"]["Rules"];
     let rule = |name: &str| {
         rules
             .as_array()
@@ -146,19 +159,10 @@ fn the_reducer_is_notified_of_completion_markers_only() {
             .find(|r| r["Name"] == name)
             .map(|r| r["Value"].as_str().unwrap_or_default().to_string())
     };
-    assert_eq!(rule("suffix").as_deref(), Some(worker::layout::MARKER_FILE));
+    assert_eq!(rule("suffix").as_deref(), Some(".ready"));
     assert_eq!(
         rule("prefix").as_deref(),
-        Some(
-            format!(
-                "{}/",
-                worker::layout::partials_prefix("x")
-                    .split('/')
-                    .next()
-                    .expect("root")
-            )
-            .as_str()
-        )
+        Some(format!("{}/", worker::layout::RUNS).as_str())
     );
 }
 

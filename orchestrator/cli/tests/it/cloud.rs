@@ -140,3 +140,125 @@ fn submit_and_status_find_the_bucket_and_queue_from_a_stack() {
     assert!(!ok);
     assert!(out.contains("no-such-stack"), "{out}");
 }
+
+#[test]
+fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
+    use orchestrator::cloud::{REDUCE_LEASE, ReduceOutcome, try_reduce_leased};
+    use worker::layout::{claim_key, report_key};
+    let dir = tempfile::tempdir().expect("tmp");
+    // 200 one-loan shards: the reduce reads 600 objects, long enough to be killed in.
+    let (portfolio, config) = inputs(dir.path(), 200);
+    let cloud = Cloud::new(5, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let config_arg = config.display().to_string();
+    let (ok, out, err) = mcflow_on(
+        &cloud,
+        &[
+            "submit",
+            "--config",
+            &config_arg,
+            "--portfolio",
+            &uri,
+            "--bucket",
+            &cloud.bucket,
+            "--queue",
+            cloud.queue.url(),
+            "--shards",
+            "200",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+    let store = Store::s3(cloud.aws.get(), &cloud.bucket, "").expect("store");
+    // Every shard but one runs here; the last is left to a `mcflow worker` process,
+    // whose record completes the run, so that process claims and starts the reduce.
+    let runner = worker::runner::ShardRunner::new(cloud.aws.clone());
+    let mut left = None;
+    loop {
+        let batch = cloud.queue.receive(10, 0, Some(60)).expect("receive");
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            if left.is_none() {
+                left = Some(m);
+                continue;
+            }
+            runner.run_body(&m.body).expect("shard");
+            cloud.queue.delete(&m.receipt_handle).expect("delete");
+        }
+    }
+    let left = left.expect("one message left");
+    cloud
+        .queue
+        .extend_visibility(&left.receipt_handle, 0)
+        .expect("release the last message");
+    let mut reducer = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+        .args([
+            "worker",
+            "--queue",
+            cloud.queue.url(),
+            "--wait-seconds",
+            "1",
+            "--exit-when-idle",
+            "3",
+        ])
+        .env("AWS_ENDPOINT_URL", &cloud.moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn mcflow worker");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.get(&claim_key("cloud-it", 0)).expect("get").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never claimed the reduce"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SIGKILL: no clean-up, no claim given back.
+    reducer.kill().expect("kill");
+    reducer.wait().expect("reap");
+    let killed_at = chrono::Utc::now();
+    assert!(
+        store.get(&report_key("cloud-it")).expect("get").is_none(),
+        "the reduce finished before the kill; the test needs a longer reduce"
+    );
+    // Within the lease the dead reducer's claim still holds.
+    assert_eq!(
+        try_reduce_leased(
+            &store,
+            "cloud-it",
+            "early",
+            killed_at,
+            REDUCE_LEASE,
+            &cloud.aws
+        )
+        .expect("early"),
+        ReduceOutcome::AlreadyClaimed
+    );
+    // After it, the next generation of the claim takes over and reduces.
+    let later = killed_at + REDUCE_LEASE + chrono::TimeDelta::seconds(1);
+    let outcome = try_reduce_leased(&store, "cloud-it", "taker", later, REDUCE_LEASE, &cloud.aws)
+        .expect("takeover");
+    let ReduceOutcome::Reduced(report) = outcome else {
+        panic!("not taken over: {outcome:?}");
+    };
+    assert_eq!(report.shards.completed, 200);
+    let claim: serde_json::Value = serde_json::from_slice(
+        &store
+            .get(&claim_key("cloud-it", 1))
+            .expect("get")
+            .expect("generation 1"),
+    )
+    .expect("json");
+    assert_eq!(claim["claimant"], "taker");
+    assert_eq!(
+        try_reduce_leased(&store, "cloud-it", "late", later, REDUCE_LEASE, &cloud.aws)
+            .expect("late"),
+        ReduceOutcome::AlreadyReduced
+    );
+}
