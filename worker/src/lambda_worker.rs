@@ -42,12 +42,16 @@ impl WorkerEvent {
 }
 
 /// Facts of the invocation environment, read by the shell.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Environment {
     /// Milliseconds since the Unix epoch, for metric timestamps.
     pub now_ms: i64,
     /// Peak resident memory so far, MB.
     pub peak_memory_mb: f64,
+    /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`: the dimensions of
+    /// the `ShardFailed` metric, so a canary's alarm sees the new version's failures only.
+    pub function_name: String,
+    pub function_version: String,
 }
 
 /// A sink for poison records: sends a body and its reason to the dead-letter queue.
@@ -91,7 +95,7 @@ pub fn handle_event(
                 let started = Instant::now();
                 let result = pool.install(|| runner.run_body(body));
                 longest = longest.max(started.elapsed());
-                log_outcome(&result, Some(&id), env(), log);
+                log_outcome(&result, Some(&id), Some(body), env(), log);
                 if let (Err(e), Some(send)) = (&result, dead_letter)
                     && !e.retryable()
                 {
@@ -127,7 +131,8 @@ pub fn handle_event(
         }
         WorkerEvent::Direct(message) => {
             let result = pool.install(|| runner.run(&message));
-            log_outcome(&result, None, env(), log);
+            let body = serde_json::to_string(&message).unwrap_or_default();
+            log_outcome(&result, None, Some(&body), env(), log);
             let done = result?;
             Ok(serde_json::to_value(&done.marker).expect("serialises"))
         }
@@ -137,6 +142,7 @@ pub fn handle_event(
 fn log_outcome(
     result: &Result<ShardDone, RunnerError>,
     message_id: Option<&str>,
+    body: Option<&str>,
     env: Environment,
     log: &mut dyn FnMut(String),
 ) {
@@ -180,16 +186,51 @@ fn log_outcome(
             })
             .to_string());
         }
-        Err(e) => log(json!({
-            "level": "ERROR",
-            "message": "shard failed",
-            "message_id": message_id,
-            "error": e.to_string(),
-            "retryable": e.retryable(),
-        })
-        .to_string()),
+        Err(e) => {
+            // The run and shard, when the body says (a malformed one does not).
+            let task = body
+                .and_then(|b| serde_json::from_str::<ShardMessage>(b).ok())
+                .map(|m| m.task);
+            let (run_id, shard) = (
+                task.as_ref().map(|t| t.run_id.clone()),
+                task.as_ref().map(|t| t.shard),
+            );
+            log(json!({
+                "level": "ERROR",
+                "message": "shard failed",
+                "run_id": run_id,
+                "shard": shard,
+                "message_id": message_id,
+                "error": e.to_string(),
+                "retryable": e.retryable(),
+            })
+            .to_string());
+            // One count per failed shard, by function version: with partial batch
+            // responses a failed shard is a successful invocation, so Lambda's own
+            // Errors metric never sees it; this is what the canary's alarm watches.
+            log(json!({
+                "_aws": {
+                    "Timestamp": env.now_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "mcflow",
+                        "Dimensions": [["FunctionName", "FunctionVersion"]],
+                        "Metrics": [{"Name": SHARD_FAILED_METRIC, "Unit": "Count"}]
+                    }]
+                },
+                "FunctionName": env.function_name,
+                "FunctionVersion": env.function_version,
+                "ShardFailed": 1,
+                "run_id": run_id,
+                "shard": shard,
+                "retryable": e.retryable(),
+            })
+            .to_string());
+        }
     }
 }
+
+/// The EMF metric counting failed shards (template.yaml's `WorkerShardFailedAlarm`).
+pub const SHARD_FAILED_METRIC: &str = "ShardFailed";
 
 /// The invocation environment now: the clock and this process's peak memory.
 pub fn current_environment() -> Environment {
@@ -198,5 +239,7 @@ pub fn current_environment() -> Environment {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
         peak_memory_mb: crate::process_memory::peak_mb(),
+        function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+        function_version: std::env::var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_default(),
     }
 }

@@ -314,7 +314,8 @@ impl Store {
                 if current.as_ref() != Some(expected) {
                     return Ok(false);
                 }
-                crate::atomic::write_bytes_atomically(&path, &bytes).map_err(|e| self.failed("update", key, e))?;
+                crate::atomic::write_bytes_atomically(&path, &bytes)
+                    .map_err(|e| self.failed("update", key, e))?;
                 Ok(true)
             }
             Backend::S3 {
@@ -543,6 +544,61 @@ impl Store {
         }
     }
 
+    /// The names of the folders directly under `prefix` (one `ListObjectsV2` page per
+    /// 1,000 folders on S3, with a delimiter), sorted.
+    pub fn list_folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let folder = prefix.trim_end_matches('/');
+        match &*self.backend {
+            Backend::Local(root) => {
+                let entries = match std::fs::read_dir(root.join(folder)) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(self.failed("list", folder, e)),
+                };
+                let mut names = Vec::new();
+                for entry in entries {
+                    let entry = entry.map_err(|e| self.failed("list", folder, e))?;
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        names.push(entry.file_name().to_string_lossy().into_owned());
+                    }
+                }
+                names.sort();
+                Ok(names)
+            }
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix: root,
+            } => aws.block_on(async {
+                let full = format!("{root}{folder}/");
+                let mut names = Vec::new();
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&full)
+                    .delimiter("/")
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(|e| self.failed("list", folder, DisplayErrorContext(e)))?;
+                    for p in page.common_prefixes() {
+                        if let Some(name) = p
+                            .prefix()
+                            .and_then(|k| k.strip_prefix(full.as_str()))
+                            .map(|k| k.trim_end_matches('/'))
+                        {
+                            names.push(name.to_string());
+                        }
+                    }
+                }
+                names.sort();
+                Ok(names)
+            }),
+        }
+    }
+
     /// Deletes `key`; deleting a missing key is not an error.
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.check_key(key)?;
@@ -661,6 +717,8 @@ mod tests {
         assert!(store.put_if_absent("lock", b"me".to_vec()).expect("claim"));
         assert!(!store.put_if_absent("lock", b"you".to_vec()).expect("claim"));
         assert_eq!(store.get("lock").expect("get").as_deref(), Some(&b"me"[..]));
+        assert_eq!(store.list_folders("").expect("folders"), vec!["a"]);
+        assert_eq!(store.list_folders("a").expect("folders"), vec!["b"]);
         store.delete_folder("a").expect("delete");
         assert_eq!(store.list("").expect("list"), vec!["c.txt", "lock"]);
         let e = store.put("../escape", vec![]).expect_err("bad key");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator::cloud::lambda::{
-    ENV_QUEUE_URL, ENV_STORE, FunctionEnv, Invocation, OrchestratorEvent,
+    ENV_QUEUE_URL, ENV_REDUCER_FUNCTION, ENV_STORE, FunctionEnv, Invocation, OrchestratorEvent,
     handle_orchestrator_event, invoke_function,
 };
 use worker::aws::{AwsSettings, LazyAws};
@@ -20,6 +20,7 @@ fn main() -> Result<(), Error> {
     let env = FunctionEnv {
         store: env_var(ENV_STORE)?,
         queue_url: env_var(ENV_QUEUE_URL)?,
+        reducer_function: std::env::var(ENV_REDUCER_FUNCTION).ok(),
     };
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let aws = Arc::new(LazyAws::new(AwsSettings::default()));

@@ -13,6 +13,7 @@ fn main() -> Result<(), Error> {
     let env = FunctionEnv {
         store: env_var(ENV_STORE)?,
         queue_url: std::env::var(ENV_QUEUE_URL).unwrap_or_default(),
+        reducer_function: None,
     };
     let aws = Arc::new(LazyAws::new(AwsSettings::default()));
     serve(move |event: ReducerEvent, context| {

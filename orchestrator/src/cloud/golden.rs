@@ -1,10 +1,14 @@
 //! The golden shard: fixed inputs shipped with the build (`data/golden/`) and the SHA-256
-//! of the partial table they must produce. The deployment's pre-traffic hook runs it on
-//! a new worker version and compares; `tests` pin the digest against the local worker.
+//! of every partial file they must produce. The deployment's pre-traffic hook runs it on
+//! a new worker version (invoked directly), the post-traffic hook through the live path
+//! (the shard queue, then the `live` alias); both compare. `tests` pin the digest against
+//! the local worker.
 
 use anyhow::{Context, Result, ensure};
 use chrono::{DateTime, Utc};
-use worker::layout::{SHARD_CASHFLOWS_FILE, shard_file_key, shard_prefix};
+use worker::layout::{
+    MARKER_FILE, SHARD_CASHFLOWS_FILE, ready_key, run_prefix, shard_file_key, shard_prefix,
+};
 use worker::manifest::{ConfigText, RunManifest, ShardMessage};
 use worker::shard::ShardTask;
 use worker::store::Store;
@@ -12,7 +16,7 @@ use worker::store::Store;
 const CONFIG: &str = include_str!("../../../data/golden/run.toml");
 const PORTFOLIO: &[u8] = include_bytes!("../../../data/golden/portfolio.csv");
 /// The expected digest, as shipped with the build.
-pub const EXPECTED_SHA256: &str = include_str!("../../../data/golden/cashflows.sha256");
+pub const EXPECTED_SHA256: &str = include_str!("../../../data/golden/partials.sha256");
 
 pub const RUN_ID: &str = "golden";
 const PORTFOLIO_KEY: &str = "inputs/portfolio.csv";
@@ -57,8 +61,10 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
         shards: 1,
         planned_loan_months: 0,
     };
-    // A previous check's partials must not pass for this one's.
+    // A previous check's partials and progress must not pass for this one's.
     store.delete_folder(&shard_prefix(RUN_ID, 0))?;
+    store.delete_folder(&format!("{}/progress", run_prefix(RUN_ID)))?;
+    store.delete(&ready_key(RUN_ID))?;
     manifest.put(store, std::slice::from_ref(&task))?;
     Ok(ShardMessage {
         store: store.root(),
@@ -66,13 +72,27 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
     })
 }
 
-/// SHA-256 of the golden shard's partial cash-flow table.
+/// SHA-256 over every partial file of the golden shard but its marker (which holds
+/// timings): each file's name and digest, one line each, in key order.
 pub fn digest(store: &Store) -> Result<String> {
-    let key = shard_file_key(RUN_ID, 0, SHARD_CASHFLOWS_FILE);
-    let bytes = store
-        .get(&key)?
-        .with_context(|| format!("the golden shard wrote no {}", store.describe(&key)))?;
-    Ok(worker::report::sha256_bytes(&bytes))
+    let mut lines = String::new();
+    for key in store.list(&shard_prefix(RUN_ID, 0))? {
+        let name = key.rsplit('/').next().unwrap_or_default();
+        if name == MARKER_FILE {
+            continue;
+        }
+        let bytes = store.get_required(&key)?;
+        lines.push_str(&format!(
+            "{name} {}\n",
+            worker::report::sha256_bytes(&bytes)
+        ));
+    }
+    ensure!(
+        lines.contains(SHARD_CASHFLOWS_FILE),
+        "the golden shard wrote no {}",
+        store.describe(&shard_file_key(RUN_ID, 0, SHARD_CASHFLOWS_FILE))
+    );
+    Ok(worker::report::sha256_bytes(lines.as_bytes()))
 }
 
 /// Whether `store`'s golden output matches the shipped digest; the error says how not.
@@ -109,7 +129,7 @@ mod tests {
         assert_eq!(
             verdict,
             HookVerdict::Succeeded,
-            "if the engine's results changed on purpose, update data/golden/cashflows.sha256 to {}",
+            "if the engine's results changed on purpose, update data/golden/partials.sha256 to {}",
             digest(&store).unwrap_or_default()
         );
         // A worker whose output differs by one byte fails the check.

@@ -32,6 +32,10 @@ use crate::run::plan::Sizing;
 /// Environment variables the functions read (the template sets them).
 pub const ENV_STORE: &str = "MCFLOW_STORE";
 pub const ENV_QUEUE_URL: &str = "MCFLOW_QUEUE_URL";
+/// The reducer's alias, which the sweeper invokes (`<name>-reducer:live`).
+pub const ENV_REDUCER_FUNCTION: &str = "MCFLOW_REDUCER_FUNCTION";
+/// `post` makes the hook binary the post-traffic hook; anything else, the pre-traffic.
+pub const ENV_HOOK_STAGE: &str = "MCFLOW_HOOK_STAGE";
 
 /// The functions' configuration, from their environment.
 #[derive(Debug, Clone)]
@@ -39,6 +43,8 @@ pub struct FunctionEnv {
     /// `s3://bucket/prefix` where runs live.
     pub store: String,
     pub queue_url: String,
+    /// The reducer the sweeper invokes; without one, the sweeper reduces in-process.
+    pub reducer_function: Option<String>,
 }
 
 /// A submit request, as a schedule or a person sends it.
@@ -129,6 +135,8 @@ pub struct RunRef {
 /// What the orchestrator function is invoked with.
 #[derive(Debug, Clone)]
 pub enum OrchestratorEvent {
+    /// `{"sweep": {}}`, from the periodic schedule.
+    Sweep(crate::cloud::sweeper::SweepRequest),
     /// `{"reissue_stragglers": {"run_id": ...}}`, from a schedule.
     ReissueStragglers(RunRef),
     /// `{"continue_dispatch": {...}}`, the function's own follow-up.
@@ -145,7 +153,9 @@ impl<'de> Deserialize<'de> for OrchestratorEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
         let field = |key: &str| v.get(key).cloned();
-        let parsed = if let Some(r) = field("reissue_stragglers") {
+        let parsed = if let Some(r) = field("sweep") {
+            serde_json::from_value(r).map(OrchestratorEvent::Sweep)
+        } else if let Some(r) = field("reissue_stragglers") {
             serde_json::from_value(r).map(OrchestratorEvent::ReissueStragglers)
         } else if let Some(c) = field("continue_dispatch") {
             serde_json::from_value(c).map(OrchestratorEvent::ContinueDispatch)
@@ -206,6 +216,25 @@ pub fn handle_orchestrator_event(
     let store = Store::open(&env.store, || aws.get())?;
     let queue = Queue::new(aws.get(), &env.queue_url);
     let request = match event {
+        OrchestratorEvent::Sweep(_) => {
+            let trigger = |run_id: &str| -> Result<()> {
+                let payload = json!({ "run_id": run_id });
+                match &env.reducer_function {
+                    Some(f) => {
+                        invoke_function(&aws.get(), f, &payload, Invocation::Queue).map(|_| ())
+                    }
+                    None => try_reduce(&store, run_id, "sweeper", now, aws).map(|_| ()),
+                }
+            };
+            let report = crate::cloud::sweeper::sweep(
+                &store,
+                &queue,
+                now.timestamp_millis(),
+                &crate::cloud::stragglers::StragglerPolicy::default(),
+                &trigger,
+            )?;
+            return Ok(serde_json::to_value(report)?);
+        }
         OrchestratorEvent::ReissueStragglers(RunRef { run_id }) => {
             let shards = crate::cloud::stragglers::reissue_stragglers(
                 &store,
@@ -480,6 +509,37 @@ pub fn pretraffic_check(
         let message = crate::cloud::golden::prepare(store, now)?;
         invoke_worker(serde_json::to_value(&message)?)
             .context("invoking the new worker version")?;
+        crate::cloud::golden::verify(store)
+    };
+    match run() {
+        Ok(()) => HookVerdict::Succeeded,
+        Err(e) => HookVerdict::Failed(format!("{e:#}")),
+    }
+}
+
+/// Sends the golden shard through the live path (the shard queue, whose mapping invokes
+/// the `live` alias: after the traffic shift, the new version) and checks every partial
+/// file against the shipped digest once its marker appears, or fails at `deadline`.
+pub fn posttraffic_check(
+    store: &Store,
+    queue: &Queue,
+    now: DateTime<Utc>,
+    deadline: std::time::Instant,
+) -> HookVerdict {
+    let run = || -> Result<()> {
+        let message = crate::cloud::golden::prepare(store, now)?;
+        queue.send_all(&[serde_json::to_string(&message)?], 1)?;
+        let marker = worker::layout::marker_key(&message.task.run_id, message.task.shard);
+        while store.get(&marker)?.is_none() {
+            if std::time::Instant::now() >= deadline {
+                bail!(
+                    "the golden shard sent to {} did not complete ({} never appeared)",
+                    queue.url(),
+                    store.describe(&marker)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
         crate::cloud::golden::verify(store)
     };
     match run() {

@@ -11,6 +11,7 @@ pub mod poll;
 pub mod queue;
 pub mod stack;
 pub mod stragglers;
+pub mod sweeper;
 
 use std::collections::BTreeSet;
 

@@ -88,6 +88,11 @@ pub fn reissue_stragglers(
     if worker::report::RunReport::get(store, run_id)?.is_some() {
         return Ok(Vec::new());
     }
+    // While messages wait, nothing is a straggler: one request, before reading markers.
+    let waiting_messages = queue.visible_messages()?;
+    if waiting_messages > 0 {
+        return Ok(Vec::new());
+    }
     let mut finished = Vec::new();
     for shard in completed_shards(store, &manifest)? {
         if let Some(m) = worker::shard::read_marker(store, run_id, shard)? {
@@ -101,7 +106,7 @@ pub fn reissue_stragglers(
     let progress = RunProgress {
         planned: manifest.shards,
         finished,
-        waiting_messages: queue.visible_messages()?,
+        waiting_messages,
         last_reissue_ms,
     };
     let shards = stragglers(&progress, now_ms, policy);

@@ -347,6 +347,7 @@ fn scheduled_orchestrator_and_s3_triggered_reducer_handlers_run_a_job() {
     let env = FunctionEnv {
         store: format!("s3://{}/res", cloud.bucket),
         queue_url: cloud.queue.url().to_string(),
+        reducer_function: None,
     };
     let mut event: serde_json::Value = serde_json::from_str(orchestrator::cloud::events::sample(
         orchestrator::cloud::events::EventKind::Schedule,
@@ -437,6 +438,7 @@ fn a_fan_out_stopped_by_its_deadline_continues_where_it_stopped() {
     let env = FunctionEnv {
         store: store.root(),
         queue_url: cloud.queue.url().to_string(),
+        reducer_function: None,
     };
     let event = serde_json::from_value(
         serde_json::json!({"continue_dispatch": {"run_id": "cloud-it", "next_shard": 6}}),
@@ -536,6 +538,7 @@ fn a_daily_schedule_runs_two_days_with_a_refreshed_portfolio_and_ignores_a_repea
     let env = FunctionEnv {
         store: format!("s3://{}/res", cloud.bucket),
         queue_url: cloud.queue.url().to_string(),
+        reducer_function: None,
     };
     // The Scheduler target's input as template.yaml writes it, with the context
     // attribute `<aws.scheduler.scheduled-time>` filled in: 06:00 New York is 11:00 UTC.
@@ -691,4 +694,91 @@ fn completion_costs_the_same_requests_per_shard_at_100_and_1000_shards() {
         (large / small - 1.0).abs() <= 0.10,
         "requests per shard grew from {small:.2} (100 shards) to {large:.2} (1,000 shards)"
     );
+}
+
+#[test]
+fn the_sweeper_reduces_a_run_whose_ready_notification_was_lost() {
+    use orchestrator::cloud::lambda::{FunctionEnv, handle_orchestrator_event};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 90);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("swept");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(3));
+    let runner = ShardRunner::new(cloud.aws.clone());
+    for m in cloud.queue.receive(10, 1, Some(60)).expect("receive") {
+        runner.run_body(&m.body).expect("shard");
+        cloud.queue.delete(&m.receipt_handle).expect("delete");
+    }
+    // Every shard is done and run.ready exists, but no reducer ever heard of it.
+    assert!(worker::progress::run_complete(&store, "cloud-it").expect("read"));
+    assert!(
+        worker::report::RunReport::get(&store, "cloud-it")
+            .expect("get")
+            .is_none()
+    );
+    let env = FunctionEnv {
+        store: store.root(),
+        queue_url: cloud.queue.url().to_string(),
+        reducer_function: None,
+    };
+    let sweep = || {
+        let event = serde_json::from_value(serde_json::json!({"sweep": {}})).expect("a sweep");
+        handle_orchestrator_event(&cloud.aws, &env, event, now(), None).expect("sweep")
+    };
+    let first = sweep();
+    assert_eq!(
+        first["reduce_triggered"],
+        serde_json::json!(["cloud-it"]),
+        "{first}"
+    );
+    let report = worker::report::RunReport::get(&store, "cloud-it")
+        .expect("get")
+        .expect("reduced by the sweep");
+    assert_eq!(report.shards.completed, sent);
+    // A finished run is no longer looked at.
+    let second = sweep();
+    assert_eq!(second["open_runs"], serde_json::json!([]), "{second}");
+}
+
+#[test]
+fn the_post_traffic_hook_checks_the_golden_shard_through_the_queue() {
+    use orchestrator::cloud::lambda::{HookVerdict, posttraffic_check};
+    let cloud = Cloud::new(3, 30);
+    let golden = cloud.store("_golden");
+    // Nobody consumes the queue: the check fails at its deadline, saying why.
+    let verdict = posttraffic_check(
+        &golden,
+        &cloud.queue,
+        now(),
+        Instant::now() + std::time::Duration::from_secs(2),
+    );
+    assert!(
+        matches!(verdict, HookVerdict::Failed(ref m) if m.contains("did not complete")),
+        "{verdict:?}"
+    );
+    drain(&cloud.queue);
+    // The live path: a worker consuming the shard queue runs what the hook sent.
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let verdict = std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Some(m) = cloud.queue.receive(1, 1, Some(60)).expect("receive").pop() {
+                    runner.run_body(&m.body).expect("golden shard");
+                    cloud.queue.delete(&m.receipt_handle).expect("delete");
+                    return;
+                }
+            }
+        });
+        let verdict = posttraffic_check(
+            &golden,
+            &cloud.queue,
+            now(),
+            Instant::now() + std::time::Duration::from_secs(60),
+        );
+        worker.join().expect("worker");
+        verdict
+    });
+    assert_eq!(verdict, HookVerdict::Succeeded);
 }

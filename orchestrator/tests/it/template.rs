@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use orchestrator::cloud::lambda::{ENV_QUEUE_URL, ENV_STORE};
+use orchestrator::cloud::lambda::{ENV_HOOK_STAGE, ENV_QUEUE_URL, ENV_REDUCER_FUNCTION, ENV_STORE};
 use orchestrator::cloud::stack::{OUTPUT_BUCKET, OUTPUT_DLQ_URL, OUTPUT_QUEUE_URL};
 use serde_json::Value;
 
@@ -61,10 +61,8 @@ fn the_template_sets_the_outputs_binaries_and_environment_the_code_reads() {
         ENV_QUEUE_URL,
         "MCFLOW_WORKER_VERSION",
         worker::dead_letter::ENV_DEAD_LETTER_URL,
-        // Read by the orchestrator's sweeper (the reducer alias it re-triggers) and by the
-        // hook binary (which stage it runs: the post-traffic hook sets "post").
-        "MCFLOW_REDUCER_FUNCTION",
-        "MCFLOW_HOOK_STAGE",
+        ENV_REDUCER_FUNCTION,
+        ENV_HOOK_STAGE,
     ]
     .into();
     for (id, f) in &functions {
@@ -159,7 +157,10 @@ fn the_reducer_is_notified_of_ready_objects_only() {
             .find(|r| r["Name"] == name)
             .map(|r| r["Value"].as_str().unwrap_or_default().to_string())
     };
-    assert_eq!(rule("suffix").as_deref(), Some(".ready"));
+    assert_eq!(
+        rule("suffix").as_deref(),
+        Some(worker::layout::READY_SUFFIX)
+    );
     assert_eq!(
         rule("prefix").as_deref(),
         Some(format!("{}/", worker::layout::RUNS).as_str())

@@ -15,6 +15,8 @@ fn environment() -> Environment {
     Environment {
         now_ms: 1_764_028_800_000,
         peak_memory_mb: 1.0,
+        function_name: "mcflow-worker".into(),
+        function_version: "7".into(),
     }
 }
 
@@ -97,6 +99,23 @@ fn a_batch_fails_only_its_malformed_record_and_emits_metrics() {
         .expect("an error line");
     assert_eq!(error.get("retryable"), Some(&json!(false)));
     assert_eq!(error.get("message_id"), Some(&bad_id));
+    // The failed record is counted once, by function version, for the canary's alarm;
+    // the successful one is not.
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v.get(worker::lambda_worker::SHARD_FAILED_METRIC).is_some())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let metric = failed[0];
+    assert_eq!(metric["ShardFailed"], 1);
+    assert_eq!(
+        (&metric["FunctionName"], &metric["FunctionVersion"]),
+        (&json!("mcflow-worker"), &json!("7"))
+    );
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["FunctionName", "FunctionVersion"]])
+    );
 }
 
 #[test]
