@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, RunConfig, RunId};
 use crate::layout::{manifest_key, shards_key};
 use crate::shard::ShardTask;
-use crate::store::{Store, StoreError};
+use crate::store::{Pin, Store, StoreError};
 
 /// A configuration as submitted: the file's name and text, and the text of every file
 /// it refers to (stress paths), keyed by the path the parser resolves.
@@ -74,6 +74,10 @@ pub struct RunManifest {
     /// Where the portfolio is: `s3://bucket/key` or a path every worker can read.
     pub portfolio: String,
     pub portfolio_sha256: String,
+    /// The version of the portfolio object the checksum is of; workers and the reducer
+    /// read exactly it (absent for a local file).
+    #[serde(default)]
+    pub portfolio_pin: Option<Pin>,
     pub config: ConfigText,
     pub config_sha256: String,
     pub loans: u64,

@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection
 use parquet::file::reader::ChunkReader;
 
 use crate::aws::Aws;
-use crate::store::{Store, StoreError, parse_s3_uri};
+use crate::store::{Pin, Store, StoreError, parse_s3_uri};
 
 /// A portfolio column's type in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,11 +233,16 @@ pub fn load_portfolio(path: &Path) -> Result<Portfolio, PortfolioFileError> {
     })
 }
 
-/// Where a portfolio is read from: a local file, or an object in a store (S3).
+/// Where a portfolio is read from: a local file, or an object in a store (S3), pinned
+/// to the version a run recorded when it has one.
 #[derive(Debug, Clone)]
 pub enum PortfolioSource {
     File(PathBuf),
-    Object { store: Store, key: String },
+    Object {
+        store: Store,
+        key: String,
+        pin: Option<Pin>,
+    },
 }
 
 impl PortfolioSource {
@@ -257,6 +262,7 @@ impl PortfolioSource {
                 Ok(PortfolioSource::Object {
                     store: Store::s3(aws(), bucket, "")?,
                     key: key.to_string(),
+                    pin: None,
                 })
             }
             None => Ok(PortfolioSource::File(PathBuf::from(location))),
@@ -267,7 +273,41 @@ impl PortfolioSource {
     pub fn location(&self) -> String {
         match self {
             PortfolioSource::File(p) => p.display().to_string(),
-            PortfolioSource::Object { store, key } => store.describe(key),
+            PortfolioSource::Object { store, key, .. } => store.describe(key),
+        }
+    }
+
+    /// The same source, reading exactly the bytes `pin` names (see [`Pin`]).
+    pub fn pinned(self, pin: Option<Pin>) -> PortfolioSource {
+        match self {
+            PortfolioSource::Object { store, key, .. } => {
+                PortfolioSource::Object { store, key, pin }
+            }
+            file => file,
+        }
+    }
+
+    /// SHA-256 of the bytes and the pin that reads the same bytes again (`None` for a
+    /// local file), from one read, so the two describe the same version.
+    pub fn fingerprint(&self) -> Result<(String, Option<Pin>), PortfolioFileError> {
+        match self {
+            PortfolioSource::File(_) => Ok((self.sha256()?, None)),
+            PortfolioSource::Object { store, key, pin } => {
+                let (bytes, current) = match pin {
+                    Some(p) => (store.get_pinned(key, Some(p)), p.clone()),
+                    None => match store.get_with_pin(key) {
+                        Ok(Some((b, p))) => (Ok(Some(b)), p),
+                        Ok(None) => (Ok(None), Pin::default()),
+                        Err(e) => (Err(e), Pin::default()),
+                    },
+                };
+                let bytes = bytes.map_err(|e| self.store_error(e))?.ok_or_else(|| {
+                    self.store_error(StoreError::NotFound {
+                        location: self.location(),
+                    })
+                })?;
+                Ok((crate::report::sha256_bytes(&bytes), Some(current)))
+            }
         }
     }
 
@@ -280,10 +320,7 @@ impl PortfolioSource {
                     source,
                 })
             }
-            PortfolioSource::Object { store, key } => {
-                let bytes = store.get_required(key).map_err(|e| self.store_error(e))?;
-                Ok(crate::report::sha256_bytes(&bytes))
-            }
+            PortfolioSource::Object { .. } => Ok(self.fingerprint()?.0),
         }
     }
 
@@ -348,13 +385,13 @@ fn read_records_from(
     source: &PortfolioSource,
     rows: Option<std::ops::Range<usize>>,
 ) -> Result<(Vec<LoanRecord>, ProblemSink), PortfolioFileError> {
-    let (store, key) = match source {
+    let (store, key, pin) = match source {
         PortfolioSource::File(path) => return read_records_in(path, rows),
-        PortfolioSource::Object { store, key } => (store, key),
+        PortfolioSource::Object { store, key, pin } => (store, key, pin.as_ref()),
     };
     let name = PathBuf::from(source.location());
     let size = store
-        .size(key)
+        .size_pinned(key, pin)
         .map_err(|e| source.store_error(e))?
         .ok_or_else(|| PortfolioFileError::Io {
             path: name.clone(),
@@ -362,21 +399,29 @@ fn read_records_from(
         })?;
     let magic = if size >= 4 {
         store
-            .get_range(key, 0, 4)
+            .get_range_pinned(key, pin, 0, 4)
             .map_err(|e| source.store_error(e))?
     } else {
         bytes::Bytes::new()
     };
     if magic.as_ref() == b"PAR1" {
-        let input = crate::remote_parquet::RemoteParquet::fetch(store, key, size, rows.clone())
-            .map_err(|message| PortfolioFileError::Format {
-                path: name.clone(),
-                format: "Parquet",
-                message,
-            })?;
+        let input =
+            crate::remote_parquet::RemoteParquet::fetch(store, key, pin, size, rows.clone())
+                .map_err(|message| PortfolioFileError::Format {
+                    path: name.clone(),
+                    format: "Parquet",
+                    message,
+                })?;
         read_parquet(&name, input, rows)
     } else {
-        let bytes = store.get_required(key).map_err(|e| source.store_error(e))?;
+        let bytes = store
+            .get_pinned(key, pin)
+            .map_err(|e| source.store_error(e))?
+            .ok_or_else(|| {
+                source.store_error(StoreError::NotFound {
+                    location: source.location(),
+                })
+            })?;
         read_csv(&name, bytes.as_ref())
     }
 }

@@ -10,7 +10,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::reader::{ChunkReader, Length};
 
-use crate::store::Store;
+use crate::store::{Pin, Store};
 
 /// Bytes fetched from the end of the file first: usually the whole footer at once.
 const TAIL_BYTES: u64 = 64 * 1024;
@@ -30,6 +30,7 @@ impl RemoteParquet {
     pub fn fetch(
         store: &Store,
         key: &str,
+        pin: Option<&Pin>,
         len: u64,
         rows: Option<Range<usize>>,
     ) -> Result<RemoteParquet, String> {
@@ -39,7 +40,7 @@ impl RemoteParquet {
         let tail_len = len.min(TAIL_BYTES);
         let get = |start: u64, n: u64| {
             store
-                .get_range(key, start, n as usize)
+                .get_range_pinned(key, pin, start, n as usize)
                 .map_err(|e| e.to_string())
         };
         let mut tail = get(len - tail_len, tail_len)?;

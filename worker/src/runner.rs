@@ -125,7 +125,8 @@ impl ShardRunner {
         }
         let manifest = RunManifest::get(store, run_id)?;
         let config = manifest.run_config()?;
-        let portfolio = PortfolioSource::open(&manifest.portfolio, || self.aws.get())?;
+        let portfolio = PortfolioSource::open(&manifest.portfolio, || self.aws.get())?
+            .pinned(manifest.portfolio_pin.clone());
         let inputs = Arc::new(RunInputs {
             manifest,
             config,

@@ -33,6 +33,27 @@ pub enum StoreError {
     NotFound { location: String },
 }
 
+/// Which bytes of an input object a run reads, recorded in its manifest when it is
+/// submitted: the S3 `VersionId` in a versioned bucket (reads get exactly that version,
+/// whatever has been written since), else the ETag (reads fail clearly if the object
+/// has changed). Empty for local files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pin {
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl Pin {
+    /// The `If-Match` a read sends: only without a version id, which already names the
+    /// bytes exactly.
+    fn if_match(&self) -> Option<String> {
+        match self.version_id {
+            Some(_) => None,
+            None => self.etag.clone(),
+        }
+    }
+}
+
 /// The version of an object a [`Store::put_if_version`] expects to replace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version(String);
@@ -240,6 +261,59 @@ impl Store {
         }
     }
 
+    /// The object at `key` with the [`Pin`] that names exactly these bytes later, or
+    /// `None` when there is none. Locally there are no versions: the pin is empty.
+    pub fn get_with_pin(&self, key: &str) -> Result<Option<(Bytes, Pin)>, StoreError> {
+        self.check_key(key)?;
+        match &*self.backend {
+            Backend::Local(_) => Ok(self.get(key)?.map(|b| (b, Pin::default()))),
+            Backend::S3 {
+                aws,
+                client,
+                bucket,
+                prefix,
+            } => aws.block_on(async {
+                let got = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}{key}"))
+                    .send()
+                    .await;
+                match got {
+                    Ok(out) => {
+                        let pin = Pin {
+                            // An unversioned bucket answers "null" (or nothing).
+                            version_id: out
+                                .version_id()
+                                .filter(|v| *v != "null")
+                                .map(str::to_string),
+                            etag: out.e_tag().map(str::to_string),
+                        };
+                        let body = out
+                            .body
+                            .collect()
+                            .await
+                            .map_err(|e| self.failed("read", key, e))?;
+                        Ok(Some((body.into_bytes(), pin)))
+                    }
+                    Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
+                }
+            }),
+        }
+    }
+
+    fn changed(&self, key: &str, pin: Option<&Pin>) -> StoreError {
+        self.failed(
+            "read",
+            key,
+            format!(
+                "the object changed after the run pinned it (ETag {}); an unversioned bucket keeps only the latest bytes, so resubmit the run (or enable versioning)",
+                pin.and_then(|p| p.etag.as_deref()).unwrap_or("?")
+            ),
+        )
+    }
+
     /// The object at `key` with its version (the S3 ETag; locally, a digest of the
     /// bytes), for a later [`Store::put_if_version`]; `None` when there is none.
     pub fn get_versioned(&self, key: &str) -> Result<Option<(Bytes, Version)>, StoreError> {
@@ -346,6 +420,11 @@ impl Store {
 
     /// The object at `key`, or `None` when there is none.
     pub fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        self.get_pinned(key, None)
+    }
+
+    /// The object at `key` as `pin` names it (see [`Pin`]), or `None` when there is none.
+    pub fn get_pinned(&self, key: &str, pin: Option<&Pin>) -> Result<Option<Bytes>, StoreError> {
         self.check_key(key)?;
         match &*self.backend {
             Backend::Local(root) => match std::fs::read(root.join(key)) {
@@ -363,6 +442,8 @@ impl Store {
                     .get_object()
                     .bucket(bucket)
                     .key(format!("{prefix}{key}"))
+                    .set_version_id(pin.and_then(|p| p.version_id.clone()))
+                    .set_if_match(pin.and_then(Pin::if_match))
                     .send()
                     .await;
                 match sent {
@@ -373,6 +454,7 @@ impl Store {
                         .map(|b| Some(b.into_bytes()))
                         .map_err(|e| self.failed("read", key, e)),
                     Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) if http_status(&e) == Some(412) => Err(self.changed(key, pin)),
                     Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
                 }
             }),
@@ -388,6 +470,17 @@ impl Store {
 
     /// `length` bytes of `key` from `start`.
     pub fn get_range(&self, key: &str, start: u64, length: usize) -> Result<Bytes, StoreError> {
+        self.get_range_pinned(key, None, start, length)
+    }
+
+    /// `length` bytes from `start` of `key` as `pin` names it.
+    pub fn get_range_pinned(
+        &self,
+        key: &str,
+        pin: Option<&Pin>,
+        start: u64,
+        length: usize,
+    ) -> Result<Bytes, StoreError> {
         self.check_key(key)?;
         if length == 0 {
             return Ok(Bytes::new());
@@ -412,10 +505,15 @@ impl Store {
                     .get_object()
                     .bucket(bucket)
                     .key(format!("{prefix}{key}"))
+                    .set_version_id(pin.and_then(|p| p.version_id.clone()))
+                    .set_if_match(pin.and_then(Pin::if_match))
                     .range(format!("bytes={start}-{end}"))
                     .send()
                     .await
-                    .map_err(|e| self.failed("read", key, DisplayErrorContext(e)))?;
+                    .map_err(|e| match http_status(&e) {
+                        Some(412) => self.changed(key, pin),
+                        _ => self.failed("read", key, DisplayErrorContext(e)),
+                    })?;
                 let bytes = out
                     .body
                     .collect()
@@ -436,6 +534,11 @@ impl Store {
 
     /// The size of `key` in bytes, or `None` when there is no such object.
     pub fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.size_pinned(key, None)
+    }
+
+    /// The size of `key` as `pin` names it, or `None` when there is no such object.
+    pub fn size_pinned(&self, key: &str, pin: Option<&Pin>) -> Result<Option<u64>, StoreError> {
         self.check_key(key)?;
         match &*self.backend {
             Backend::Local(root) => match std::fs::metadata(root.join(key)) {
@@ -455,11 +558,14 @@ impl Store {
                         .head_object()
                         .bucket(bucket)
                         .key(format!("{prefix}{key}"))
+                        .set_version_id(pin.and_then(|p| p.version_id.clone()))
+                        .set_if_match(pin.and_then(Pin::if_match))
                         .send(),
                 );
                 match sent {
                     Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
                     Err(e) if http_status(&e) == Some(404) => Ok(None),
+                    Err(e) if http_status(&e) == Some(412) => Err(self.changed(key, pin)),
                     Err(e) => Err(self.failed("inspect", key, DisplayErrorContext(e))),
                 }
             }

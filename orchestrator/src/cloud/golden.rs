@@ -53,6 +53,8 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
         submitted_at: now.to_rfc3339(),
         portfolio: store.describe(PORTFOLIO_KEY),
         portfolio_sha256: worker::report::sha256_bytes(PORTFOLIO),
+        // Written just now by this check, which then waits for its own shard.
+        portfolio_pin: None,
         config_sha256: worker::report::sha256_bytes(CONFIG.as_bytes()),
         config,
         loans: LOANS,

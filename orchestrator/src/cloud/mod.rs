@@ -130,6 +130,10 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     config.run_id = run_identity(&config, s.as_of, s.run_id.as_deref())?;
     config.as_of = s.as_of.or(config.as_of);
     let run_id = config.run_id.to_string();
+    // One read gives the checksum and the version it is of; everything after reads that
+    // version, so the portfolio cannot change under the run.
+    let (portfolio_sha256, portfolio_pin) = portfolio.fingerprint()?;
+    let portfolio = &portfolio.clone().pinned(portfolio_pin.clone());
     let loans = load_portfolio_from(portfolio)?;
     let shape = RunShape::of(&config, &loans, s.default_run_date)?;
     let (horizon, scenarios) = (shape.horizon_months, shape.scenarios);
@@ -139,7 +143,8 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         run_date: shape.run_date.clone(),
         submitted_at: s.submitted_at.to_rfc3339(),
         portfolio: portfolio.location(),
-        portfolio_sha256: portfolio.sha256()?,
+        portfolio_sha256,
+        portfolio_pin,
         config_sha256: worker::report::sha256_bytes(serde_json::to_string(&s.config)?.as_bytes()),
         config: s.config.clone(),
         loans: loans.len() as u64,
@@ -433,7 +438,8 @@ fn reduce_claimed(
     let config = manifest.run_config()?;
     let source = PortfolioSource::open(&manifest.portfolio, || {
         store.aws().unwrap_or_else(|| aws.get())
-    })?;
+    })?
+    .pinned(manifest.portfolio_pin.clone());
     let portfolio = load_portfolio_from(&source)?;
     let tasks = manifest.shard_tasks(store)?;
     let reduce_started = std::time::Instant::now();

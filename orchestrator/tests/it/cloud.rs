@@ -782,3 +782,82 @@ fn the_post_traffic_hook_checks_the_golden_shard_through_the_queue() {
     });
     assert_eq!(verdict, HookVerdict::Succeeded);
 }
+
+#[test]
+fn a_portfolio_overwritten_mid_run_changes_nothing_or_fails_clearly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 100);
+    let refreshed = dir.path().join("refreshed.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &refreshed,
+        &engine::sample::synthetic_loans(120, 9),
+    )
+    .expect("portfolio");
+    let cloud = Cloud::new(3, 30);
+    let a = cloud.aws.get();
+    // A versioned bucket: the run reads the version it was submitted with.
+    a.block_on(
+        a.s3()
+            .put_bucket_versioning()
+            .bucket(&cloud.bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("enable versioning");
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("pinned");
+    submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
+    let manifest = worker::manifest::RunManifest::get(&store, "cloud-it").expect("manifest");
+    let pin = manifest.portfolio_pin.clone().expect("a pinned portfolio");
+    assert!(pin.version_id.is_some(), "{pin:?}");
+    cloud.upload(&refreshed, "inputs/p.parquet");
+    let runner = ShardRunner::new(cloud.aws.clone());
+    for m in cloud.queue.receive(10, 1, Some(60)).expect("receive") {
+        runner.run_body(&m.body).expect("shard");
+        cloud.queue.delete(&m.receipt_handle).expect("delete");
+    }
+    let outcome = try_reduce(&store, "cloud-it", "r", now(), &cloud.aws).expect("reduce");
+    let ReduceOutcome::Reduced(report) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(report.loans, 100, "the overwrite leaked into the run");
+    assert_eq!(report.inputs.portfolio_sha256, manifest.portfolio_sha256);
+
+    // An unversioned bucket: the ETag pins it, and a changed object fails clearly.
+    a.block_on(a.s3().create_bucket().bucket("mcflow-plain").send())
+        .expect("bucket");
+    let plain = Store::s3(cloud.aws.get(), "mcflow-plain", "").expect("store");
+    plain
+        .put("inputs/p.parquet", std::fs::read(&portfolio).expect("read"))
+        .expect("upload");
+    submit_run(
+        &cloud,
+        &config,
+        "s3://mcflow-plain/inputs/p.parquet",
+        &plain,
+        Sizing::Count(1),
+    );
+    let manifest = worker::manifest::RunManifest::get(&plain, "cloud-it").expect("manifest");
+    let pin = manifest.portfolio_pin.clone().expect("pinned");
+    assert!(pin.version_id.is_none() && pin.etag.is_some(), "{pin:?}");
+    plain
+        .put("inputs/p.parquet", std::fs::read(&refreshed).expect("read"))
+        .expect("overwrite");
+    let m = cloud
+        .queue
+        .receive(1, 1, Some(60))
+        .expect("receive")
+        .pop()
+        .expect("a message");
+    let e = ShardRunner::new(cloud.aws.clone())
+        .run_body(&m.body)
+        .expect_err("a changed portfolio");
+    assert!(
+        e.to_string().contains("changed after the run pinned it"),
+        "{e}"
+    );
+}

@@ -73,6 +73,7 @@ impl Fixture {
             submitted_at: "2026-11-25T00:00:00Z".into(),
             portfolio: portfolio.display().to_string(),
             portfolio_sha256: worker::report::sha256_file(&portfolio).expect("sha"),
+            portfolio_pin: None,
             config_sha256: worker::report::sha256_bytes(CONFIG.as_bytes()),
             config,
             loans,
