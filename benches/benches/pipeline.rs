@@ -116,7 +116,7 @@ fn reduce_merge(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Store::local(dir.path());
     for task in &tasks {
-        run_shard(task, &source, &config, &store).expect("shard");
+        run_shard(task, &source, &config, &store, None).expect("shard");
     }
     let mut group = c.benchmark_group("reduce_merge");
     group.throughput(Throughput::Elements(u64::from(SHARDS)));

@@ -165,6 +165,8 @@ pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u6
                 arch,
                 memory_mb,
                 &durations_ms,
+                // One cold start per worker environment.
+                concurrency.min(shards) as f64 * worker::lambda_facts::RUST_COLD_START_MS,
                 shards as f64 * REDUCE_SECONDS_PER_SHARD * 1000.0,
             )
         })

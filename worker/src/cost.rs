@@ -13,14 +13,13 @@ pub fn invocation_usd(prices: &PriceTable, arch: Arch, memory_mb: u32, duration_
         + prices.lambda_usd_per_request
 }
 
-/// Assumed per reducer notification that finds the run not yet complete (a manifest read
-/// and a listing), and its memory: not measured here.
-pub const REDUCER_CHECK_MS: f64 = 100.0;
+/// The reducer's memory (template.yaml); it runs once per run, on `run.ready`.
 pub const REDUCER_MEMORY_MB: u32 = 3008;
 
 /// Requests a run makes besides the Lambda ones, per shard and per run (the layout in
-/// the README: three partial objects and a failure-record delete per shard, ...).
-pub const S3_PUTS_PER_SHARD: f64 = 3.0;
+/// the README: three partial objects and a progress update per shard, ...). Deletes are
+/// free.
+pub const S3_PUTS_PER_SHARD: f64 = 4.0;
 pub const S3_GETS_PER_SHARD: f64 = 8.0;
 pub const S3_PUTS_PER_RUN: f64 = 10.0;
 
@@ -33,7 +32,16 @@ pub const BILL_MEMORY_MB: u32 = 3008;
 pub struct Bill {
     pub arch: Arch,
     pub worker_memory_mb: u32,
+    /// Whether this is the bill of the deployment the shards ran on (their architecture
+    /// and memory, as their markers record them); otherwise a projection of the
+    /// measured durations onto Lambda.
+    #[serde(default)]
+    pub deployed: bool,
     pub shards: u64,
+    /// Init (cold start) time billed across the workers' environments, ms: Lambda bills
+    /// the INIT phase at the function's GB-s rate.
+    #[serde(default)]
+    pub worker_init_ms: f64,
     pub worker_gb_seconds: f64,
     pub lambda_compute_usd: f64,
     pub lambda_requests_usd: f64,
@@ -45,26 +53,28 @@ pub struct Bill {
 }
 
 /// The bill of a run whose shards took `shard_durations_ms` on workers of `memory_mb`
-/// (one shard per invocation), plus its reduce taking `reduce_ms` on the reducer.
+/// (one shard per invocation), whose worker environments spent `worker_init_ms` in
+/// their INIT phase, plus its reduce taking `reduce_ms` on the reducer.
 pub fn run_bill(
     prices: &PriceTable,
     arch: Arch,
     memory_mb: u32,
     shard_durations_ms: &[f64],
+    worker_init_ms: f64,
     reduce_ms: f64,
 ) -> Bill {
     let shards = shard_durations_ms.len() as u64;
     let worker_gb_seconds: f64 = shard_durations_ms
         .iter()
         .map(|&d| gb_seconds(memory_mb, billed_ms(d)))
-        .sum();
-    // The reducer runs once per completion marker; all but the last find the run open.
-    let reducer_gb_seconds = gb_seconds(REDUCER_MEMORY_MB, billed_ms(REDUCER_CHECK_MS))
-        * shards.saturating_sub(1) as f64
-        + gb_seconds(REDUCER_MEMORY_MB, billed_ms(reduce_ms));
+        .sum::<f64>()
+        + gb_seconds(memory_mb, billed_ms(worker_init_ms));
+    // The reducer runs once, when the last shard's record creates `run.ready`.
+    let reducer_gb_seconds = gb_seconds(REDUCER_MEMORY_MB, billed_ms(reduce_ms));
     let lambda_compute_usd = (worker_gb_seconds + reducer_gb_seconds) * prices.gb_second(arch);
-    // Worker and reducer per shard, the orchestrator once.
-    let invocations = 2 * shards + 1;
+    // A worker per shard (at most: a batch carries up to ten), the reducer and the
+    // orchestrator once.
+    let invocations = shards + 2;
     let lambda_requests_usd = invocations as f64 * prices.lambda_usd_per_request;
     // SendMessageBatch of ten, then a receive and a delete per shard.
     let sqs_requests = shards.div_ceil(10) + 2 * shards;
@@ -75,7 +85,9 @@ pub fn run_bill(
     Bill {
         arch,
         worker_memory_mb: memory_mb,
+        deployed: false,
         shards,
+        worker_init_ms,
         worker_gb_seconds,
         lambda_compute_usd,
         lambda_requests_usd,
@@ -112,15 +124,16 @@ mod tests {
 
     #[test]
     fn a_run_bill_adds_every_service() {
-        let bill = run_bill(&PRICES, Arch::X86_64, 1769, &[1000.0; 20], 2000.0);
+        // 20 shards of 1 s, 250 ms of cold starts between them.
+        let bill = run_bill(&PRICES, Arch::X86_64, 1769, &[1000.0; 20], 250.0, 2000.0);
         assert_eq!(bill.shards, 20);
-        let worker = 20.0 * 1769.0 / 1024.0;
+        let worker = 20.25 * 1769.0 / 1024.0;
         assert!((bill.worker_gb_seconds - worker).abs() < 1e-9);
-        let reducer = 19.0 * 3008.0 / 1024.0 * 0.1 + 3008.0 / 1024.0 * 2.0;
+        let reducer = 3008.0 / 1024.0 * 2.0;
         assert!((bill.lambda_compute_usd - (worker + reducer) * 0.000_016_666_7).abs() < 1e-12);
-        assert!((bill.lambda_requests_usd - 41.0 * 0.2e-6).abs() < 1e-15);
+        assert!((bill.lambda_requests_usd - 22.0 * 0.2e-6).abs() < 1e-15);
         assert!((bill.sqs_usd - 42.0 * 0.4e-6).abs() < 1e-15);
-        let s3 = 70.0 * 0.005 / 1000.0 + 160.0 * 0.0004 / 1000.0;
+        let s3 = 90.0 * 0.005 / 1000.0 + 160.0 * 0.0004 / 1000.0;
         assert!((bill.s3_usd - s3).abs() < 1e-15);
         let sum = bill.lambda_compute_usd
             + bill.lambda_requests_usd

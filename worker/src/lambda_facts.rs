@@ -36,6 +36,10 @@ pub fn threads_for_memory(memory_mb: u32) -> usize {
 /// When the prices below were read (the AWS price pages).
 pub const PRICES_READ_ON: &str = "2026-11-26";
 
+/// A Rust function's INIT phase on provided.al2023, ms (AWS's published average, arm64
+/// at 512 MB); Lambda bills it. Workers measure their own; plans assume this.
+pub const RUST_COLD_START_MS: f64 = 13.0;
+
 /// A function's instruction set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +50,15 @@ pub enum Arch {
 
 impl Arch {
     pub const ALL: [Arch; 2] = [Arch::X86_64, Arch::Arm64];
+
+    /// The architecture this binary was built for.
+    pub fn current() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::X86_64
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {

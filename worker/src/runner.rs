@@ -96,6 +96,9 @@ pub struct ShardRunner {
     aws: Arc<LazyAws>,
     stores: Mutex<HashMap<String, Store>>,
     runs: Mutex<HashMap<(String, String), Arc<RunInputs>>>,
+    /// Set in a Lambda environment: every marker records it, the first with the
+    /// environment's init time (taken once).
+    lambda: Mutex<Option<crate::shard::LambdaInvocation>>,
 }
 
 impl ShardRunner {
@@ -104,7 +107,19 @@ impl ShardRunner {
             aws,
             stores: Mutex::default(),
             runs: Mutex::default(),
+            lambda: Mutex::default(),
         }
+    }
+
+    /// A runner in a Lambda environment of `memory_mb` whose INIT phase took `init`:
+    /// its markers carry what the run's bill is priced at.
+    pub fn on_lambda(self, memory_mb: u32, init: std::time::Duration) -> ShardRunner {
+        *self.lambda.lock().expect("not poisoned") = Some(crate::shard::LambdaInvocation {
+            arch: crate::lambda_facts::Arch::current(),
+            memory_mb,
+            init_ms: init.as_secs_f64() * 1000.0,
+        });
+        self
     }
 
     /// The store at `root`, opened once.
@@ -187,7 +202,13 @@ impl ShardRunner {
                 "run date or horizon differs from the manifest".into(),
             ));
         }
-        let marker = run_shard(task, &inputs.portfolio, &inputs.config, store)?;
+        let lambda = self.lambda.lock().expect("not poisoned").as_mut().map(|l| {
+            // The init time is billed once per environment: on its first shard.
+            let first = *l;
+            l.init_ms = 0.0;
+            first
+        });
+        let marker = run_shard(task, &inputs.portfolio, &inputs.config, store, lambda)?;
         // Only after the marker: a crash in between leaves the message to be retried,
         // and the retry records the shard.
         let recorded = crate::progress::record_done(store, &task.run_id, task.shard, m.shards)?;

@@ -57,6 +57,19 @@ pub struct ShardMarker {
     /// compares it with the typical shard time).
     #[serde(default)]
     pub finished_at_ms: i64,
+    /// Where the shard ran, when on Lambda: what its bill is priced at.
+    #[serde(default)]
+    pub lambda: Option<LambdaInvocation>,
+}
+
+/// The Lambda facts of the invocation that ran a shard.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LambdaInvocation {
+    pub arch: crate::lambda_facts::Arch,
+    pub memory_mb: u32,
+    /// The environment's INIT phase, ms, on the first shard it ran (0 on the others):
+    /// from process start to the runtime loop, which Lambda bills.
+    pub init_ms: f64,
 }
 
 /// Partial results of one shard, as read back by the reducer.
@@ -89,6 +102,7 @@ pub fn run_shard(
     portfolio: &PortfolioSource,
     config: &RunConfig,
     store: &Store,
+    lambda: Option<LambdaInvocation>,
 ) -> Result<ShardMarker, ShardError> {
     let task_error = |message: String| ShardError::Task {
         shard: task.shard,
@@ -146,6 +160,7 @@ pub fn run_shard(
         finished_at_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
+        lambda,
     };
     let key = marker_key(&task.run_id, task.shard);
     let json = serde_json::to_vec_pretty(&marker).expect("a marker serialises");

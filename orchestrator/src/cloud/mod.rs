@@ -447,9 +447,15 @@ fn reduce_claimed(
         crate::run::reduce::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
     let reduce_seconds = reduce_started.elapsed().as_secs_f64();
     let mut shard_seconds = Vec::with_capacity(tasks.len());
+    let mut deployed = None;
+    let mut worker_init_ms = 0.0;
     for t in &tasks {
         if let Some(m) = worker::shard::read_marker(store, &manifest.run_id, t.shard)? {
             shard_seconds.push(m.seconds);
+            if let Some(l) = m.lambda {
+                deployed = Some((l.arch, l.memory_mb));
+                worker_init_ms += l.init_ms;
+            }
         }
     }
     let submitted = DateTime::parse_from_rfc3339(&manifest.submitted_at)
@@ -468,6 +474,8 @@ fn reduce_claimed(
         },
         shard_seconds,
         reduce_seconds,
+        deployed,
+        worker_init_ms,
         wall_seconds: (now - submitted).as_seconds_f64().max(0.0),
         inputs: InputFingerprint {
             portfolio_sha256: manifest.portfolio_sha256.clone(),
@@ -516,8 +524,9 @@ pub struct RunStatus {
     pub finished_at: Option<String>,
     pub loan_months_planned: u64,
     pub loan_months_done: u64,
-    /// The bill so far (x86_64, worker memory [`worker::cost::BILL_MEMORY_MB`]): compute
-    /// of the finished shards plus their requests.
+    /// The bill so far: compute (init included) of the finished shards plus their
+    /// requests, at the architecture and memory they ran on (Lambda), else x86_64 at
+    /// [`worker::cost::BILL_MEMORY_MB`].
     pub estimated_cost_usd: f64,
     pub error: Option<String>,
 }
@@ -533,10 +542,20 @@ pub fn derive_status(
     let done = completed_shards(store, manifest)?;
     let mut loan_months_done = 0;
     let mut durations_ms = Vec::with_capacity(done.len());
+    // Priced at what the shards ran on, when their markers say (Lambda).
+    let mut deployed = (
+        worker::lambda_facts::Arch::X86_64,
+        worker::cost::BILL_MEMORY_MB,
+    );
+    let mut init_ms = 0.0;
     for &shard in &done {
         if let Some(m) = worker::shard::read_marker(store, run_id, shard)? {
             loan_months_done += m.loan_months;
             durations_ms.push(m.seconds * 1000.0);
+            if let Some(l) = m.lambda {
+                deployed = (l.arch, l.memory_mb);
+                init_ms += l.init_ms;
+            }
         }
     }
     let mut failed = Vec::new();
@@ -577,9 +596,10 @@ pub fn derive_status(
     };
     let estimated_cost_usd = worker::cost::run_bill(
         &worker::lambda_facts::PRICES,
-        worker::lambda_facts::Arch::X86_64,
-        worker::cost::BILL_MEMORY_MB,
+        deployed.0,
+        deployed.1,
         &durations_ms,
+        init_ms,
         0.0,
     )
     .total_usd;

@@ -83,8 +83,46 @@ pub struct RunFacts<'a> {
     pub shard_seconds: Vec<f64>,
     /// Seconds the reduce took.
     pub reduce_seconds: f64,
+    /// The architecture and worker memory the shards ran on, when on Lambda (their
+    /// markers say): the bill is priced at them.
+    pub deployed: Option<(Arch, u32)>,
+    /// INIT time billed across the worker environments, ms.
+    pub worker_init_ms: f64,
     pub wall_seconds: f64,
     pub inputs: InputFingerprint,
+}
+
+/// The run's bill: at the deployed architecture and memory first (with the workers'
+/// init time) when the shards ran on Lambda, then the other architecture at the same
+/// memory as a projection; for a run elsewhere, both architectures projected at
+/// [`BILL_MEMORY_MB`].
+fn bills(facts: &RunFacts<'_>) -> Vec<worker::cost::Bill> {
+    let durations_ms: Vec<f64> = facts.shard_seconds.iter().map(|s| s * 1000.0).collect();
+    let bill = |arch, memory_mb, init_ms| {
+        run_bill(
+            &PRICES,
+            arch,
+            memory_mb,
+            &durations_ms,
+            init_ms,
+            facts.reduce_seconds * 1000.0,
+        )
+    };
+    match facts.deployed {
+        Some((arch, memory_mb)) => {
+            let mut deployed = bill(arch, memory_mb, facts.worker_init_ms);
+            deployed.deployed = true;
+            let mut out = vec![deployed];
+            for other in Arch::ALL.into_iter().filter(|&a| a != arch) {
+                out.push(bill(other, memory_mb, facts.worker_init_ms));
+            }
+            out
+        }
+        None => Arch::ALL
+            .iter()
+            .map(|&arch| bill(arch, BILL_MEMORY_MB, 0.0))
+            .collect(),
+    }
 }
 
 /// Derives the risk measures from projected tables and writes the final tables, then
@@ -222,20 +260,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 0.0
             },
         },
-        bill: Arch::ALL
-            .iter()
-            .map(|&arch| {
-                let durations_ms: Vec<f64> =
-                    facts.shard_seconds.iter().map(|s| s * 1000.0).collect();
-                run_bill(
-                    &PRICES,
-                    arch,
-                    BILL_MEMORY_MB,
-                    &durations_ms,
-                    facts.reduce_seconds * 1000.0,
-                )
-            })
-            .collect(),
+        bill: bills(facts),
         outputs,
     };
     report.put(store)?;

@@ -76,7 +76,7 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     let shard_seconds = tasks
         .par_iter()
         .map(|task| {
-            let marker = run_shard(task, source, config, store)
+            let marker = run_shard(task, source, config, store, None)
                 .with_context(|| format!("shard {} failed", task.shard))?;
             progress(Progress::ShardDone {
                 loan_months: marker.loan_months,
@@ -101,6 +101,8 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         },
         shard_seconds,
         reduce_seconds,
+        deployed: None,
+        worker_init_ms: 0.0,
         wall_seconds: started.elapsed().as_secs_f64(),
         inputs,
     };

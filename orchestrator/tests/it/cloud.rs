@@ -861,3 +861,61 @@ fn a_portfolio_overwritten_mid_run_changes_nothing_or_fails_clearly() {
         "{e}"
     );
 }
+
+#[test]
+fn the_bill_is_priced_at_the_deployed_architecture_and_memory_with_init() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 90);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("billed");
+    let sent = submit_run(&cloud, &config, &uri, &store, Sizing::Count(3));
+    // One Lambda environment of 1,024 MB whose INIT took 40 ms runs every shard.
+    let runner =
+        ShardRunner::new(cloud.aws.clone()).on_lambda(1024, std::time::Duration::from_millis(40));
+    for m in cloud.queue.receive(10, 1, Some(60)).expect("receive") {
+        runner.run_body(&m.body).expect("shard");
+    }
+    let mut inits = Vec::new();
+    let mut billed_ms = 0.0;
+    for shard in 0..sent {
+        let m = worker::shard::read_marker(&store, "cloud-it", shard)
+            .expect("read")
+            .expect("marker");
+        let l = m.lambda.expect("the marker says where it ran");
+        assert_eq!(
+            (l.arch, l.memory_mb),
+            (worker::lambda_facts::Arch::current(), 1024)
+        );
+        inits.push(l.init_ms);
+        billed_ms += worker::lambda_facts::billed_ms(m.seconds * 1000.0) as f64;
+    }
+    inits.sort_by(f64::total_cmp);
+    assert_eq!(
+        inits,
+        vec![0.0, 0.0, 40.0],
+        "init is billed once per environment"
+    );
+    let outcome = try_reduce(&store, "cloud-it", "r", now(), &cloud.aws).expect("reduce");
+    let ReduceOutcome::Reduced(report) = outcome else {
+        panic!("{outcome:?}");
+    };
+    let deployed = &report.bill[0];
+    assert!(deployed.deployed, "{deployed:?}");
+    assert_eq!(
+        (deployed.arch, deployed.worker_memory_mb),
+        (worker::lambda_facts::Arch::current(), 1024)
+    );
+    assert_eq!(deployed.worker_init_ms, 40.0);
+    let expected_gb_s = (billed_ms + 40.0) / 1000.0;
+    assert!(
+        (deployed.worker_gb_seconds - expected_gb_s).abs() < 1e-9,
+        "{} vs {expected_gb_s}",
+        deployed.worker_gb_seconds
+    );
+    assert!(
+        report.bill[1..]
+            .iter()
+            .all(|b| !b.deployed && b.arch != deployed.arch)
+    );
+}

@@ -156,7 +156,7 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
     let store = worker::store::Store::local(dir.path());
     let source = worker::portfolio_file::PortfolioSource::File(portfolio.clone());
     for t in &tasks {
-        worker::shard::run_shard(t, &source, &config, &store).expect("shard");
+        worker::shard::run_shard(t, &source, &config, &store, None).expect("shard");
     }
     let tree = reduce(&tasks, &store, true, 400).expect("reduce");
     let mut flat = CashflowTableSum::default();

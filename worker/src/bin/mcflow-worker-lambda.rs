@@ -15,12 +15,14 @@ use worker::serve::{Error, deadline, serve};
 const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads_for_memory(function_memory_mb()))
         .build()?;
     let aws = Arc::new(LazyAws::new(AwsSettings::default()));
     let dead_letter_url = std::env::var(ENV_DEAD_LETTER_URL).ok();
-    let runner = ShardRunner::new(aws.clone());
+    // INIT ends when the runtime loop asks for the first event, right below.
+    let runner = ShardRunner::new(aws.clone()).on_lambda(function_memory_mb(), started.elapsed());
     serve(move |event: WorkerEvent, context| {
         let send = |body: &str, reason: &str| {
             let url = dead_letter_url.as_deref().unwrap_or_default();

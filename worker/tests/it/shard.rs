@@ -15,7 +15,7 @@ fn totals(f: &Fixture) -> (Vec<CashflowTable>, Vec<engine::risk::LoanSums>) {
     let mut tables: Vec<CashflowTable> = Vec::new();
     let mut sums = Vec::new();
     for task in &f.tasks {
-        let marker = run_shard(task, &source, &config, &f.store).expect("shard");
+        let marker = run_shard(task, &source, &config, &f.store, None).expect("shard");
         assert_eq!(&marker.task, task);
         let partial =
             read_partial(&f.store, RUN_ID, task.shard, config.model.advancing()).expect("partial");
@@ -51,9 +51,9 @@ fn a_rerun_shard_rewrites_identical_bytes() {
     let config = f.config();
     let source = PortfolioSource::File(f.portfolio.clone());
     let key = shard_file_key(RUN_ID, 0, SHARD_CASHFLOWS_FILE);
-    run_shard(&f.tasks[0], &source, &config, &f.store).expect("first");
+    run_shard(&f.tasks[0], &source, &config, &f.store, None).expect("first");
     let first = f.store.get_required(&key).expect("partial");
-    run_shard(&f.tasks[0], &source, &config, &f.store).expect("second");
+    run_shard(&f.tasks[0], &source, &config, &f.store, None).expect("second");
     assert_eq!(f.store.get_required(&key).expect("partial"), first);
 }
 
@@ -63,7 +63,7 @@ fn a_shard_outside_the_portfolio_fails_and_marks_nothing_complete() {
     let mut task = f.tasks[0].clone();
     task.loan_end = 31;
     let source = PortfolioSource::File(f.portfolio.clone());
-    let err = run_shard(&task, &source, &f.config(), &f.store).expect_err("past the end");
+    let err = run_shard(&task, &source, &f.config(), &f.store, None).expect_err("past the end");
     assert!(!err.to_string().is_empty());
     assert_eq!(read_marker(&f.store, RUN_ID, 0).expect("read"), None);
     assert!(f.store.get(&marker_key(RUN_ID, 0)).expect("get").is_none());

@@ -100,7 +100,10 @@ pub fn render(r: &RunReport) -> String {
             "Lambda bill (USD)",
             r.bill
                 .iter()
-                .map(|b| format!("{} {:.6}", b.arch.name(), b.total_usd))
+                .map(|b| {
+                    let basis = if b.deployed { " (as deployed)" } else { "" };
+                    format!("{} {:.6}{basis}", b.arch.name(), b.total_usd)
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
                 + &format!(" at {} MB", r.bill[0].worker_memory_mb),
