@@ -27,6 +27,9 @@ pub struct AwsSettings {
     /// Fixed (access key, secret) instead of the standard credential chain: for
     /// emulators, which accept any.
     pub static_credentials: Option<(String, String)>,
+    /// The session token that goes with temporary `static_credentials` (an assumed
+    /// role's).
+    pub session_token: Option<String>,
 }
 
 /// A loaded SDK configuration plus the runtime that drives it.
@@ -84,7 +87,11 @@ impl Aws {
         }
         if let Some((key, secret)) = &settings.static_credentials {
             loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                key, secret, None, None, "static",
+                key,
+                secret,
+                settings.session_token.clone(),
+                None,
+                "static",
             ));
         }
         let config = runtime.block_on(loader.load());

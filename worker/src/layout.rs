@@ -184,6 +184,216 @@ pub fn parse_report_key(key: &str) -> Option<&str> {
         .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
+/// A component of a deployment, as IAM sees it: each runs under its own role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// Submits runs (the scheduled function) and sweeps them.
+    Orchestrator,
+    /// Runs shards (the Lambda handler; a poll-mode worker that also reduces needs the
+    /// reducer's grants too).
+    Worker,
+    Reducer,
+    PreTrafficHook,
+    PostTrafficHook,
+    /// A person or CI job using `mcflow submit`, `status`, `retry` and `report`.
+    Operator,
+}
+
+impl Component {
+    pub const ALL: [Component; 6] = [
+        Component::Orchestrator,
+        Component::Worker,
+        Component::Reducer,
+        Component::PreTrafficHook,
+        Component::PostTrafficHook,
+        Component::Operator,
+    ];
+}
+
+/// One S3 request a component makes, as IAM authorises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub action: &'static str,
+    /// The object key, bucket-relative; for `s3:ListBucket` the listed prefix, and `None`
+    /// for the check S3 makes when a GET finds no object: with `s3:ListBucket` (in a
+    /// request that has no `s3:prefix`) the caller gets 404, without it 403.
+    pub key: Option<String>,
+}
+
+/// The golden shard's store prefix, under the deployment's bucket.
+pub const GOLDEN_PREFIX: &str = "_golden";
+
+/// Every S3 request `component` makes, for a sample run (`r`, shard 0, completion group 0,
+/// reduce claim generation 0) whose portfolio is `inputs/portfolio.parquet` and whose
+/// config is `configs/run.toml`, with every key built by the functions above. The
+/// template's policies must allow each one, conditions included (a test checks), and the
+/// IAM-enforced emulator run exercises them.
+pub fn accesses(component: Component) -> Vec<Access> {
+    let run = "r";
+    let date = NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date");
+    let portfolio = "inputs/portfolio.parquet".to_string();
+    let get = |k: String| Access {
+        action: "s3:GetObject",
+        key: Some(k),
+    };
+    let get_version = |k: String| Access {
+        action: "s3:GetObjectVersion",
+        key: Some(k),
+    };
+    let put = |k: String| Access {
+        action: "s3:PutObject",
+        key: Some(k),
+    };
+    let delete = |k: String| Access {
+        action: "s3:DeleteObject",
+        key: Some(k),
+    };
+    let list = |prefix: String| Access {
+        action: "s3:ListBucket",
+        key: Some(format!("{prefix}/")),
+    };
+    // A GET of a key that may not exist yet.
+    let maybe_missing = Access {
+        action: "s3:ListBucket",
+        key: None,
+    };
+    let shard_files = |run: &str| {
+        [SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, MARKER_FILE].map(|f| shard_file_key(run, 0, f))
+    };
+    let tables = ["portfolio_cashflows", "scenario_results", "loan_results"]
+        .map(|t| table_key(t, date, run));
+    // The worker, in any store (the deployment's, or the golden one under a prefix).
+    let worker_in = |root: &str, portfolio: &str| {
+        let at = |k: String| {
+            if root.is_empty() {
+                k
+            } else {
+                format!("{root}/{k}")
+            }
+        };
+        let run = if root.is_empty() { run } else { "golden" };
+        let mut a = vec![
+            get(at(manifest_key(run))),
+            get(portfolio.to_string()),
+            get_version(portfolio.to_string()),
+            delete(at(failure_key(run, 0))),
+            put(at(failure_key(run, 0))),
+            get(at(progress_group_key(run, 0))),
+            put(at(progress_group_key(run, 0))),
+            get(at(progress_groups_key(run))),
+            put(at(progress_groups_key(run))),
+            put(at(ready_key(run))),
+            maybe_missing.clone(),
+        ];
+        a.extend(shard_files(run).map(|k| put(at(k))));
+        a
+    };
+    // The golden check's own requests, as either hook makes them.
+    let golden = || {
+        let at = |k: String| format!("{GOLDEN_PREFIX}/{k}");
+        let mut a = vec![
+            put(at("inputs/portfolio.csv".into())),
+            put(at(shards_key("golden"))),
+            put(at(manifest_key("golden"))),
+            list(at(shard_prefix("golden", 0))),
+            list(at(format!("{}/progress", run_prefix("golden")))),
+            delete(at(progress_group_key("golden", 0))),
+            delete(at(progress_groups_key("golden"))),
+            delete(at(ready_key("golden"))),
+            maybe_missing.clone(),
+        ];
+        for k in shard_files("golden") {
+            a.push(get(at(k.clone())));
+            a.push(delete(at(k)));
+        }
+        a
+    };
+    match component {
+        Component::Worker => {
+            let mut a = worker_in("", &portfolio);
+            a.extend(worker_in(
+                GOLDEN_PREFIX,
+                &format!("{GOLDEN_PREFIX}/inputs/portfolio.csv"),
+            ));
+            a
+        }
+        Component::Orchestrator => vec![
+            get("configs/run.toml".into()),
+            get("configs/stress.csv".into()),
+            get(portfolio.clone()),
+            get_version(portfolio),
+            get(manifest_key(run)),
+            maybe_missing,
+            put(shards_key(run)),
+            put(manifest_key(run)),
+            get(shards_key(run)),
+            list(partials_prefix(run)),
+            get(marker_key(run, 0)),
+            // The sweeper: every run folder, each run's report, ready object and
+            // straggler record.
+            list(RUNS.into()),
+            get(report_key(run)),
+            get(ready_key(run)),
+            get(reissued_key(run)),
+            put(reissued_key(run)),
+        ],
+        Component::Reducer => {
+            let mut a = vec![
+                get(manifest_key(run)),
+                get(shards_key(run)),
+                get(report_key(run)),
+                maybe_missing,
+                get(portfolio.clone()),
+                get_version(portfolio),
+                list(partials_prefix(run)),
+                list(claims_prefix(run)),
+                get(claim_key(run, 0)),
+                put(claim_key(run, 0)),
+                delete(claim_key(run, 0)),
+                list(failures_prefix(run)),
+                get(failure_key(run, 0)),
+                get(status_key(run)),
+                put(status_key(run)),
+                delete(report_key(run)),
+                put(report_key(run)),
+            ];
+            for k in shard_files(run) {
+                a.push(get(k.clone()));
+                a.push(delete(k));
+            }
+            a.extend(tables.clone().map(put));
+            a
+        }
+        Component::PreTrafficHook => golden(),
+        Component::PostTrafficHook => golden(),
+        Component::Operator => {
+            let mut a = vec![
+                // submit
+                get(portfolio.clone()),
+                get_version(portfolio),
+                get(manifest_key(run)),
+                maybe_missing,
+                put(shards_key(run)),
+                put(manifest_key(run)),
+                // status and retry
+                get(shards_key(run)),
+                get(status_key(run)),
+                put(status_key(run)),
+                get(report_key(run)),
+                list(partials_prefix(run)),
+                get(marker_key(run, 0)),
+                list(failures_prefix(run)),
+                get(failure_key(run, 0)),
+                delete(failure_key(run, 0)),
+                // report
+                list(RUNS.into()),
+            ];
+            a.extend(tables.map(get));
+            a
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

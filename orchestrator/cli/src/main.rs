@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     // AWS clients are built on first use, so local commands never configure the SDK.
     let aws = LazyAws::new(AwsSettings {
         endpoint_url: cli.endpoint_url.clone(),
-        static_credentials: None,
+        ..AwsSettings::default()
     });
     let endpoint_url = cli.endpoint_url.as_deref();
     let result = match cli.command {

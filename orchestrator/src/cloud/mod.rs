@@ -483,13 +483,19 @@ fn reduce_claimed(
         },
     };
     let result = finalize(&facts, projected)?;
-    let status = RunStatus {
+    // The run is complete (its report is written); what follows is bookkeeping, and a
+    // failure in it is recorded, not a failed run.
+    let mut status = RunStatus {
         state: RunState::Succeeded,
         finished_at: Some(now.to_rfc3339()),
         ..derive_status(store, manifest, &[])?
     };
+    if let Err(e) = store.delete_folder(&partials_prefix(&manifest.run_id)) {
+        status.error = Some(format!(
+            "the partial results were not removed (the bucket's lifecycle rule expires them): {e}"
+        ));
+    }
     put_status(store, &status)?;
-    store.delete_folder(&partials_prefix(&manifest.run_id))?;
     Ok(result.report)
 }
 

@@ -26,6 +26,12 @@ pub(crate) struct Moto {
 
 impl Moto {
     pub(crate) fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// A moto server with extra environment, e.g. `INITIAL_NO_AUTH_ACTION_COUNT` for IAM
+    /// enforcement.
+    pub(crate) fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let bin = std::env::var_os("MCFLOW_MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo().join(".tools/venv/bin/moto_server"));
@@ -40,6 +46,7 @@ impl Moto {
             .port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -72,6 +79,7 @@ impl Moto {
         AwsSettings {
             endpoint_url: Some(self.url.clone()),
             static_credentials: Some(("testing".into(), "testing".into())),
+            session_token: None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! The orchestrator's integration tests: a run's plan, reduce and finalize on a local
-//! store (`run`), the cloud path on an emulator (`cloud`, on `emulator`), and the
-//! deployment template against the code (`template`).
+//! store (`run`), the cloud path on an emulator (`cloud`, on `emulator`), the
+//! deployment template against the code (`template`), and IAM as AWS enforces it
+//! (`iam`: statically, and on an emulator with enforcement on).
 
 mod cloud;
 mod emulator;
+mod iam;
 mod run;
 mod template;
 

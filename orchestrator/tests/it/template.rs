@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::repo;
 
-fn translated() -> Value {
+pub(crate) fn translated() -> Value {
     let python = repo().join(".tools/cfn/bin/python");
     assert!(
         python.exists(),
