@@ -136,6 +136,7 @@ fn reduce_merge(c: &mut Criterion) {
                         portfolio.len(),
                     )
                     .expect("reduces")
+                    .0
                 })
             })
         });

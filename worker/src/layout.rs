@@ -7,7 +7,10 @@
 //! runs/<run_id>/shards.json              the planned shard tasks
 //! runs/<run_id>/failures/shard-NNNNN.json  a failed shard's record
 //! runs/<run_id>/progress/group-NNNNN.json  which shards of one completion group are done
-//! runs/<run_id>/progress/groups.json     which completion groups are done
+//! runs/<run_id>/progress/groups.json     which completion groups are done (reduced, in a run
+//!                                        of several groups)
+//! runs/<run_id>/progress/group-NNNNN.ready  created once a group's shards are all done: the
+//!                                        group reduce's trigger
 //! runs/<run_id>/run.ready                created once every shard is done: the reduce's trigger
 //! runs/<run_id>/claims/claim-NNNNN.json  reduce claims, one per lease generation
 //! runs/<run_id>/status.json              the reduce's verdict
@@ -15,6 +18,8 @@
 //! runs/<run_id>/report.json              the finished run's report (written last)
 //! runs/<run_id>/<chart>.svg              the CLI's charts
 //! _partials/run_id=<id>/shard-NNNNN/{cashflows.parquet, loans.parquet, _SUCCESS.json}
+//! _partials/run_id=<id>/group-NNNNN/{cashflows.parquet, loans.parquet, _SUCCESS.json}
+//!                                        a completion group's shards, reduced
 //! <table>/run_date=YYYY-MM-DD/run_id=<id>/part-00000.parquet   final tables (Hive)
 //! ```
 
@@ -95,6 +100,31 @@ pub fn progress_group_key(run_id: &str, group: u32) -> String {
 /// `runs/<run_id>/progress/groups.json`: the done completion groups.
 pub fn progress_groups_key(run_id: &str) -> String {
     format!("{}/progress/groups.json", run_prefix(run_id))
+}
+
+/// `runs/<run_id>/progress/group-NNNNN.ready`: created once every shard of the group is
+/// done; its creation notifies the reducer, which reduces the group.
+pub fn group_ready_key(run_id: &str, group: u32) -> String {
+    format!(
+        "{}/progress/group-{group:05}{READY_SUFFIX}",
+        run_prefix(run_id)
+    )
+}
+
+/// The run id and group of a group-ready key, if `key` is one.
+pub fn parse_group_ready_key(key: &str) -> Option<(&str, u32)> {
+    let rest = key.strip_prefix(RUNS)?.strip_prefix('/')?;
+    let (run_id, rest) = rest.split_once('/')?;
+    let number = rest
+        .strip_prefix("progress/group-")?
+        .strip_suffix(READY_SUFFIX)?;
+    (!run_id.is_empty()).then_some(())?;
+    Some((run_id, number.parse().ok()?))
+}
+
+/// `_partials/run_id=<id>/group-NNNNN`: one completion group's reduced partials.
+pub fn group_prefix(run_id: &str, group: u32) -> String {
+    format!("{}/group-{group:05}", partials_prefix(run_id))
 }
 
 /// The suffix of the objects that trigger the reducer.
@@ -282,6 +312,7 @@ pub fn accesses(component: Component) -> Vec<Access> {
             put(at(progress_group_key(run, 0))),
             get(at(progress_groups_key(run))),
             put(at(progress_groups_key(run))),
+            put(at(group_ready_key(run, 0))),
             put(at(ready_key(run))),
             maybe_missing.clone(),
         ];
@@ -361,6 +392,18 @@ pub fn accesses(component: Component) -> Vec<Access> {
                 a.push(get(k.clone()));
                 a.push(delete(k));
             }
+            // A completion group's reduce: its partials written, then recorded.
+            for f in [SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, MARKER_FILE] {
+                let k = format!("{}/{f}", group_prefix(run, 0));
+                a.push(put(k.clone()));
+                a.push(get(k.clone()));
+                a.push(delete(k));
+            }
+            a.extend([
+                get(progress_groups_key(run)),
+                put(progress_groups_key(run)),
+                put(ready_key(run)),
+            ]);
             a.extend(tables.clone().map(put));
             a
         }
@@ -414,6 +457,12 @@ mod tests {
         assert_eq!(parse_report_key(&report_key("day-1")), Some("day-1"));
         assert_eq!(parse_ready_key(&ready_key("day-1")), Some("day-1"));
         assert_eq!(parse_ready_key("runs/a/b/run.ready"), None);
+        assert_eq!(
+            parse_group_ready_key(&group_ready_key("day-1", 12)),
+            Some(("day-1", 12))
+        );
+        assert_eq!(parse_group_ready_key(&ready_key("day-1")), None);
+        assert_eq!(parse_ready_key(&group_ready_key("day-1", 12)), None);
         assert_eq!(parse_claim_key("r1", &claim_key("r1", 7)), Some(7));
         assert_eq!(parse_claim_key("r1", &claim_key("r12", 7)), None);
         assert_eq!(parse_report_key("runs/a/b/report.json"), None);

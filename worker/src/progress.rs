@@ -4,9 +4,12 @@
 //! A run's shards fall into completion groups of [`GROUP_SHARDS`]. After writing its
 //! marker, a worker adds its shard to its group's document
 //! (`runs/<id>/progress/group-NNNNN.json`) with a conditional write, retrying on a
-//! conflict. The worker that completes a group adds the group to
-//! `runs/<id>/progress/groups.json` the same way, and the one that completes the last
-//! group creates `runs/<id>/run.ready`, whose creation notifies the reducer.
+//! conflict. In a run of one group, the worker that completes it creates
+//! `runs/<id>/run.ready`, whose creation notifies the reducer. In a run of several, it
+//! creates `runs/<id>/progress/group-NNNNN.ready` instead: the reducer reduces that
+//! group's partials into one, then adds the group to `runs/<id>/progress/groups.json`
+//! the same way, and the reduce that completes the last group creates `run.ready`. The
+//! final reduce then reads one partial per group, not one per shard.
 //!
 //! Every step is idempotent, so a shard redelivered after a crash between two steps
 //! finishes the steps its first attempt did not. A shard costs one read and one write
@@ -18,7 +21,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{progress_group_key, progress_groups_key, ready_key};
+use crate::layout::{group_ready_key, progress_group_key, progress_groups_key, ready_key};
 use crate::store::{Store, StoreError};
 
 /// Shards per completion group: small enough that a group's document stays a few hundred
@@ -35,11 +38,14 @@ pub struct Done {
     pub done: BTreeSet<u32>,
 }
 
-/// Where a run stands after recording a shard.
+/// Where a run stands after recording a shard (or a reduced group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    /// Other shards are still running.
+    /// Other shards (or groups) are still running.
     Pending,
+    /// Every shard of this group is done, and `group-NNNNN.ready` exists: the group is
+    /// to be reduced (a run of several groups).
+    GroupComplete(u32),
     /// Every shard is done and `run.ready` exists (created now or before).
     RunComplete,
 }
@@ -96,13 +102,45 @@ pub fn record_done(
     if (in_group.done.len() as u32) < group_size(shards, group) {
         return Ok(Recorded::Pending);
     }
+    if groups_of(shards) > 1 {
+        // Whoever gets here first creates it; a repeat finds it there.
+        store.put_if_absent(&group_ready_key(run_id, group), Vec::new())?;
+        return Ok(Recorded::GroupComplete(group));
+    }
+    record_group_reduced(store, run_id, group, shards)
+}
+
+/// Records that `group` of `run_id` is reduced (or, in a run of one group, that its
+/// shards are all done). Idempotent.
+pub fn record_group_reduced(
+    store: &Store,
+    run_id: &str,
+    group: u32,
+    shards: u32,
+) -> Result<Recorded, StoreError> {
     let groups = add(store, &progress_groups_key(run_id), group)?;
     if (groups.done.len() as u32) < groups_of(shards) {
         return Ok(Recorded::Pending);
     }
-    // Whoever gets here first creates it; a repeat finds it there.
     store.put_if_absent(&ready_key(run_id), Vec::new())?;
     Ok(Recorded::RunComplete)
+}
+
+/// The groups of `run_id` whose shards are all done (their ready object exists) but
+/// which are not recorded as reduced: for the sweeper, when a notification was lost.
+pub fn groups_awaiting_reduce(store: &Store, run_id: &str) -> Result<Vec<u32>, StoreError> {
+    let reduced: Done = match store.get(&progress_groups_key(run_id))? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => Done::default(),
+    };
+    let prefix = format!("{}/progress", crate::layout::run_prefix(run_id));
+    Ok(store
+        .list(&prefix)?
+        .iter()
+        .filter_map(|k| crate::layout::parse_group_ready_key(k))
+        .filter(|(id, g)| *id == run_id && !reduced.done.contains(g))
+        .map(|(_, g)| g)
+        .collect())
 }
 
 /// Whether every shard of the run has been recorded (one read).
@@ -115,34 +153,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_last_shard_of_the_last_group_completes_the_run_in_any_order() {
+    fn the_last_shard_completes_a_one_group_run_in_any_order() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::local(dir.path());
-        let shards = 2 * GROUP_SHARDS + 7;
-        // Reverse order, with every shard of the first group recorded twice.
+        let shards = GROUP_SHARDS - 3;
+        // Reverse order, then every shard again (redeliveries).
         let mut seen = Vec::new();
-        for shard in (0..shards).rev().chain(0..GROUP_SHARDS) {
+        for shard in (0..shards).rev().chain(0..shards) {
             seen.push(record_done(&store, "r", shard, shards).expect("record"));
             let complete = run_complete(&store, "r").expect("read");
             assert_eq!(complete, seen.last() == Some(&Recorded::RunComplete));
         }
-        let first_complete = seen
+        let first = seen
             .iter()
             .position(|r| *r == Recorded::RunComplete)
             .expect("completes");
-        assert_eq!(first_complete, shards as usize - 1);
-        assert!(
-            seen[first_complete..]
-                .iter()
-                .all(|r| *r == Recorded::RunComplete)
+        assert_eq!(first, shards as usize - 1);
+        assert!(seen[first..].iter().all(|r| *r == Recorded::RunComplete));
+    }
+
+    #[test]
+    fn groups_complete_one_by_one_and_their_reduces_complete_the_run() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::local(dir.path());
+        let shards = 2 * GROUP_SHARDS + 7;
+        let mut completed_groups = Vec::new();
+        for shard in (0..shards).rev() {
+            match record_done(&store, "r", shard, shards).expect("record") {
+                Recorded::GroupComplete(g) => completed_groups.push(g),
+                Recorded::Pending => {}
+                Recorded::RunComplete => panic!("complete before any group was reduced"),
+            }
+        }
+        assert_eq!(completed_groups, vec![2, 1, 0]);
+        assert_eq!(
+            groups_awaiting_reduce(&store, "r").expect("list"),
+            vec![0, 1, 2]
         );
+        assert!(!run_complete(&store, "r").expect("read"));
+        assert_eq!(
+            record_group_reduced(&store, "r", 1, shards).expect("g1"),
+            Recorded::Pending
+        );
+        assert_eq!(
+            record_group_reduced(&store, "r", 0, shards).expect("g0"),
+            Recorded::Pending
+        );
+        assert_eq!(groups_awaiting_reduce(&store, "r").expect("list"), vec![2]);
+        assert_eq!(
+            record_group_reduced(&store, "r", 2, shards).expect("g2"),
+            Recorded::RunComplete
+        );
+        assert!(run_complete(&store, "r").expect("read"));
     }
 
     #[test]
     fn concurrent_writers_lose_no_shard() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::local(dir.path());
-        let shards = GROUP_SHARDS + 20;
+        let shards = GROUP_SHARDS - 1;
         std::thread::scope(|s| {
             for t in 0..4 {
                 let store = store.clone();
@@ -161,6 +230,6 @@ mod tests {
                 .expect("group 0"),
         )
         .expect("json");
-        assert_eq!(group0.done, (0..GROUP_SHARDS).collect());
+        assert_eq!(group0.done, (0..shards).collect());
     }
 }

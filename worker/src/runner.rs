@@ -85,8 +85,9 @@ struct RunInputs {
 pub struct ShardDone {
     pub marker: ShardMarker,
     pub store: Store,
-    /// Whether this shard's record completed the run (`run.ready` now exists).
-    pub run_complete: bool,
+    /// Where the run stands after recording this shard: its group or the whole run may
+    /// now be complete.
+    pub recorded: crate::progress::Recorded,
 }
 
 /// Runs shard messages, caching stores and manifests between messages (a warm Lambda
@@ -215,7 +216,7 @@ impl ShardRunner {
         Ok(ShardDone {
             marker,
             store: store.clone(),
-            run_complete: recorded == crate::progress::Recorded::RunComplete,
+            recorded,
         })
     }
 }

@@ -19,7 +19,7 @@ use engine::{CashflowTable, project_deterministic};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, RunConfig, first_payment_month};
-use crate::layout::{SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, marker_key, shard_file_key};
+use crate::layout::{MARKER_FILE, SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, shard_prefix};
 use crate::portfolio_file::{PortfolioSource, load_portfolio_range};
 use crate::store::Store;
 
@@ -57,9 +57,14 @@ pub struct ShardMarker {
     /// compares it with the typical shard time).
     #[serde(default)]
     pub finished_at_ms: i64,
-    /// Where the shard ran, when on Lambda: what its bill is priced at.
+    /// Where the shard ran, when on Lambda: what its bill is priced at. A group's marker
+    /// carries its shards' (init times summed).
     #[serde(default)]
     pub lambda: Option<LambdaInvocation>,
+    /// A completion group's marker only (its `task` the box covering its shards): each
+    /// shard's seconds, so that the final reduce needs no shard's marker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shard_seconds: Vec<f64>,
 }
 
 /// The Lambda facts of the invocation that ran a shard.
@@ -138,21 +143,6 @@ pub fn run_shard(
             (p.tables, Some(p.loan_sums), p.loan_months)
         }
     };
-    let put = |name: &str, schema, columns| {
-        let key = shard_file_key(&task.run_id, task.shard, name);
-        crate::parquet_file::put_columns(store, &key, schema, columns).map_err(|message| {
-            ShardError::Write {
-                path: store.describe(&key).into(),
-                message,
-            }
-        })
-    };
-    let (schema, columns) = table_columns(task.scenario_start, &tables);
-    put(SHARD_CASHFLOWS_FILE, schema, columns)?;
-    if let Some(sums) = &loan_sums {
-        let (schema, columns) = loan_sum_columns(task.loan_start, sums);
-        put(SHARD_LOANS_FILE, schema, columns)?;
-    }
     let marker = ShardMarker {
         task: task.clone(),
         loan_months,
@@ -161,14 +151,49 @@ pub fn run_shard(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
         lambda,
+        shard_seconds: Vec::new(),
     };
-    let key = marker_key(&task.run_id, task.shard);
-    let json = serde_json::to_vec_pretty(&marker).expect("a marker serialises");
+    write_partial(
+        store,
+        &shard_prefix(&task.run_id, task.shard),
+        &marker,
+        &tables,
+        loan_sums.as_deref(),
+    )?;
+    Ok(marker)
+}
+
+/// Writes partial results into `folder`: the tables of scenarios from
+/// `marker.task.scenario_start`, the per-loan sums of loans from `marker.task.loan_start`,
+/// then the marker, last. A shard's folder, or a completion group's.
+pub fn write_partial(
+    store: &Store,
+    folder: &str,
+    marker: &ShardMarker,
+    tables: &[CashflowTable],
+    loan_sums: Option<&[LoanSums]>,
+) -> Result<(), ShardError> {
+    let put = |name: &str, schema, columns| {
+        let key = format!("{folder}/{name}");
+        crate::parquet_file::put_columns(store, &key, schema, columns).map_err(|message| {
+            ShardError::Write {
+                path: store.describe(&key).into(),
+                message,
+            }
+        })
+    };
+    let (schema, columns) = table_columns(marker.task.scenario_start, tables);
+    put(SHARD_CASHFLOWS_FILE, schema, columns)?;
+    if let Some(sums) = loan_sums {
+        let (schema, columns) = loan_sum_columns(marker.task.loan_start, sums);
+        put(SHARD_LOANS_FILE, schema, columns)?;
+    }
+    let key = format!("{folder}/{MARKER_FILE}");
+    let json = serde_json::to_vec_pretty(marker).expect("a marker serialises");
     store.put(&key, json).map_err(|e| ShardError::Write {
         path: store.describe(&key).into(),
         message: e.to_string(),
-    })?;
-    Ok(marker)
+    })
 }
 
 fn units_field(name: &str) -> Field {
@@ -243,7 +268,12 @@ pub fn read_marker(
     run_id: &str,
     shard: u32,
 ) -> Result<Option<ShardMarker>, ShardError> {
-    let key = marker_key(run_id, shard);
+    read_marker_in(store, &shard_prefix(run_id, shard))
+}
+
+/// Reads the marker in a partial folder; `None` when there is none.
+pub fn read_marker_in(store: &Store, folder: &str) -> Result<Option<ShardMarker>, ShardError> {
+    let key = format!("{folder}/{MARKER_FILE}");
     let read_error = |message: String| ShardError::Read {
         path: store.describe(&key).into(),
         message,
@@ -263,12 +293,22 @@ pub fn read_partial(
     shard: u32,
     advancing: bool,
 ) -> Result<ShardPartial, ShardError> {
-    let marker_location = store.describe(&marker_key(run_id, shard));
+    read_partial_in(store, &shard_prefix(run_id, shard), advancing)
+}
+
+/// Reads the partial results in `folder` (a shard's or a completion group's); fails
+/// when its marker is missing.
+pub fn read_partial_in(
+    store: &Store,
+    folder: &str,
+    advancing: bool,
+) -> Result<ShardPartial, ShardError> {
+    let marker_location = store.describe(&format!("{folder}/{MARKER_FILE}"));
     let read_error = |path: &str, message: String| ShardError::Read {
         path: path.into(),
         message,
     };
-    let marker = read_marker(store, run_id, shard)?
+    let marker = read_marker_in(store, folder)?
         .ok_or_else(|| read_error(&marker_location, "no completion marker".into()))?;
     let read_batches = |key: &str| -> Result<Option<Vec<RecordBatch>>, ShardError> {
         let location = store.describe(key);
@@ -286,7 +326,7 @@ pub fn read_partial(
     let horizon = task.horizon_months as usize;
     let scenarios = (task.scenario_end - task.scenario_start) as usize;
     let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
-    let table_key = shard_file_key(run_id, shard, SHARD_CASHFLOWS_FILE);
+    let table_key = format!("{folder}/{SHARD_CASHFLOWS_FILE}");
     let table_path = store.describe(&table_key);
     let batches = read_batches(&table_key)?
         .ok_or_else(|| read_error(&table_path, "missing although the marker exists".into()))?;
@@ -322,7 +362,7 @@ pub fn read_partial(
                 .expect("sized to the horizon")
         })
         .collect();
-    let loans_key = shard_file_key(run_id, shard, SHARD_LOANS_FILE);
+    let loans_key = format!("{folder}/{SHARD_LOANS_FILE}");
     let loans_path = store.describe(&loans_key);
     let loan_sums = if let Some(batches) = read_batches(&loans_key)? {
         let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];

@@ -132,6 +132,16 @@ pub struct RunRef {
     pub run_id: String,
 }
 
+/// A direct request to the reducer: `{"run_id": "..."}` reduces the run,
+/// `{"run_id": "...", "group": 3}` one completion group of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReduceRequest {
+    pub run_id: String,
+    #[serde(default)]
+    pub group: Option<u32>,
+}
+
 /// What the orchestrator function is invoked with.
 #[derive(Debug, Clone)]
 pub enum OrchestratorEvent {
@@ -174,8 +184,8 @@ impl<'de> Deserialize<'de> for OrchestratorEvent {
 pub enum ReducerEvent {
     /// Completion markers written (the bucket's notification).
     Notification(S3Event),
-    /// A direct request to reduce one run.
-    Direct(RunRef),
+    /// A direct request to reduce one run, or one completion group of it.
+    Direct(ReduceRequest),
 }
 
 impl<'de> Deserialize<'de> for ReducerEvent {
@@ -217,13 +227,18 @@ pub fn handle_orchestrator_event(
     let queue = Queue::new(aws.get(), &env.queue_url);
     let request = match event {
         OrchestratorEvent::Sweep(_) => {
-            let trigger = |run_id: &str| -> Result<()> {
-                let payload = json!({ "run_id": run_id });
+            let trigger = |request: &ReduceRequest| -> Result<()> {
                 match &env.reducer_function {
                     Some(f) => {
+                        let payload = serde_json::to_value(request)?;
                         invoke_function(&aws.get(), f, &payload, Invocation::Queue).map(|_| ())
                     }
-                    None => try_reduce(&store, run_id, "sweeper", now, aws).map(|_| ()),
+                    None => match request.group {
+                        Some(g) => super::reduce_group(&store, &request.run_id, g).map(|_| ()),
+                        None => {
+                            try_reduce(&store, &request.run_id, "sweeper", now, aws).map(|_| ())
+                        }
+                    },
                 }
             };
             let report = crate::cloud::sweeper::sweep(
@@ -325,9 +340,9 @@ pub fn decode_event_key(key: &str) -> String {
         .into_owned()
 }
 
-/// Run ids named by the ready keys (`runs/<id>/run.ready`) of the store in an S3
-/// notification.
-fn runs_in_notification(store_root: &str, event: &S3Event) -> Vec<String> {
+/// The reduces an S3 notification asks for: a run for each `runs/<id>/run.ready`, a
+/// completion group for each `runs/<id>/progress/group-NNNNN.ready`, of the store.
+fn requests_in_notification(store_root: &str, event: &S3Event) -> Vec<ReduceRequest> {
     let prefix = parse_s3_uri(store_root)
         .map(|(_, p)| p.trim_matches('/').to_string())
         .unwrap_or_default();
@@ -346,10 +361,14 @@ fn runs_in_notification(store_root: &str, event: &S3Event) -> Vec<String> {
             }
         };
         if let Some(run_id) = worker::layout::parse_ready_key(key) {
-            runs.insert(run_id.to_string());
+            runs.insert((run_id.to_string(), None));
+        } else if let Some((run_id, group)) = worker::layout::parse_group_ready_key(key) {
+            runs.insert((run_id.to_string(), Some(group)));
         }
     }
-    runs.into_iter().collect()
+    runs.into_iter()
+        .map(|(run_id, group)| ReduceRequest { run_id, group })
+        .collect()
 }
 
 /// Handles one reducer invocation.
@@ -360,13 +379,23 @@ pub fn handle_reducer_event(
     claimant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value> {
-    let runs = match event {
-        ReducerEvent::Notification(n) => runs_in_notification(&env.store, &n),
-        ReducerEvent::Direct(RunRef { run_id }) => vec![run_id],
+    let requests = match event {
+        ReducerEvent::Notification(n) => requests_in_notification(&env.store, &n),
+        ReducerEvent::Direct(r) => vec![r],
     };
     let store = Store::open(&env.store, || aws.get())?;
     let mut results = Vec::new();
-    for run_id in runs {
+    for ReduceRequest { run_id, group } in requests {
+        if let Some(group) = group {
+            let recorded = super::reduce_group(&store, &run_id, group)?;
+            let complete = recorded == worker::progress::Recorded::RunComplete;
+            results.push(json!({"run_id": run_id, "group": group, "outcome": "group_reduced", "run_complete": complete}));
+            // The last group's reduce goes on to the run's (its run.ready notification
+            // will then find the run reduced).
+            if !complete {
+                continue;
+            }
+        }
         let outcome = try_reduce(&store, &run_id, claimant, now, aws)
             .with_context(|| format!("reducing run {run_id}"))?;
         results.push(match outcome {
@@ -414,6 +443,7 @@ mod tests {
         let keys = [
             "res/runs/r1/run.ready",
             "res/runs/r1/progress/groups.json",
+            "other/runs/r2/progress/group-00001.ready",
             "other/runs/r2/run.ready",
         ];
         event["Records"] = keys
@@ -429,8 +459,11 @@ mod tests {
             panic!("not read as a notification: {event:?}");
         };
         assert_eq!(
-            runs_in_notification("s3://b/res", &n),
-            vec!["r1".to_string()]
+            requests_in_notification("s3://b/res", &n),
+            vec![ReduceRequest {
+                run_id: "r1".into(),
+                group: None
+            }]
         );
     }
 

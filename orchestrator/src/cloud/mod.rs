@@ -290,6 +290,23 @@ pub fn completed_shards(store: &Store, manifest: &RunManifest) -> Result<BTreeSe
         .collect())
 }
 
+/// Reduces completion group `group` of `run_id` (once its shards are all done) into one
+/// partial, and records it; the record that completes the last group creates `run.ready`.
+/// Idempotent: a repeat rewrites the same bytes.
+pub fn reduce_group(store: &Store, run_id: &str, group: u32) -> Result<worker::progress::Recorded> {
+    let manifest = RunManifest::get(store, run_id)?;
+    let config = manifest.run_config()?;
+    let tasks = manifest.shard_tasks(store)?;
+    crate::run::reduce::reduce_group(&tasks, group, store, config.model.advancing())
+        .with_context(|| format!("reducing completion group {group} of run {run_id}"))?;
+    Ok(worker::progress::record_group_reduced(
+        store,
+        run_id,
+        group,
+        manifest.shards,
+    )?)
+}
+
 /// What `try_reduce` found or did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReduceOutcome {
@@ -401,7 +418,9 @@ pub fn try_reduce_leased(
         return Ok(ReduceOutcome::AlreadyReduced);
     }
     let done = completed_shards(store, &manifest)?;
-    if (done.len() as u32) < manifest.shards {
+    let groups_reduced = worker::progress::groups_of(manifest.shards) == 1
+        || worker::progress::run_complete(store, run_id)?;
+    if (done.len() as u32) < manifest.shards || !groups_reduced {
         return Ok(ReduceOutcome::NotReady {
             done: done.len() as u32,
             planned: manifest.shards,
@@ -443,21 +462,14 @@ fn reduce_claimed(
     let portfolio = load_portfolio_from(&source)?;
     let tasks = manifest.shard_tasks(store)?;
     let reduce_started = std::time::Instant::now();
-    let projected =
-        crate::run::reduce::reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let advancing = config.model.advancing();
+    // A run of several completion groups reads one partial per group.
+    let (projected, shards_ran) = if worker::progress::groups_of(manifest.shards) > 1 {
+        crate::run::reduce::reduce_by_groups(&tasks, store, advancing, portfolio.len())?
+    } else {
+        crate::run::reduce::reduce(&tasks, store, advancing, portfolio.len())?
+    };
     let reduce_seconds = reduce_started.elapsed().as_secs_f64();
-    let mut shard_seconds = Vec::with_capacity(tasks.len());
-    let mut deployed = None;
-    let mut worker_init_ms = 0.0;
-    for t in &tasks {
-        if let Some(m) = worker::shard::read_marker(store, &manifest.run_id, t.shard)? {
-            shard_seconds.push(m.seconds);
-            if let Some(l) = m.lambda {
-                deployed = Some((l.arch, l.memory_mb));
-                worker_init_ms += l.init_ms;
-            }
-        }
-    }
     let submitted = DateTime::parse_from_rfc3339(&manifest.submitted_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
@@ -472,10 +484,10 @@ fn reduce_claimed(
             planned: manifest.shards,
             completed: manifest.shards,
         },
-        shard_seconds,
+        shard_seconds: shards_ran.seconds,
         reduce_seconds,
-        deployed,
-        worker_init_ms,
+        deployed: shards_ran.deployed,
+        worker_init_ms: shards_ran.init_ms,
         wall_seconds: (now - submitted).as_seconds_f64().max(0.0),
         inputs: InputFingerprint {
             portfolio_sha256: manifest.portfolio_sha256.clone(),

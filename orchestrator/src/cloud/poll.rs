@@ -138,9 +138,20 @@ pub fn run_poll_worker(
                     seconds: done.marker.seconds,
                 });
                 open_runs.insert(task.run_id.clone(), done.store.clone());
-                // Only the shard that completed the run tries the reduce: a check per
-                // shard would list every marker of the run each time.
-                if !done.run_complete {
+                // Only the shard that completed its group reduces the group, and only the
+                // record that completed the run tries the reduce: a check per shard would
+                // list every marker of the run each time.
+                let mut recorded = done.recorded;
+                if let worker::progress::Recorded::GroupComplete(group) = recorded {
+                    match super::reduce_group(&done.store, &task.run_id, group) {
+                        Ok(r) => recorded = r,
+                        Err(e) => report(PollEvent::ReduceFailed {
+                            run_id: task.run_id.clone(),
+                            error: format!("{e:#}"),
+                        }),
+                    }
+                }
+                if recorded != worker::progress::Recorded::RunComplete {
                     continue;
                 }
                 match try_reduce(&done.store, &task.run_id, &options.worker_id, now(), aws) {

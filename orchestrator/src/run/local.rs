@@ -86,7 +86,7 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         .collect::<Result<Vec<f64>>>()?;
     progress(Progress::Reducing);
     let reduce_started = Instant::now();
-    let projected = reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
+    let (projected, _) = reduce(&tasks, store, config.model.advancing(), portfolio.len())?;
     let reduce_seconds = reduce_started.elapsed().as_secs_f64();
     let facts = RunFacts {
         portfolio_location: source.location(),

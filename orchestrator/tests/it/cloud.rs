@@ -631,6 +631,7 @@ fn a_daily_schedule_runs_two_days_with_a_refreshed_portfolio_and_ignores_a_repea
 /// Every AWS request (S3 and SQS, retries included) of a whole run of `shards`
 /// one-loan shards: submit, four concurrent workers, the reduce. Per shard.
 fn requests_per_shard(shards: usize) -> f64 {
+    use worker::progress::Recorded;
     let dir = tempfile::tempdir().expect("tmp");
     let (portfolio, config) = inputs(dir.path(), shards);
     let cloud = Cloud::new(5, 300);
@@ -663,7 +664,14 @@ fn requests_per_shard(shards: usize) -> f64 {
                         for m in batch {
                             let done = runner.run_body(&m.body).expect("shard");
                             cloud.queue.delete(&m.receipt_handle).expect("delete");
-                            if done.run_complete {
+                            // As the reducer does on a group's ready notification.
+                            let mut recorded = done.recorded;
+                            if let Recorded::GroupComplete(g) = recorded {
+                                recorded =
+                                    orchestrator::cloud::reduce_group(&done.store, "cloud-it", g)
+                                        .expect("group reduce");
+                            }
+                            if recorded == Recorded::RunComplete {
                                 completed.push(done.marker.task.shard);
                             }
                         }

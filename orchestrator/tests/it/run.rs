@@ -158,7 +158,7 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
     for t in &tasks {
         worker::shard::run_shard(t, &source, &config, &store, None).expect("shard");
     }
-    let tree = reduce(&tasks, &store, true, 400).expect("reduce");
+    let (tree, _) = reduce(&tasks, &store, true, 400).expect("reduce");
     let mut flat = CashflowTableSum::default();
     for t in &tasks {
         let p = worker::shard::read_partial(&store, "sifma-b", t.shard, true).expect("partial");
@@ -171,7 +171,7 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
         .expect("rm");
     let err = reduce(&tasks, &store, true, 400).expect_err("incomplete");
     assert!(
-        format!("{err:#}").contains("shard 3 is not complete"),
+        format!("{err:#}").contains("shard-00003 is not complete"),
         "{err:#}"
     );
 }
@@ -186,4 +186,56 @@ impl CashflowTableSum {
             None => self.0 = Some(t.clone()),
         }
     }
+}
+
+#[test]
+fn a_reduce_by_completion_groups_gives_the_same_tables_and_sums_as_a_flat_one() {
+    use orchestrator::run::plan::{RunShape, Sizing, plan};
+    use orchestrator::run::reduce::{reduce, reduce_by_groups, reduce_group};
+    use rayon::prelude::*;
+    let dir = tempfile::tempdir().expect("tmp");
+    // Stochastic (per-loan sums too), split by loans and scenarios into several groups.
+    let (portfolio, config_path) = super::emulator::inputs(dir.path(), 50);
+    let config = RunConfig::load(&config_path).expect("config");
+    let source = PortfolioSource::File(portfolio);
+    let loans = worker::portfolio_file::load_portfolio_from(&source).expect("portfolio");
+    let date = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+    let shape = RunShape::of(&config, &loans, date).expect("shape");
+    let tasks = plan(
+        &shape,
+        Sizing::PerShard {
+            loans: Some(1),
+            scenarios: Some(2),
+        },
+    )
+    .expect("plan");
+    let groups = worker::progress::groups_of(tasks.len() as u32);
+    assert!(groups >= 3, "{} shards make {groups} groups", tasks.len());
+    let store = Store::local(dir.path().join("out"));
+    tasks.par_iter().for_each(|t| {
+        worker::shard::run_shard(t, &source, &config, &store, None).expect("shard");
+    });
+    let advancing = config.model.advancing();
+    let (flat, flat_facts) = reduce(&tasks, &store, advancing, 50).expect("flat");
+    for g in 0..groups {
+        reduce_group(&tasks, g, &store, advancing).expect("group");
+    }
+    let (grouped, grouped_facts) =
+        reduce_by_groups(&tasks, &store, advancing, 50).expect("by groups");
+    assert!(flat.loan_sums.is_some());
+    assert_eq!(flat, grouped, "the grouping changed the reduced results");
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    assert_eq!(sorted(flat_facts.seconds), sorted(grouped_facts.seconds));
+    // A group's partial is rewritten with the same bytes.
+    let key = format!(
+        "{}/{}",
+        worker::layout::group_prefix("cloud-it", 1),
+        worker::layout::SHARD_CASHFLOWS_FILE
+    );
+    let before = store.get(&key).expect("get").expect("group 1 partial");
+    reduce_group(&tasks, 1, &store, advancing).expect("again");
+    assert_eq!(store.get(&key).expect("get"), Some(before));
 }

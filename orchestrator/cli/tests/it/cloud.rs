@@ -146,8 +146,10 @@ fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
     use orchestrator::cloud::{REDUCE_LEASE, ReduceOutcome, try_reduce_leased};
     use worker::layout::{claim_key, report_key};
     let dir = tempfile::tempdir().expect("tmp");
-    // 200 one-loan shards: the reduce reads 600 objects, long enough to be killed in.
-    let (portfolio, config) = inputs(dir.path(), 200);
+    // One completion group of one-loan shards (so the final reduce reads every shard's
+    // partials, hundreds of objects): long enough to be killed in.
+    let shards = worker::progress::GROUP_SHARDS;
+    let (portfolio, config) = inputs(dir.path(), shards as usize);
     let cloud = Cloud::new(5, 30);
     let uri = cloud.upload(&portfolio, "inputs/p.parquet");
     let config_arg = config.display().to_string();
@@ -164,7 +166,7 @@ fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
             "--queue",
             cloud.queue.url(),
             "--shards",
-            "200",
+            &shards.to_string(),
         ],
     );
     assert!(ok, "{out}\n{err}");
@@ -247,7 +249,7 @@ fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
     let ReduceOutcome::Reduced(report) = outcome else {
         panic!("not taken over: {outcome:?}");
     };
-    assert_eq!(report.shards.completed, 200);
+    assert_eq!(report.shards.completed, shards);
     let claim: serde_json::Value = serde_json::from_slice(
         &store
             .get(&claim_key("cloud-it", 1))
