@@ -3,7 +3,7 @@
 //! - statically, every S3 request the code makes (`worker::layout::accesses`) must be
 //!   allowed by its component's statements, conditions included, which moto does not
 //!   evaluate;
-//! - on a moto server with IAM enforcement on, a whole daily run, the operator's status
+//! - on a moto server with IAM enforcement on, two daily runs, the operator's status
 //!   and retry, and both deployment hooks run, each component under its own role's
 //!   `sts:AssumeRole` credentials; a write outside a grant is denied.
 
@@ -421,6 +421,43 @@ fn a_daily_run_the_operator_and_both_hooks_work_with_iam_enforced() {
     )
     .expect("sweep as the orchestrator");
     assert_eq!(sweep["open_runs"], json!([]), "{sweep}");
+
+    // Day 2: the data pipeline (an admin role here) refreshes the portfolio under the
+    // same key, and the next scheduled submit is its own run, reduced in turn.
+    let refreshed = dir.path().join("refreshed.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &refreshed,
+        &engine::sample::synthetic_loans(120, 9),
+    )
+    .expect("portfolio");
+    let admin = e.aws("admin");
+    e.store(&admin, "")
+        .put(
+            "inputs/portfolio.parquet",
+            std::fs::read(&refreshed).expect("read"),
+        )
+        .expect("upload as the pipeline");
+    let day2 = serde_json::from_value(json!({
+        "config_s3": format!("s3://{BUCKET}/configs/run.toml"),
+        "portfolio": format!("s3://{BUCKET}/inputs/portfolio.parquet"),
+        "loans_per_shard": 50,
+        "as_of": "2026-12-01T11:00:00Z",
+        "time_zone": "America/New_York"
+    }))
+    .expect("a submit request");
+    let answer = handle_orchestrator_event(&orchestrator, &env, day2, now, None).expect("day 2");
+    let day2_id = answer["run_id"].as_str().expect("run id").to_string();
+    assert_eq!(day2_id, "cloud-it-2026-12-01");
+    assert_eq!(run_worker_function(&e, &worker), 3);
+    let direct = serde_json::from_value(json!({ "run_id": day2_id })).expect("direct");
+    let reduced = handle_reducer_event(&reducer, &env, direct, "reducer", now).expect("day 2");
+    assert_eq!(reduced["runs"][0]["outcome"], "reduced", "{reduced}");
+    for (id, loans) in [(&run_id, 100), (&day2_id, 120)] {
+        let report = worker::report::RunReport::get(&op_store, id)
+            .expect("read as the operator")
+            .expect("report");
+        assert_eq!(report.loans, loans, "{id}");
+    }
 
     // The pre-traffic hook invokes the new worker version directly.
     let runner = worker::runner::ShardRunner::new(worker.clone());
