@@ -27,6 +27,15 @@ pub fn usd_to_units(usd: f64) -> i64 {
     ((usd * SCALE + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64)
 }
 
+/// Rounds `usd` to the fixed-point grid for per-loan sums, converted once per
+/// loan-scenario outside the kernel's loops: exact up to 2^53 units (about $9e11; a
+/// loan's present value can be several times its balance, beyond [`usd_to_units`]'s
+/// range), and the same integer as [`usd_to_units`] wherever that one is exact (both
+/// round ties to even).
+pub fn usd_to_units_wide(usd: f64) -> i128 {
+    (usd * SCALE).round_ties_even() as i128
+}
+
 /// An exact amount of US dollars, stored as ten-thousandths of a dollar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(i128);

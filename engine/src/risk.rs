@@ -4,7 +4,7 @@
 //! shortfall of lifetime loss).
 
 use crate::cashflow::{CashflowTable, Summed};
-use crate::money::{Money, usd_to_units};
+use crate::money::{Money, usd_to_units_wide};
 
 /// One loan's sums over the scenarios projected so far. All integers, so sums from
 /// shards that split scenarios add up to the same bits in any order.
@@ -12,6 +12,9 @@ use crate::money::{Money, usd_to_units};
 pub struct LoanSums {
     /// Sum of present values, [`Money`] units.
     pub pv_units: i128,
+    /// Sum of present values rounded to cents, cents: with `pv_cents_squared`, the exact
+    /// integer moments the standard deviation comes from, free of cancellation.
+    pub pv_cents: i128,
     /// Sum of squared present values rounded to cents, cents^2.
     pub pv_cents_squared: i128,
     /// Sum of lifetime principal losses, [`Money`] units.
@@ -23,17 +26,19 @@ pub struct LoanSums {
 
 impl LoanSums {
     pub fn add_scenario(&mut self, pv_usd: f64, loss_usd: f64, default_usd: f64) {
-        let pv = i128::from(usd_to_units(pv_usd));
+        let pv = usd_to_units_wide(pv_usd);
         let cents = Money::from_units(pv).to_cents();
         self.pv_units += pv;
+        self.pv_cents += cents;
         self.pv_cents_squared += cents * cents;
-        self.loss_units += i128::from(usd_to_units(loss_usd));
-        self.default_units += i128::from(usd_to_units(default_usd));
+        self.loss_units += usd_to_units_wide(loss_usd);
+        self.default_units += usd_to_units_wide(default_usd);
         self.scenarios += 1;
     }
 
     pub fn merge(&mut self, other: &LoanSums) {
         self.pv_units += other.pv_units;
+        self.pv_cents += other.pv_cents;
         self.pv_cents_squared += other.pv_cents_squared;
         self.loss_units += other.loss_units;
         self.default_units += other.default_units;
@@ -44,9 +49,22 @@ impl LoanSums {
     pub fn result(&self, current_upb: f64) -> LoanResult {
         let n = f64::from(self.scenarios.max(1));
         let pv_mean = Money::from_units(self.pv_units).to_usd() / n;
-        let mean_cents = self.pv_units as f64 / 100.0 / n;
+        // n * sum(x^2) - (sum x)^2 = n^2 * variance * (n - 1) / n, in exact integers
+        // (cents), so identical paths give exactly 0 and large balances lose nothing to
+        // cancellation. It fits i128 for any balance the validator accepts (below 1e12
+        // cents a scenario) up to about 10^7 scenarios; beyond, the f64 fallback.
         let var_cents = if self.scenarios > 1 {
-            ((self.pv_cents_squared as f64 - n * mean_cents * mean_cents) / (n - 1.0)).max(0.0)
+            let k = i128::from(self.scenarios);
+            let exact = k
+                .checked_mul(self.pv_cents_squared)
+                .and_then(|a| Some(a - self.pv_cents.checked_mul(self.pv_cents)?));
+            match exact {
+                Some(num) => num as f64 / (k * (k - 1)) as f64,
+                None => {
+                    let mean = self.pv_cents as f64 / n;
+                    ((self.pv_cents_squared as f64 - n * mean * mean) / (n - 1.0)).max(0.0)
+                }
+            }
         } else {
             0.0
         };
@@ -321,5 +339,28 @@ mod tests {
         assert!((r.pv_std - (200.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(r.expected_loss, 1.0);
         assert!((r.default_probability - 0.01).abs() < 1e-15);
+    }
+
+    #[test]
+    fn loan_sums_are_exact_for_large_balances_and_identical_paths_have_no_spread() {
+        // A present value of $5.97e11 (a $1e11 loan at 29.99%), beyond the kernel's fast
+        // rounding: the sum keeps every unit.
+        let pv = 597_123_456_789.123_4;
+        let mut big = LoanSums::default();
+        for _ in 0..1000 {
+            big.add_scenario(pv, 2.5e10, 1e11);
+        }
+        let r = big.result(1e11);
+        let units = crate::money::usd_to_units_wide(pv);
+        assert!((units - 5_971_234_567_891_234).abs() <= 1, "{units}");
+        assert_eq!(big.pv_units, 1000 * units);
+        assert!((r.pv_mean - pv).abs() < 1e-3, "{}", r.pv_mean);
+        assert_eq!(r.pv_std, 0.0, "identical paths");
+        assert_eq!(r.expected_loss, 2.5e10);
+        // Two values a cent apart: variance (0.5^2 + 0.5^2) / 1 cents^2.
+        let mut two = LoanSums::default();
+        two.add_scenario(pv, 0.0, 0.0);
+        two.add_scenario(pv + 0.01, 0.0, 0.0);
+        assert!((two.result(1e11).pv_std - 0.5f64.sqrt() / 100.0).abs() < 1e-12);
     }
 }

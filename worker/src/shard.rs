@@ -242,6 +242,7 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
     let schema = Arc::new(Schema::new(vec![
         Field::new("loan_index", DataType::Int64, false),
         units_field("pv_units"),
+        units_field("pv_cents"),
         units_field("pv_cents_squared"),
         units_field("loss_units"),
         units_field("default_units"),
@@ -252,6 +253,7 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
             (0..sums.len()).map(|i| (first_loan + i as u64) as i64),
         )),
         units_array(sums.iter().map(|s| s.pv_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_cents).collect()),
         units_array(sums.iter().map(|s| s.pv_cents_squared).collect()),
         units_array(sums.iter().map(|s| s.loss_units).collect()),
         units_array(sums.iter().map(|s| s.default_units).collect()),
@@ -369,8 +371,8 @@ pub fn read_partial_in(
         for batch in batches {
             let index = batch.column(0).as_primitive::<Int64Type>();
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
-            let (pv, sq, loss, default) = (col(1), col(2), col(3), col(4));
-            let count = batch.column(5).as_primitive::<Int32Type>();
+            let (pv, cents, sq, loss, default) = (col(1), col(2), col(3), col(4), col(5));
+            let count = batch.column(6).as_primitive::<Int32Type>();
             for i in 0..batch.num_rows() {
                 let Some(slot) = (index.value(i) as u64)
                     .checked_sub(task.loan_start)
@@ -384,6 +386,7 @@ pub fn read_partial_in(
                 debug_assert!(!pv.is_null(i));
                 *slot = LoanSums {
                     pv_units: pv.value(i),
+                    pv_cents: cents.value(i),
                     pv_cents_squared: sq.value(i),
                     loss_units: loss.value(i),
                     default_units: default.value(i),

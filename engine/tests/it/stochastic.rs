@@ -238,3 +238,60 @@ fn behaviour_moves_with_rates_and_house_prices() {
         "bust severity {bust_sev} vs boom {boom_sev}"
     );
 }
+
+/// A $1e11 rep line at 29.99% over 480 months, without prepayments or defaults: its
+/// present value is about six times its balance, beyond the kernel's fast rounding range.
+/// The per-loan sums must agree with the portfolio's present value, computed
+/// independently from the exact tables and each path's discount factors; and with no
+/// volatility every path is the same, so the per-loan spread is exactly zero.
+#[test]
+fn per_loan_present_values_stay_exact_for_a_1e11_rep_line() {
+    let rep = portfolio(vec![LoanRecord {
+        loan_id: "rep".into(),
+        current_upb: 1e11,
+        note_rate_pct: 29.99,
+        orig_term_months: 480,
+        loan_age_months: 0,
+        ..Default::default()
+    }]);
+    let hw = HullWhite::new(0.03, 0.0, ZeroCurve::flat(4.0).expect("c")).expect("hw");
+    let flat_houses = HousePrices {
+        volatility_pct: 0.0,
+        ..house_prices(3.0)
+    };
+    let scenarios = ScenarioSet::new(hw, flat_houses, 1.7, 480, 11, 4, true).expect("set");
+    let m = StochasticModel::new(
+        scenarios,
+        PrepayParams {
+            turnover_pct: 0.0,
+            refi_max_pct: 0.0,
+            ..PrepayParams::default()
+        },
+        DefaultParams {
+            floor_pct: 0.0,
+            max_pct: 0.0,
+            ..DefaultParams::default()
+        },
+        LossParams::default(),
+        0.0,
+        11,
+    )
+    .expect("model");
+    let horizon = rep.max_remaining_term_months();
+    let p = project_stochastic(&rep, &m, horizon, 0..4);
+    let portfolio_pv: f64 = (0..4)
+        .map(|k| ScenarioResult::from_table(k, &p.tables[k as usize], &p.discount[k as usize]).pv)
+        .sum::<f64>()
+        / 4.0;
+    let loan = p.loan_sums[0].result(1e11);
+    assert!(
+        portfolio_pv > 4e11,
+        "PV {portfolio_pv}: several times the balance"
+    );
+    assert!(
+        ((loan.pv_mean - portfolio_pv) / portfolio_pv).abs() < 1e-9,
+        "per-loan mean {} vs the portfolio's {portfolio_pv}",
+        loan.pv_mean
+    );
+    assert_eq!(loan.pv_std, 0.0, "identical paths");
+}
