@@ -269,23 +269,50 @@ impl StressPath {
         &self.name
     }
 
-    /// The path on a `months` grid; the discount factor integrates the short rate with
-    /// the left-point rule, D(m) = D(m-1) exp(-r(m-1)/12).
-    fn path(&self, months: u32) -> ScenarioPath {
+    /// The path on a `months` grid. Within the file the short rate is the file's; after
+    /// its last month the short rate continues as `forward(m)` (the initial curve's
+    /// one-month forward rates: the stress scenario is over, and rates are what the market
+    /// prices), while the mortgage rate and the house-price index hold their last value.
+    /// The discount factor integrates the short rate month by month with the left-point
+    /// rule, D(m) = D(m-1) exp(-r(m-1)/12). (Holding a low last rate for the rest of a
+    /// loan's life priced a 3-year severely adverse path at 119% of its balance.)
+    fn path(&self, months: u32, forward: &dyn Fn(usize) -> f64) -> ScenarioPath {
         let at = |v: &[f64], m: usize| v[m.min(v.len() - 1)];
+        let rate = |m: usize| {
+            if m < self.short_rate.len() {
+                self.short_rate[m]
+            } else {
+                forward(m)
+            }
+        };
         let n = months as usize;
         let mut discount = Vec::with_capacity(n + 1);
         let mut d = 1.0;
         discount.push(d);
         for m in 1..=n {
-            d *= libm::exp(-at(&self.short_rate, m - 1) * DT_YEARS);
+            d *= libm::exp(-rate(m - 1) * DT_YEARS);
             discount.push(d);
         }
         ScenarioPath {
-            short_rate: (0..=n).map(|m| at(&self.short_rate, m)).collect(),
+            short_rate: (0..=n).map(rate).collect(),
             mortgage_rate: (0..=n).map(|m| at(&self.mortgage_rate, m)).collect(),
             hpi: (0..=n).map(|m| at(&self.hpi, m)).collect(),
             discount,
+        }
+    }
+
+    /// How the path's cash flows are discounted, for the report.
+    pub fn discounting(&self, months: u32) -> String {
+        let file_months = self.short_rate.len();
+        if file_months > months as usize {
+            format!(
+                "month by month along the file's short rates, months 0 to {months} (D(m) = D(m-1) exp(-r(m-1)/12))"
+            )
+        } else {
+            format!(
+                "month by month along the file's short rates for months 0 to {}, then the initial curve's one-month forward rates to month {months} (D(m) = D(m-1) exp(-r(m-1)/12))",
+                file_months - 1
+            )
         }
     }
 }
@@ -464,7 +491,12 @@ impl ScenarioSet {
     /// When `k` is not below [`ScenarioSet::count`].
     pub fn path(&self, k: u32) -> ScenarioPath {
         if let Some(stress) = self.stress_path(k) {
-            return stress.path(self.months);
+            let curve = self.hull_white.curve();
+            let forward = |m: usize| {
+                let (t0, t1) = (m as f64 * DT_YEARS, (m + 1) as f64 * DT_YEARS);
+                libm::log(curve.discount(t0) / curve.discount(t1)) / DT_YEARS
+            };
+            return stress.path(self.months, &forward);
         }
         assert!(k < self.count, "scenario {k} of {}", self.count());
         let (stream, sign) = if self.antithetic {
@@ -615,7 +647,7 @@ mod tests {
     }
 
     #[test]
-    fn stress_paths_follow_their_file_and_hold_the_last_value() {
+    fn stress_paths_follow_their_file_then_the_forward_curve() {
         let stress = StressPath::new(
             "adverse",
             vec![4.0, 3.0, 2.0],
@@ -629,10 +661,25 @@ mod tests {
         assert_eq!(set.stress_path(2).map(StressPath::name), Some("adverse"));
         assert!(set.stress_path(1).is_none());
         let p = set.path(2);
-        assert_eq!(p.short_rate, vec![0.04, 0.03, 0.02, 0.02, 0.02]);
+        // The file's three months, then the flat 4% curve's forward rate (continuous).
+        assert_eq!(&p.short_rate[..3], &[0.04, 0.03, 0.02]);
+        for r in &p.short_rate[3..] {
+            assert!((r - 0.04).abs() < 1e-12, "{r}");
+        }
+        assert_eq!(
+            p.mortgage_rate[4], 0.055,
+            "the mortgage rate holds its last value"
+        );
         assert_eq!(p.hpi, vec![1.0, 0.95, 0.9, 0.9, 0.9]);
         let d2 = libm::exp(-0.04 / 12.0) * libm::exp(-0.03 / 12.0);
         assert!((p.discount[2] - d2).abs() < 1e-16);
+        let d4 = d2 * libm::exp(-0.02 / 12.0) * libm::exp(-p.short_rate[3] / 12.0);
+        assert!((p.discount[4] - d4).abs() < 1e-16);
+        let how = set.stress_path(2).expect("stress").discounting(4);
+        assert!(
+            how.contains("months 0 to 2, then the initial curve"),
+            "{how}"
+        );
         assert!(StressPath::new("bad", vec![4.0], vec![6.0], vec![0.0]).is_err());
         assert!(StressPath::new("bad", vec![4.0, 4.0], vec![6.0], vec![1.0, 1.0]).is_err());
     }

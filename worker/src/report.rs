@@ -23,13 +23,19 @@ pub struct RunReport {
     #[serde(default)]
     pub inputs: InputFingerprint,
     pub loans: u64,
+    /// Every scenario projected: the random ones, then the stress paths.
     pub scenarios: u32,
+    /// The Monte Carlo draws behind every headline figure (`totals`, `wal_years`,
+    /// `cumulative_default_pct`, `pv`, `loss`, `cashflow_bands`): scenarios
+    /// `0..random_scenarios`. The rest are stress paths, reported in `stress` one by one.
+    #[serde(default)]
+    pub random_scenarios: u32,
     pub horizon_months: u32,
     pub loan_months: u64,
     /// Shards planned and completed (1 and 1 for a one-process run).
     pub shards: ShardCounts,
-    /// Lifetime sums over the horizon, USD (cents); the mean over scenarios in
-    /// stochastic mode.
+    /// Lifetime sums over the horizon, USD (cents); the mean over the random scenarios
+    /// in stochastic mode (stress paths are not in it).
     pub totals: Totals,
     /// Weighted average life of the (mean) investor principal cash flow, years.
     pub wal_years: f64,
@@ -65,13 +71,21 @@ pub struct ShardCounts {
     pub completed: u32,
 }
 
-/// One stress path's results, USD.
+/// One stress path's results, USD, apart from every Monte Carlo figure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StressReport {
     pub scenario: u32,
     pub name: String,
+    /// Investor cash flows discounted along the path's own short rates, month by month
+    /// (see `discounting`).
     pub pv: f64,
     pub lifetime_loss: f64,
+    /// The path's lifetime totals, percentages of the starting balance and WAL.
+    #[serde(default)]
+    pub totals: Option<Totals>,
+    /// How the path's cash flows are discounted.
+    #[serde(default)]
+    pub discounting: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -163,15 +163,18 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             let bands = cashflow_bands(&tables[..random].iter().collect::<Vec<_>>());
             let stress = results[random..]
                 .iter()
-                .map(|r| StressReport {
-                    scenario: r.scenario,
-                    name: model
-                        .scenarios()
-                        .stress_path(r.scenario)
-                        .map(|s| s.name().to_string())
-                        .unwrap_or_default(),
-                    pv: r.pv,
-                    lifetime_loss: r.lifetime_loss.to_cents() as f64 / 100.0,
+                .map(|r| {
+                    let path = model.scenarios().stress_path(r.scenario);
+                    StressReport {
+                        scenario: r.scenario,
+                        name: path.map(|s| s.name().to_string()).unwrap_or_default(),
+                        pv: r.pv,
+                        lifetime_loss: r.lifetime_loss.to_cents() as f64 / 100.0,
+                        totals: Some(Totals::of(&tables[r.scenario as usize], start_upb)),
+                        discounting: path
+                            .map(|s| s.discounting(model.scenarios().months()))
+                            .unwrap_or_default(),
+                    }
                 })
                 .collect();
             Some(StochasticOutcome {
@@ -214,13 +217,14 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         outputs.push(key);
     }
 
-    // Totals of the exact sum over scenarios, then the mean: the WAL is that of the mean
-    // cash flow.
+    // Totals of the exact sum over the Monte Carlo scenarios (stress paths are reported
+    // apart), then the mean: the WAL is that of the mean cash flow.
+    let random = stochastic.as_ref().map_or(tables.len(), |s| s.random);
     let mut sum_table = tables[0].clone();
-    for t in &tables[1..] {
+    for t in &tables[1..random] {
         sum_table.merge(t);
     }
-    let totals = Totals::of(&sum_table, start_upb).mean_of(tables.len() as u32);
+    let totals = Totals::of(&sum_table, start_upb).mean_of(random as u32);
     let report = RunReport {
         mcflow_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: config.run_id.to_string(),
@@ -236,6 +240,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         },
         loans: portfolio.len() as u64,
         scenarios: tables.len() as u32,
+        random_scenarios: random as u32,
         shards: facts.shards,
         horizon_months: horizon,
         loan_months,

@@ -239,3 +239,88 @@ fn a_reduce_by_completion_groups_gives_the_same_tables_and_sums_as_a_flat_one() 
     reduce_group(&tasks, 1, &store, advancing).expect("again");
     assert_eq!(store.get(&key).expect("get"), Some(before));
 }
+
+/// Stress paths stay out of every Monte Carlo figure and are reported one by one, each
+/// discounted along its own short rates.
+#[test]
+fn stress_paths_are_reported_apart_from_the_monte_carlo_figures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config_path) = super::emulator::inputs(dir.path(), 120);
+    let config = RunConfig::load(&config_path).expect("config");
+    let out = run_sharded(
+        LocalRun {
+            portfolio: &PortfolioSource::File(portfolio),
+            config: &config,
+            store: &Store::local(dir.path().join("out")),
+            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+            sizing: Sizing::Count(2),
+            inputs: Default::default(),
+            overwrite: false,
+        },
+        &|_| {},
+    )
+    .expect("run");
+    let r = &out.report;
+    assert_eq!((r.scenarios, r.random_scenarios), (9, 8));
+    let loss = r.loss.as_ref().expect("stochastic");
+    // The mean loss over the eight random tables, and the totals' (cents), agree; with the
+    // stress path averaged in they would not.
+    assert!(
+        (r.totals.principal_loss - loss.expected).abs() < 0.01,
+        "totals {} vs the Monte Carlo mean {}",
+        r.totals.principal_loss,
+        loss.expected
+    );
+    let random_defaults: f64 = out.tables[..8]
+        .iter()
+        .map(|t| t.column_total(engine::Summed::NewDefault).to_usd())
+        .sum::<f64>()
+        / 8.0;
+    assert!((r.totals.new_default - random_defaults).abs() < 0.01);
+    let stress = &r.stress[0];
+    let st = stress
+        .totals
+        .as_ref()
+        .expect("the stress path's own totals");
+    let own_loss = out.tables[8]
+        .column_total(engine::Summed::PrincipalLoss)
+        .to_usd();
+    assert!((st.principal_loss - own_loss).abs() < 0.01);
+    assert!(
+        stress.discounting.contains("forward"),
+        "{}",
+        stress.discounting
+    );
+    // Its PV, recomputed here: each month's investor cash flow discounted month by month
+    // along the file's short rates, then (after the file) the flat 4% curve's forwards.
+    let csv = std::fs::read_to_string(dir.path().join("stress.csv")).expect("csv");
+    let file_rates: Vec<f64> = csv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("month"))
+        .map(|l| {
+            let rate: f64 = l
+                .split(',')
+                .nth(1)
+                .expect("rate")
+                .trim()
+                .parse()
+                .expect("number");
+            rate / 100.0
+        })
+        .collect();
+    let rate = |m: usize| file_rates.get(m).copied().unwrap_or(0.04);
+    let table = &out.tables[8];
+    let (mut pv, mut discount, mut month) = (0.0, 1.0, 0usize);
+    for row in table.rows() {
+        while month < row.month as usize {
+            discount *= (-rate(month) / 12.0).exp();
+            month += 1;
+        }
+        pv += discount * row.investor_cash_flow(table.advancing()).to_usd();
+    }
+    assert!(
+        ((stress.pv - pv) / pv).abs() < 1e-9,
+        "reported {} vs recomputed {pv}",
+        stress.pv
+    );
+}

@@ -23,6 +23,16 @@ pub fn line(label: &str, value: impl std::fmt::Display) -> String {
     format!("  {label:<LABEL_WIDTH$}  {value}")
 }
 
+/// "48 random + 1 stress" (the stress paths are in no Monte Carlo figure), or the count.
+fn scenarios(r: &RunReport) -> String {
+    let stress = r.scenarios.saturating_sub(r.random_scenarios);
+    if stress > 0 && r.random_scenarios > 0 {
+        format!("{} random + {stress} stress", r.random_scenarios)
+    } else {
+        r.scenarios.to_string()
+    }
+}
+
 /// Formats a report as an aligned two-column table.
 pub fn render(r: &RunReport) -> String {
     let t = &r.totals;
@@ -31,7 +41,7 @@ pub fn render(r: &RunReport) -> String {
         ("model", r.model.description.clone()),
         ("loans", r.loans.to_string()),
         ("balance (USD)", money(r.portfolio.total_upb)),
-        ("scenarios", r.scenarios.to_string()),
+        ("scenarios", scenarios(r)),
         ("horizon (months)", r.horizon_months.to_string()),
         ("loan-months", r.loan_months.to_string()),
         (
@@ -94,6 +104,16 @@ pub fn render(r: &RunReport) -> String {
             "loss ES95 / ES99",
             format!("{} / {}", money(loss.es_95), money(loss.es_99)),
         ));
+    }
+    for st in &r.stress {
+        let mut line = format!("PV {}, loss {}", money(st.pv), money(st.lifetime_loss));
+        if let Some(t) = &st.totals {
+            line += &format!(
+                " ({:.2}%), defaults {:.2}%, WAL {:.2}",
+                t.loss_pct, t.cumulative_default_pct, t.wal_years
+            );
+        }
+        rows.push(("stress path", format!("{}: {line}", st.name)));
     }
     if !r.bill.is_empty() {
         rows.push((
