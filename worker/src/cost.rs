@@ -72,9 +72,11 @@ pub fn run_bill(
     // The reducer runs once, when the last shard's record creates `run.ready`.
     let reducer_gb_seconds = gb_seconds(REDUCER_MEMORY_MB, billed_ms(reduce_ms));
     let lambda_compute_usd = (worker_gb_seconds + reducer_gb_seconds) * prices.gb_second(arch);
-    // A worker per shard (at most: a batch carries up to ten), the reducer and the
-    // orchestrator once.
-    let invocations = shards + 2;
+    // A worker per shard (at most: a batch carries up to ten), the reducer once per
+    // completion group in a run of several (their compute is not measured, so not billed
+    // here) and once for the run, the orchestrator once.
+    let groups = crate::progress::groups_of(shards as u32);
+    let invocations = shards + 2 + if groups > 1 { u64::from(groups) } else { 0 };
     let lambda_requests_usd = invocations as f64 * prices.lambda_usd_per_request;
     // SendMessageBatch of ten, then a receive and a delete per shard.
     let sqs_requests = shards.div_ceil(10) + 2 * shards;

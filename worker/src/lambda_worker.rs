@@ -149,6 +149,16 @@ fn log_outcome(
     match result {
         Ok(done) => {
             let m = &done.marker;
+            if let Some(why) = &done.progress_error {
+                log(json!({
+                    "level": "WARN",
+                    "message": "shard done but not recorded in the run's progress; the sweeper will",
+                    "run_id": m.task.run_id,
+                    "shard": m.task.shard,
+                    "error": why,
+                })
+                .to_string());
+            }
             let rate = if m.seconds > 0.0 {
                 m.loan_months as f64 / m.seconds
             } else {

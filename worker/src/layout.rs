@@ -5,6 +5,7 @@
 //! ```text
 //! runs/<run_id>/manifest.json            the run as submitted (config, inputs, sizes)
 //! runs/<run_id>/shards.json              the planned shard tasks
+//! runs/<run_id>/dispatched.json          written once every shard message has been sent
 //! runs/<run_id>/failures/shard-NNNNN.json  a failed shard's record
 //! runs/<run_id>/progress/group-NNNNN.json  which shards of one completion group are done
 //! runs/<run_id>/progress/groups.json     which completion groups are done (reduced, in a run
@@ -51,6 +52,11 @@ pub fn manifest_key(run_id: &str) -> String {
 /// `runs/<run_id>/shards.json`: the planned shard tasks, in shard order.
 pub fn shards_key(run_id: &str) -> String {
     format!("{}/shards.json", run_prefix(run_id))
+}
+
+/// `runs/<run_id>/dispatched.json`: written once every shard message has been sent.
+pub fn dispatched_key(run_id: &str) -> String {
+    format!("{}/dispatched.json", run_prefix(run_id))
 }
 
 /// `runs/<run_id>/report.json`.
@@ -357,14 +363,24 @@ pub fn accesses(component: Component) -> Vec<Access> {
             maybe_missing,
             put(shards_key(run)),
             put(manifest_key(run)),
+            get(dispatched_key(run)),
+            put(dispatched_key(run)),
             get(shards_key(run)),
             list(partials_prefix(run)),
             get(marker_key(run, 0)),
-            // The sweeper: every run folder, each run's report, ready object and
-            // straggler record.
+            // The sweeper: every run folder, each run's report, ready object, progress
+            // (reconciled with the markers) and straggler record.
             list(RUNS.into()),
             get(report_key(run)),
             get(ready_key(run)),
+            list(format!("{}/progress", run_prefix(run))),
+            get(progress_group_key(run, 0)),
+            put(progress_group_key(run, 0)),
+            get(progress_groups_key(run)),
+            put(progress_groups_key(run)),
+            put(group_ready_key(run, 0)),
+            put(ready_key(run)),
+            get(failure_key(run, 0)),
             get(reissued_key(run)),
             put(reissued_key(run)),
         ],
@@ -373,6 +389,7 @@ pub fn accesses(component: Component) -> Vec<Access> {
                 get(manifest_key(run)),
                 get(shards_key(run)),
                 get(report_key(run)),
+                get(ready_key(run)),
                 maybe_missing,
                 get(portfolio.clone()),
                 get_version(portfolio),
@@ -380,7 +397,7 @@ pub fn accesses(component: Component) -> Vec<Access> {
                 list(claims_prefix(run)),
                 get(claim_key(run, 0)),
                 put(claim_key(run, 0)),
-                delete(claim_key(run, 0)),
+                put(claim_key(run, 1)),
                 list(failures_prefix(run)),
                 get(failure_key(run, 0)),
                 get(status_key(run)),
@@ -418,6 +435,8 @@ pub fn accesses(component: Component) -> Vec<Access> {
                 maybe_missing,
                 put(shards_key(run)),
                 put(manifest_key(run)),
+                get(dispatched_key(run)),
+                put(dispatched_key(run)),
                 // status and retry
                 get(shards_key(run)),
                 get(status_key(run)),

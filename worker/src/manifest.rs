@@ -126,6 +126,19 @@ impl RunManifest {
         store.put(&manifest_key(&self.run_id), json)
     }
 
+    /// Creates the manifest only if the run has none yet (of concurrent submissions of the
+    /// same run, exactly one gets `true`), then, if it did, the shard list. No shard
+    /// message may be sent before this returns.
+    pub fn create(&self, store: &Store, shards: &[ShardTask]) -> Result<bool, StoreError> {
+        let json = serde_json::to_vec_pretty(self).expect("a manifest serialises");
+        if !store.put_if_absent(&manifest_key(&self.run_id), json)? {
+            return Ok(false);
+        }
+        let list = serde_json::to_vec(shards).expect("tasks serialise");
+        store.put(&shards_key(&self.run_id), list)?;
+        Ok(true)
+    }
+
     pub fn get(store: &Store, run_id: &str) -> Result<RunManifest, ManifestError> {
         get_json(store, &manifest_key(run_id), run_id)
     }

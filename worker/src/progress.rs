@@ -29,8 +29,10 @@ use crate::store::{Store, StoreError};
 /// 100,000-shard run has only 1,000 entries.
 pub const GROUP_SHARDS: u32 = 100;
 
-/// Conditional-write attempts before giving up (the message is then retried by SQS).
-const MAX_ATTEMPTS: u32 = 64;
+/// How long a writer keeps retrying a conflicting update, with exponential backoff and
+/// jitter: a group's shards tend to finish together, so one document can see many
+/// writers at once. Past it the update is left to the sweeper's reconciliation.
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The members done of one set (a group's shards, or the run's groups).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +64,9 @@ fn group_size(shards: u32, group: u32) -> u32 {
 
 /// Adds `member` to the set at `key` with compare-and-swap; returns the set after.
 fn add(store: &Store, key: &str, member: u32) -> Result<Done, StoreError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let started = std::time::Instant::now();
+    let mut backoff_ms = 10u64;
+    loop {
         let (mut set, version) = match store.get_versioned(key)? {
             Some((bytes, v)) => {
                 let set: Done = serde_json::from_slice(&bytes).map_err(|e| StoreError::Failed {
@@ -81,12 +85,23 @@ fn add(store: &Store, key: &str, member: u32) -> Result<Done, StoreError> {
         if store.put_if_version(key, bytes, version.as_ref())? {
             return Ok(set);
         }
+        if started.elapsed() >= RETRY_BUDGET {
+            return Err(StoreError::Failed {
+                op: "update",
+                location: store.describe(key),
+                message: format!("conflicting writers for {} s", RETRY_BUDGET.as_secs()),
+            });
+        }
+        // Full jitter: a random share of the backoff (timing only; no output depends
+        // on it), so that writers that collided do not collide again in step.
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        ) % backoff_ms.max(1);
+        std::thread::sleep(std::time::Duration::from_millis(jitter));
+        backoff_ms = (backoff_ms * 2).min(2_000);
     }
-    Err(StoreError::Failed {
-        op: "update",
-        location: store.describe(key),
-        message: format!("{MAX_ATTEMPTS} conflicting writers in a row"),
-    })
 }
 
 /// Records that `shard` of `run_id` (a run of `shards` shards) is done, after its marker
@@ -124,6 +139,50 @@ pub fn record_group_reduced(
     }
     store.put_if_absent(&ready_key(run_id), Vec::new())?;
     Ok(Recorded::RunComplete)
+}
+
+/// Brings the progress documents up to date with the markers in `marked` (the shards
+/// whose completion markers exist): records every marked shard its group's document
+/// lacks, and pushes on each group whose shards are all recorded (its `.ready` object,
+/// or its place in `groups.json`, may be missing after a crash between two steps).
+/// Idempotent; the sweeper runs it on quiet runs, so a progress update that failed after
+/// its marker was written delays the run by one sweep instead of blocking it.
+pub fn reconcile(
+    store: &Store,
+    run_id: &str,
+    shards: u32,
+    marked: &BTreeSet<u32>,
+) -> Result<Vec<Recorded>, StoreError> {
+    let mut out = Vec::new();
+    for group in 0..groups_of(shards) {
+        let members = group * GROUP_SHARDS..group * GROUP_SHARDS + group_size(shards, group);
+        let recorded: Done = match store.get(&progress_group_key(run_id, group))? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            None => Done::default(),
+        };
+        let missing: Vec<u32> = members
+            .clone()
+            .filter(|s| marked.contains(s) && !recorded.done.contains(s))
+            .collect();
+        for &shard in &missing {
+            out.push(record_done(store, run_id, shard, shards)?);
+        }
+        // Every shard recorded: one more (idempotent) record finishes the group's steps.
+        if missing.is_empty() && members.clone().all(|s| recorded.done.contains(&s)) {
+            out.push(record_done(store, run_id, members.start, shards)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `group` of `run_id` is recorded as reduced.
+pub fn group_reduced(store: &Store, run_id: &str, group: u32) -> Result<bool, StoreError> {
+    Ok(match store.get(&progress_groups_key(run_id))? {
+        Some(bytes) => serde_json::from_slice::<Done>(&bytes)
+            .map(|d| d.done.contains(&group))
+            .unwrap_or(false),
+        None => false,
+    })
 }
 
 /// The groups of `run_id` whose shards are all done (their ready object exists) but
@@ -205,6 +264,29 @@ mod tests {
             Recorded::RunComplete
         );
         assert!(run_complete(&store, "r").expect("read"));
+    }
+
+    #[test]
+    fn reconciling_records_the_marked_shards_a_crash_left_out() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::local(dir.path());
+        let shards = 2 * GROUP_SHARDS;
+        // Every shard has its marker, but group 1's last shard never got recorded, and
+        // group 0's .ready was never created.
+        for shard in (0..shards).filter(|s| *s != shards - 1) {
+            record_done(&store, "r", shard, shards).expect("record");
+        }
+        store.delete(&group_ready_key("r", 0)).expect("rm");
+        assert_eq!(
+            groups_awaiting_reduce(&store, "r").expect("list"),
+            Vec::<u32>::new()
+        );
+        let marked: BTreeSet<u32> = (0..shards).collect();
+        reconcile(&store, "r", shards, &marked).expect("reconcile");
+        assert_eq!(
+            groups_awaiting_reduce(&store, "r").expect("list"),
+            vec![0, 1]
+        );
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct ShardDone {
     /// Where the run stands after recording this shard: its group or the whole run may
     /// now be complete.
     pub recorded: crate::progress::Recorded,
+    /// Why recording the shard failed, when it did. The shard itself is done (its marker
+    /// is written), so it does not fail: the sweeper's reconciliation records it.
+    pub progress_error: Option<String>,
 }
 
 /// Runs shard messages, caching stores and manifests between messages (a warm Lambda
@@ -212,11 +215,16 @@ impl ShardRunner {
         let marker = run_shard(task, &inputs.portfolio, &inputs.config, store, lambda)?;
         // Only after the marker: a crash in between leaves the message to be retried,
         // and the retry records the shard.
-        let recorded = crate::progress::record_done(store, &task.run_id, task.shard, m.shards)?;
+        let (recorded, progress_error) =
+            match crate::progress::record_done(store, &task.run_id, task.shard, m.shards) {
+                Ok(r) => (r, None),
+                Err(e) => (crate::progress::Recorded::Pending, Some(e.to_string())),
+            };
         Ok(ShardDone {
             marker,
             store: store.clone(),
             recorded,
+            progress_error,
         })
     }
 }

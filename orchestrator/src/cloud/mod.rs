@@ -90,12 +90,32 @@ pub fn run_identity(
 /// inputs it is refused.
 pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) -> Result<Submitted> {
     let prepared = prepare(s, portfolio)?;
-    if let Some(earlier) = &prepared.earlier {
+    if let Some(done) = &prepared.earlier {
+        // The first submission's fan-out never finished (no dispatched record) and is
+        // too old to be still sending: it died, so send what has not completed. A younger
+        // one may still be sending; this delivery leaves it to finish.
+        let submitted = DateTime::parse_from_rfc3339(&prepared.manifest.submitted_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(s.submitted_at);
+        let stale = s.submitted_at - submitted > DISPATCH_STALE;
+        let dispatched = s
+            .store
+            .get(&worker::layout::dispatched_key(&prepared.manifest.run_id))?
+            .is_some();
+        if stale && !dispatched {
+            let progress = dispatch(s.store, queue, &prepared.tasks, done, 0, &s.dispatch)?;
+            return Ok(Submitted {
+                manifest: prepared.manifest,
+                sent: progress.sent,
+                next_shard: (!progress.complete).then_some(progress.next_shard),
+                already_submitted: Some(done.len() as u32),
+            });
+        }
         return Ok(Submitted {
             manifest: prepared.manifest,
             sent: 0,
             next_shard: None,
-            already_submitted: Some(earlier.len() as u32),
+            already_submitted: Some(done.len() as u32),
         });
     }
     let progress = dispatch(
@@ -114,6 +134,11 @@ pub fn submit(s: &Submission<'_>, portfolio: &PortfolioSource, queue: &Queue) ->
     })
 }
 
+/// How old a submission without a dispatched record must be before a repeated
+/// submission resumes its fan-out: longer than the orchestrator function can run (15
+/// minutes), so the first fan-out is certainly over.
+pub const DISPATCH_STALE: chrono::TimeDelta = chrono::TimeDelta::minutes(16);
+
 /// A run written to its store, ready for shard messages.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -130,6 +155,36 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     config.run_id = run_identity(&config, s.as_of, s.run_id.as_deref())?;
     config.as_of = s.as_of.or(config.as_of);
     let run_id = config.run_id.to_string();
+    let store = s.store;
+    let config_sha256 = worker::report::sha256_bytes(serde_json::to_string(&s.config)?.as_bytes());
+    let run_date = config
+        .as_of
+        .unwrap_or(s.default_run_date)
+        .format("%Y-%m-%d")
+        .to_string();
+    // The same run submitted again (a repeated delivery, a second click) is that run,
+    // pinned to the portfolio version of its first submission: it is not read again.
+    let same_run = |earlier: RunManifest| -> Result<Prepared> {
+        ensure!(
+            earlier.config_sha256 == config_sha256
+                && earlier.run_date == run_date
+                && earlier.portfolio == portfolio.location(),
+            "run {run_id} was already submitted to {} with a different config, business date or portfolio; choose another run_id",
+            store.root()
+        );
+        let done = completed_shards(store, &earlier)?;
+        let tasks = earlier.shard_tasks(store)?;
+        Ok(Prepared {
+            manifest: earlier,
+            tasks,
+            earlier: Some(done),
+        })
+    };
+    match RunManifest::get(store, &run_id) {
+        Ok(earlier) => return same_run(earlier),
+        Err(worker::manifest::ManifestError::Missing { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     // One read gives the checksum and the version it is of; everything after reads that
     // version, so the portfolio cannot change under the run.
     let (portfolio_sha256, portfolio_pin) = portfolio.fingerprint()?;
@@ -145,7 +200,7 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         portfolio: portfolio.location(),
         portfolio_sha256,
         portfolio_pin,
-        config_sha256: worker::report::sha256_bytes(serde_json::to_string(&s.config)?.as_bytes()),
+        config_sha256: config_sha256.clone(),
         config: s.config.clone(),
         loans: loans.len() as u64,
         scenarios,
@@ -153,29 +208,15 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         shards: tasks.len() as u32,
         planned_loan_months: shape.planned_loan_months,
     };
-    let store = s.store;
-    let earlier = match RunManifest::get(store, &run_id) {
-        Ok(earlier) => {
-            ensure!(
-                earlier.portfolio_sha256 == manifest.portfolio_sha256
-                    && earlier.config_sha256 == manifest.config_sha256
-                    && earlier.run_date == manifest.run_date
-                    && earlier.shards == manifest.shards,
-                "run {run_id} was already submitted to {} with different inputs, business date or shards; choose another run_id",
-                store.root()
-            );
-            Some(completed_shards(store, &earlier)?)
-        }
-        Err(worker::manifest::ManifestError::Missing { .. }) => {
-            manifest.put(store, &tasks)?;
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // Create-only: of two deliveries racing here, one writes the manifest and sends the
+    // shards; the other finds the run submitted.
+    if !manifest.create(store, &tasks)? {
+        return same_run(RunManifest::get(store, &run_id)?);
+    }
     Ok(Prepared {
         manifest,
         tasks,
-        earlier,
+        earlier: None,
     })
 }
 
@@ -247,6 +288,13 @@ pub fn dispatch(
         sent += bodies.len() as u32;
         next = end;
     }
+    // Every message is out: a repeated submission has nothing to resume.
+    if let Some(task) = tasks.first() {
+        store.put(
+            &worker::layout::dispatched_key(&task.run_id),
+            serde_json::to_vec(&serde_json::json!({ "shards": tasks.len() }))?,
+        )?;
+    }
     Ok(DispatchProgress {
         sent,
         next_shard: next as u32,
@@ -295,6 +343,19 @@ pub fn completed_shards(store: &Store, manifest: &RunManifest) -> Result<BTreeSe
 /// Idempotent: a repeat rewrites the same bytes.
 pub fn reduce_group(store: &Store, run_id: &str, group: u32) -> Result<worker::progress::Recorded> {
     let manifest = RunManifest::get(store, run_id)?;
+    // A duplicate trigger (S3 delivers at least once; the sweeper re-triggers groups that
+    // look unreduced) finds the work done and does nothing.
+    if RunReport::get(store, run_id)?.is_some() {
+        return Ok(worker::progress::Recorded::RunComplete);
+    }
+    if worker::progress::group_reduced(store, run_id, group)? {
+        return Ok(worker::progress::record_group_reduced(
+            store,
+            run_id,
+            group,
+            manifest.shards,
+        )?);
+    }
     let config = manifest.run_config()?;
     let tasks = manifest.shard_tasks(store)?;
     crate::run::reduce::reduce_group(&tasks, group, store, config.model.advancing())
@@ -358,18 +419,15 @@ fn claim(
     let generation = match latest {
         None => 0,
         Some(g) => {
-            let held = match store.get(&claim_key(run_id, g))? {
-                Some(bytes) => {
-                    let c: Claim = serde_json::from_slice(&bytes).with_context(|| {
-                        format!("{} is not a claim", store.describe(&claim_key(run_id, g)))
-                    })?;
-                    DateTime::parse_from_rfc3339(&c.lease_expires_at)
-                        .map(|t| now < t.with_timezone(&Utc))
-                        .unwrap_or(false)
-                }
-                // Given back by a failed reduce between the listing and now.
-                None => false,
-            };
+            let key = claim_key(run_id, g);
+            let bytes = store
+                .get(&key)?
+                .with_context(|| format!("{} was listed but is gone", store.describe(&key)))?;
+            let c: Claim = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a claim", store.describe(&key)))?;
+            let held = DateTime::parse_from_rfc3339(&c.lease_expires_at)
+                .map(|t| now < t.with_timezone(&Utc))
+                .unwrap_or(false);
             if held {
                 return Ok(Claimed::No);
             }
@@ -417,12 +475,18 @@ pub fn try_reduce_leased(
     if RunReport::get(store, run_id)?.is_some() {
         return Ok(ReduceOutcome::AlreadyReduced);
     }
-    let done = completed_shards(store, &manifest)?;
-    let groups_reduced = worker::progress::groups_of(manifest.shards) == 1
-        || worker::progress::run_complete(store, run_id)?;
-    if (done.len() as u32) < manifest.shards || !groups_reduced {
+    // A run of several groups is ready once run.ready exists (its groups are reduced);
+    // one of a single group, once every marker is there (one listing of at most 100
+    // shards' files).
+    let ready = if worker::progress::groups_of(manifest.shards) > 1 {
+        worker::progress::run_complete(store, run_id)?
+    } else {
+        completed_shards(store, &manifest)?.len() as u32 == manifest.shards
+    };
+    if !ready {
+        let done = completed_shards(store, &manifest)?.len() as u32;
         return Ok(ReduceOutcome::NotReady {
-            done: done.len() as u32,
+            done,
             planned: manifest.shards,
         });
     }
@@ -442,7 +506,19 @@ pub fn try_reduce_leased(
                 ..derive_status(store, &manifest, &[])?
             };
             let _ = put_status(store, &status);
-            let _ = store.delete(&claim_key(run_id, generation));
+            // Claims are never deleted (a deleted generation could be created again
+            // while a later one is held): the next generation, already expired, gives
+            // the claim back.
+            let release = Claim {
+                claimant: format!("{claimant} (released after a failed reduce)"),
+                claimed_at: now.to_rfc3339(),
+                lease_expires_at: now.to_rfc3339(),
+                generation: generation + 1,
+            };
+            let _ = store.put_if_absent(
+                &claim_key(run_id, generation + 1),
+                serde_json::to_vec(&release)?,
+            );
             Err(e)
         }
     }
@@ -497,10 +573,21 @@ fn reduce_claimed(
     let result = finalize(&facts, projected)?;
     // The run is complete (its report is written); what follows is bookkeeping, and a
     // failure in it is recorded, not a failed run.
+    // From what the reduce already holds: reading every marker again would cost a GET
+    // per shard (30-50 minutes at 100,000 shards).
+    let report = &result.report;
     let mut status = RunStatus {
+        run_id: manifest.run_id.clone(),
         state: RunState::Succeeded,
+        planned: manifest.shards,
+        done: manifest.shards,
+        failed: Vec::new(),
+        submitted_at: manifest.submitted_at.clone(),
         finished_at: Some(now.to_rfc3339()),
-        ..derive_status(store, manifest, &[])?
+        loan_months_planned: manifest.planned_loan_months,
+        loan_months_done: report.loan_months,
+        estimated_cost_usd: report.bill.first().map_or(0.0, |b| b.total_usd),
+        error: None,
     };
     if let Err(e) = store.delete_folder(&partials_prefix(&manifest.run_id)) {
         status.error = Some(format!(

@@ -96,6 +96,28 @@ pub fn run_poll_worker(
         }
         let messages = queue.receive(1, options.wait_seconds, Some(options.visibility_seconds))?;
         let Some(message) = messages.into_iter().next() else {
+            // Idle: finish what a failed group or run reduce left (this worker reduces in
+            // poll mode; there is no reducer function to re-trigger).
+            let mut finished = Vec::new();
+            for (run_id, store) in &open_runs {
+                match finish_reduces(store, run_id, &options.worker_id, now(), aws) {
+                    Ok(true) => {
+                        summary.runs_reduced += 1;
+                        report(PollEvent::Reduced {
+                            run_id: run_id.clone(),
+                        });
+                        finished.push(run_id.clone());
+                    }
+                    Ok(false) => {}
+                    Err(e) => report(PollEvent::ReduceFailed {
+                        run_id: run_id.clone(),
+                        error: format!("{e:#}"),
+                    }),
+                }
+            }
+            for run_id in finished {
+                open_runs.remove(&run_id);
+            }
             if let Some(policy) = &options.stragglers {
                 let now_ms = now().timestamp_millis();
                 for (run_id, store) in &open_runs {
@@ -206,6 +228,30 @@ pub fn run_poll_worker(
             }
         }
     }
+}
+
+/// Reduces the groups of `run_id` that are done but not reduced, then the run if it is
+/// complete. Whether this call reduced the run.
+fn finish_reduces(
+    store: &worker::store::Store,
+    run_id: &str,
+    claimant: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    aws: &LazyAws,
+) -> Result<bool> {
+    if worker::report::RunReport::get(store, run_id)?.is_some() {
+        return Ok(false);
+    }
+    for group in worker::progress::groups_awaiting_reduce(store, run_id)? {
+        super::reduce_group(store, run_id, group)?;
+    }
+    if !worker::progress::run_complete(store, run_id)? {
+        return Ok(false);
+    }
+    Ok(matches!(
+        try_reduce(store, run_id, claimant, now, aws)?,
+        ReduceOutcome::Reduced(_)
+    ))
 }
 
 /// Runs `work` while a thread renews the message's visibility every third of

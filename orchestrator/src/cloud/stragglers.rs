@@ -109,7 +109,17 @@ pub fn reissue_stragglers(
         waiting_messages,
         last_reissue_ms,
     };
-    let shards = stragglers(&progress, now_ms, policy);
+    let mut shards = stragglers(&progress, now_ms, policy);
+    // A shard that failed in a way no retry fixes (its failure record says so) waits in
+    // the dead-letter queue for a person, not for another copy.
+    shards.retain(|&s| {
+        let record = store
+            .get(&worker::layout::failure_key(run_id, s))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice::<worker::runner::FailureRecord>(&b).ok());
+        record.is_none_or(|r| r.retryable)
+    });
     if shards.is_empty() {
         return Ok(shards);
     }

@@ -720,6 +720,7 @@ fn the_sweeper_reduces_a_run_whose_ready_notification_was_lost() {
     }
     // Every shard is done and run.ready exists, but no reducer ever heard of it.
     assert!(worker::progress::run_complete(&store, "cloud-it").expect("read"));
+    drain(&cloud.queue);
     assert!(
         worker::report::RunReport::get(&store, "cloud-it")
             .expect("get")
@@ -926,4 +927,87 @@ fn the_bill_is_priced_at_the_deployed_architecture_and_memory_with_init() {
             .iter()
             .all(|b| !b.deployed && b.arch != deployed.arch)
     );
+}
+
+#[test]
+fn a_failed_reduce_gives_its_claim_back_without_deleting_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 60);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("released");
+    submit_run(&cloud, &config, &uri, &store, Sizing::Count(2));
+    let runner = ShardRunner::new(cloud.aws.clone());
+    let messages = cloud.queue.receive(10, 1, Some(60)).expect("receive");
+    for m in &messages {
+        runner.run_body(&m.body).expect("shard");
+    }
+    // Shard 0's table is lost after its marker: the reduce fails.
+    let table = worker::layout::shard_file_key("cloud-it", 0, worker::layout::SHARD_CASHFLOWS_FILE);
+    store.delete(&table).expect("rm");
+    try_reduce(&store, "cloud-it", "first", now(), &cloud.aws).expect_err("a partial is missing");
+    // Generation 0 stays; generation 1, already expired, gives the claim back.
+    let claims = store
+        .list(&worker::layout::claims_prefix("cloud-it"))
+        .expect("list");
+    assert_eq!(
+        claims,
+        vec![
+            worker::layout::claim_key("cloud-it", 0),
+            worker::layout::claim_key("cloud-it", 1)
+        ]
+    );
+    // The shard runs again, and the next reduce takes generation 2.
+    for m in &messages {
+        runner.run_body(&m.body).expect("shard again");
+    }
+    let outcome = try_reduce(&store, "cloud-it", "second", now(), &cloud.aws).expect("reduce");
+    assert!(matches!(outcome, ReduceOutcome::Reduced(_)), "{outcome:?}");
+    assert!(
+        store
+            .get(&worker::layout::claim_key("cloud-it", 2))
+            .expect("get")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_repeated_submission_resumes_a_fan_out_that_died_and_leaves_a_live_one_alone() {
+    use orchestrator::cloud::{DISPATCH_STALE, prepare};
+    let dir = tempfile::tempdir().expect("tmp");
+    let (portfolio, config) = inputs(dir.path(), 60);
+    let cloud = Cloud::new(3, 30);
+    let uri = cloud.upload(&portfolio, "inputs/p.parquet");
+    let store = cloud.store("resumed");
+    let (text, _) = ConfigText::capture(&config).expect("config");
+    let source = PortfolioSource::open(&uri, || cloud.aws.get()).expect("source");
+    let first = now();
+    let submission = |at: chrono::DateTime<chrono::Utc>| Submission {
+        config: text.clone(),
+        portfolio: &uri,
+        store: &store,
+        sizing: Sizing::Count(3),
+        as_of: None,
+        run_id: None,
+        default_run_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+        submitted_at: at,
+        dispatch: Default::default(),
+    };
+    // The first delivery wrote the manifest and died before sending anything.
+    prepare(&submission(first), &source).expect("manifest written");
+    // A repeat within the orchestrator's lifetime leaves it alone...
+    let soon = submit(
+        &submission(first + chrono::TimeDelta::minutes(1)),
+        &source,
+        &cloud.queue,
+    )
+    .expect("repeat");
+    assert_eq!((soon.sent, soon.already_submitted), (0, Some(0)));
+    // ...one after it resumes the fan-out, and a repeat after that sends nothing.
+    let later = first + DISPATCH_STALE + chrono::TimeDelta::minutes(1);
+    let resumed = submit(&submission(later), &source, &cloud.queue).expect("resume");
+    assert_eq!(resumed.sent, 3);
+    let again = submit(&submission(later), &source, &cloud.queue).expect("again");
+    assert_eq!(again.sent, 0);
+    assert_eq!(cloud.queue.visible_messages().expect("count"), 3);
 }

@@ -49,8 +49,8 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
     let m = &submitted.manifest;
     if let Some(done) = submitted.already_submitted {
         eprintln!(
-            "run {} was already submitted with these inputs ({done} of {} shards done); nothing sent. `mcflow retry {}` re-issues the shards that have not completed.",
-            m.run_id, m.shards, m.run_id
+            "run {} was already submitted ({done} of {} shards done; its inputs are those of the first submission, portfolio SHA-256 {}); {} sent now. `mcflow retry {}` re-issues the shards that have not completed.",
+            m.run_id, m.shards, m.portfolio_sha256, submitted.sent, m.run_id
         );
         println!("{}", m.run_id);
         return Ok(());
