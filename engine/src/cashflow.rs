@@ -112,6 +112,17 @@ impl CashflowTable {
     }
 
     /// The raw sums, month-major, [`Summed`] order within a month, in [`Money`] units.
+    /// The table's first `months` months (all of it when it is no longer).
+    pub fn truncated(&self, months: u32) -> CashflowTable {
+        let months = months.min(self.horizon_months());
+        CashflowTable::from_units(
+            months,
+            self.advancing(),
+            self.units()[..months as usize * SUMMED_COUNT].to_vec(),
+        )
+        .expect("a prefix of a valid table")
+    }
+
     pub fn units(&self) -> &[i128] {
         &self.totals
     }

@@ -82,7 +82,12 @@ pub struct RunManifest {
     pub config_sha256: String,
     pub loans: u64,
     pub scenarios: u32,
+    /// Months every shard projects (the full life).
     pub horizon_months: u32,
+    /// Months the `portfolio_cashflows` table keeps (0 in manifests from before it: the
+    /// whole projection).
+    #[serde(default)]
+    pub table_months: u32,
     pub shards: u32,
     pub planned_loan_months: u64,
 }

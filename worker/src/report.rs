@@ -30,7 +30,16 @@ pub struct RunReport {
     /// `0..random_scenarios`. The rest are stress paths, reported in `stress` one by one.
     #[serde(default)]
     pub random_scenarios: u32,
+    /// Months in the `portfolio_cashflows` table (the config's `horizon_months`).
     pub horizon_months: u32,
+    /// Months projected: every figure but that table runs every loan to its maturity and
+    /// every default to its liquidation.
+    #[serde(default)]
+    pub projection_months: u32,
+    /// Whether the projection covered every loan's full remaining life. Always so in this
+    /// version; were it ever cut short, no figure here would be a full-life figure.
+    #[serde(default)]
+    pub full_life: bool,
     pub loan_months: u64,
     /// Shards planned and completed (1 and 1 for a one-process run).
     pub shards: ShardCounts,

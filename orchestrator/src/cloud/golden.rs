@@ -60,6 +60,7 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
         loans: LOANS,
         scenarios: SCENARIOS,
         horizon_months: HORIZON_MONTHS,
+        table_months: HORIZON_MONTHS,
         shards: 1,
         planned_loan_months: 0,
     };

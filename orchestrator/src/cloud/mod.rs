@@ -205,6 +205,7 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
         loans: loans.len() as u64,
         scenarios,
         horizon_months: horizon,
+        table_months: shape.table_months,
         shards: tasks.len() as u32,
         planned_loan_months: shape.planned_loan_months,
     };
@@ -556,6 +557,7 @@ fn reduce_claimed(
         store,
         run_date: NaiveDate::parse_from_str(&manifest.run_date, "%Y-%m-%d")?,
         horizon_months: manifest.horizon_months,
+        table_months: manifest.table_months,
         shards: ShardCounts {
             planned: manifest.shards,
             completed: manifest.shards,

@@ -77,7 +77,10 @@ pub struct RunFacts<'a> {
     pub config: &'a RunConfig,
     pub store: &'a Store,
     pub run_date: NaiveDate,
+    /// Months projected (the full life).
     pub horizon_months: u32,
+    /// Months the `portfolio_cashflows` table keeps.
+    pub table_months: u32,
     pub shards: ShardCounts,
     /// Measured duration of each shard, seconds (for the report's bill).
     pub shard_seconds: Vec<f64>,
@@ -202,10 +205,17 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         })?;
     let part_key = |table: &str| table_key(table, run_date, config.run_id.as_str());
     let cashflows_key = part_key(cashflow_parquet::TABLE);
+    // The config's horizon bounds this table only; every figure below is full-life.
+    let table_months = if facts.table_months == 0 {
+        horizon
+    } else {
+        facts.table_months
+    };
+    let shown: Vec<CashflowTable> = tables.iter().map(|t| t.truncated(table_months)).collect();
     cashflow_parquet::write_cashflows(
         store,
         &cashflows_key,
-        tables.iter().enumerate().map(|(k, t)| (k as i32, t)),
+        shown.iter().enumerate().map(|(k, t)| (k as i32, t)),
     )?;
     let mut outputs = vec![cashflows_key.clone()];
     if let Some(s) = &stochastic {
@@ -242,7 +252,9 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         scenarios: tables.len() as u32,
         random_scenarios: random as u32,
         shards: facts.shards,
-        horizon_months: horizon,
+        horizon_months: table_months,
+        projection_months: horizon,
+        full_life: horizon >= portfolio.max_remaining_term_months(),
         loan_months,
         wal_years: totals.wal_years,
         cumulative_default_pct: totals.cumulative_default_pct,

@@ -95,6 +95,7 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         store,
         run_date,
         horizon_months: horizon,
+        table_months: shape.table_months,
         shards: ShardCounts {
             planned: tasks.len() as u32,
             completed: tasks.len() as u32,

@@ -60,7 +60,13 @@ pub enum SizingError {
 pub struct RunShape {
     pub run_id: String,
     pub run_date: String,
+    /// Months every shard projects: the portfolio's full remaining life (the kernel
+    /// liquidates every default by then), or the config's horizon when that is longer.
+    /// PV, WAL, losses, default rates and loan results are always full-life figures.
     pub horizon_months: u32,
+    /// Months the `portfolio_cashflows` table keeps: the config's `horizon_months`,
+    /// else the full life. It bounds that table and nothing else.
+    pub table_months: u32,
     pub loans: u64,
     /// All scenarios (random, then stress).
     pub scenarios: u32,
@@ -80,10 +86,10 @@ impl RunShape {
         portfolio: &Portfolio,
         default_run_date: NaiveDate,
     ) -> Result<RunShape> {
-        // The config's horizon, else the portfolio's longest remaining term.
-        let horizon = config
-            .horizon_months
-            .unwrap_or_else(|| portfolio.max_remaining_term_months());
+        // Every loan runs to its maturity; the config's horizon only cuts the table.
+        let full_life = portfolio.max_remaining_term_months();
+        let table_months = config.horizon_months.unwrap_or(full_life);
+        let horizon = full_life.max(table_months);
         let run_date = config.as_of.unwrap_or(default_run_date);
         let (scenarios, antithetic) = match &config.model {
             Model::Deterministic(_) => (1, false),
@@ -96,6 +102,7 @@ impl RunShape {
             run_id: config.run_id.to_string(),
             run_date: run_date.format("%Y-%m-%d").to_string(),
             horizon_months: horizon,
+            table_months,
             loans: portfolio.len() as u64,
             scenarios,
             antithetic,
@@ -167,6 +174,7 @@ mod tests {
             run_id: "r".into(),
             run_date: "2026-11-26".into(),
             horizon_months: 360,
+            table_months: 360,
             loans,
             scenarios,
             antithetic,

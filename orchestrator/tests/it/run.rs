@@ -139,6 +139,7 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
         run_id: "sifma-b".into(),
         run_date: "2026-11-26".into(),
         horizon_months: 360,
+        table_months: 360,
         loans: 400,
         scenarios: 1,
         antithetic: false,
@@ -323,4 +324,110 @@ fn stress_paths_are_reported_apart_from_the_monte_carlo_figures() {
         "reported {} vs recomputed {pv}",
         stress.pv
     );
+}
+
+/// `horizon_months` bounds the `portfolio_cashflows` table and nothing else: one loan
+/// (6%, 360 months, new), no volatility, no prepayments or defaults, at horizons 120 and
+/// 360, has the same PV and WAL, and the WAL is the level-payment closed form.
+#[test]
+fn a_shorter_horizon_cuts_only_the_cash_flow_table() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("one.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &portfolio,
+        &[engine::LoanRecord {
+            loan_id: "one".into(),
+            current_upb: 100_000.0,
+            note_rate_pct: 6.0,
+            servicing_fee_pct: Some(0.0),
+            orig_term_months: 360,
+            loan_age_months: 0,
+            ..Default::default()
+        }],
+    )
+    .expect("portfolio");
+    let run_at = |horizon: u32| {
+        let text = format!(
+            r#"
+run_id = "h{horizon}"
+as_of = "2026-11-25"
+horizon_months = {horizon}
+[model]
+kind = "stochastic"
+scenarios = 2
+seed = 1
+[rates]
+model = "hull-white"
+mean_reversion = 0.03
+volatility = 0.0
+curve = {{ flat_pct = 4.0 }}
+mortgage_spread_pct = 1.7
+[house_prices]
+drift_pct = 3.0
+volatility_pct = 0.0
+persistence = 0.6
+rate_correlation = 0.0
+[prepay]
+turnover_pct = 0.0
+refi_max_pct = 0.0
+refi_midpoint_pct = 0.75
+refi_slope_per_pct = 2.5
+burnout_floor = 0.3
+seasoning_months = 30
+seasonality = false
+[default]
+floor_pct = 0.0
+max_pct = 0.0
+ltv_midpoint_pct = 115.0
+ltv_slope_per_pct = 0.1
+fico_slope_per_100 = 0.9
+seasoning_months = 30
+missing_ltv_pct = 80.0
+missing_fico = 700
+"#
+        );
+        let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
+        run_sharded(
+            LocalRun {
+                portfolio: &PortfolioSource::File(portfolio.clone()),
+                config: &config,
+                store: &Store::local(dir.path().join(format!("out{horizon}"))),
+                default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+                sizing: Sizing::Count(1),
+                inputs: Default::default(),
+                overwrite: false,
+            },
+            &|_| {},
+        )
+        .expect("run")
+    };
+    let (short, long) = (run_at(120), run_at(360));
+    let (a, b) = (&short.report, &long.report);
+    assert_eq!(
+        (a.horizon_months, a.projection_months, a.full_life),
+        (120, 360, true)
+    );
+    assert_eq!(
+        a.pv.as_ref().expect("pv").mean,
+        b.pv.as_ref().expect("pv").mean
+    );
+    assert_eq!(a.wal_years, b.wal_years);
+    assert_eq!(a.totals, b.totals);
+    // Level payment at r = 0.5% a month over 360: principal in month m is
+    // P r (1+r)^(m-1) / ((1+r)^360 - 1); the WAL weights months by it.
+    let r: f64 = 0.005;
+    let growth = (1.0 + r).powi(360) - 1.0;
+    let (mut weighted, mut total) = (0.0, 0.0);
+    for m in 1..=360 {
+        let principal = 100_000.0 * r * (1.0 + r).powi(m - 1) / growth;
+        weighted += f64::from(m) * principal;
+        total += principal;
+    }
+    let wal = weighted / total / 12.0;
+    assert!((a.wal_years - wal).abs() < 1e-6, "{} vs {wal}", a.wal_years);
+    // The table itself stops at the horizon.
+    let key = &a.outputs[0];
+    let rows = worker::cashflow_parquet::read_cashflows(&dir.path().join("out120").join(key))
+        .expect("table");
+    assert_eq!(rows.iter().map(|r| r.month).max(), Some(120));
 }

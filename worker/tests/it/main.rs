@@ -79,6 +79,7 @@ impl Fixture {
             loans,
             scenarios: SCENARIOS,
             horizon_months: HORIZON_MONTHS,
+            table_months: HORIZON_MONTHS,
             shards: tasks.len() as u32,
             planned_loan_months: 0,
         };
