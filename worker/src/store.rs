@@ -264,43 +264,7 @@ impl Store {
     /// The object at `key` with the [`Pin`] that names exactly these bytes later, or
     /// `None` when there is none. Locally there are no versions: the pin is empty.
     pub fn get_with_pin(&self, key: &str) -> Result<Option<(Bytes, Pin)>, StoreError> {
-        self.check_key(key)?;
-        match &*self.backend {
-            Backend::Local(_) => Ok(self.get(key)?.map(|b| (b, Pin::default()))),
-            Backend::S3 {
-                aws,
-                client,
-                bucket,
-                prefix,
-            } => aws.block_on(async {
-                let got = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(format!("{prefix}{key}"))
-                    .send()
-                    .await;
-                match got {
-                    Ok(out) => {
-                        let pin = Pin {
-                            // An unversioned bucket answers "null" (or nothing).
-                            version_id: out
-                                .version_id()
-                                .filter(|v| *v != "null")
-                                .map(str::to_string),
-                            etag: out.e_tag().map(str::to_string),
-                        };
-                        let body = out
-                            .body
-                            .collect()
-                            .await
-                            .map_err(|e| self.failed("read", key, e))?;
-                        Ok(Some((body.into_bytes(), pin)))
-                    }
-                    Err(e) if http_status(&e) == Some(404) => Ok(None),
-                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
-                }
-            }),
-        }
+        self.read(key, None)
     }
 
     fn changed(&self, key: &str, pin: Option<&Pin>) -> StoreError {
@@ -317,38 +281,15 @@ impl Store {
     /// The object at `key` with its version (the S3 ETag; locally, a digest of the
     /// bytes), for a later [`Store::put_if_version`]; `None` when there is none.
     pub fn get_versioned(&self, key: &str) -> Result<Option<(Bytes, Version)>, StoreError> {
-        self.check_key(key)?;
-        match &*self.backend {
-            Backend::Local(_) => Ok(self
-                .get(key)?
-                .map(|b| (b.clone(), Version(crate::report::sha256_bytes(&b))))),
-            Backend::S3 {
-                aws,
-                client,
-                bucket,
-                prefix,
-            } => aws.block_on(async {
-                let got = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(format!("{prefix}{key}"))
-                    .send()
-                    .await;
-                match got {
-                    Ok(out) => {
-                        let etag = out.e_tag().unwrap_or_default().to_string();
-                        let body = out
-                            .body
-                            .collect()
-                            .await
-                            .map_err(|e| self.failed("read", key, e))?;
-                        Ok(Some((body.into_bytes(), Version(etag))))
-                    }
-                    Err(e) if http_status(&e) == Some(404) => Ok(None),
-                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
-                }
-            }),
-        }
+        let local = matches!(&*self.backend, Backend::Local(_));
+        Ok(self.read(key, None)?.map(|(bytes, pin)| {
+            let version = if local {
+                crate::report::sha256_bytes(&bytes)
+            } else {
+                pin.etag.unwrap_or_default()
+            };
+            (bytes, Version(version))
+        }))
     }
 
     /// Compare-and-swap: writes `bytes` at `key` only if the object is still at
@@ -425,10 +366,16 @@ impl Store {
 
     /// The object at `key` as `pin` names it (see [`Pin`]), or `None` when there is none.
     pub fn get_pinned(&self, key: &str, pin: Option<&Pin>) -> Result<Option<Bytes>, StoreError> {
+        Ok(self.read(key, pin)?.map(|(bytes, _)| bytes))
+    }
+
+    /// Every whole-object read: the bytes of `key` as `pin` names it, with the pin of
+    /// what was read (empty locally), or `None` when there is no object.
+    fn read(&self, key: &str, pin: Option<&Pin>) -> Result<Option<(Bytes, Pin)>, StoreError> {
         self.check_key(key)?;
         match &*self.backend {
             Backend::Local(root) => match std::fs::read(root.join(key)) {
-                Ok(b) => Ok(Some(Bytes::from(b))),
+                Ok(b) => Ok(Some((Bytes::from(b), Pin::default()))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(self.failed("read", key, e)),
             },
@@ -447,12 +394,22 @@ impl Store {
                     .send()
                     .await;
                 match sent {
-                    Ok(out) => out
-                        .body
-                        .collect()
-                        .await
-                        .map(|b| Some(b.into_bytes()))
-                        .map_err(|e| self.failed("read", key, e)),
+                    Ok(out) => {
+                        let read_pin = Pin {
+                            // An unversioned bucket answers "null" (or nothing).
+                            version_id: out
+                                .version_id()
+                                .filter(|v| *v != "null")
+                                .map(str::to_string),
+                            etag: out.e_tag().map(str::to_string),
+                        };
+                        let body = out
+                            .body
+                            .collect()
+                            .await
+                            .map_err(|e| self.failed("read", key, e))?;
+                        Ok(Some((body.into_bytes(), read_pin)))
+                    }
                     Err(e) if http_status(&e) == Some(404) => Ok(None),
                     Err(e) if http_status(&e) == Some(412) => Err(self.changed(key, pin)),
                     Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),

@@ -8,17 +8,22 @@ use worker::store::Store;
 
 use super::emulator::{Cloud, inputs};
 
-/// Runs `mcflow` against the emulator: whether it succeeded, its stdout and its stderr.
-fn mcflow_on(cloud: &Cloud, args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+/// `mcflow args` pointed at the emulator, not yet run.
+fn mcflow_command(cloud: &Cloud, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcflow"));
+    command
         .args(args)
         .env("AWS_ENDPOINT_URL", &cloud.moto.url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("spawn mcflow");
+        .env_remove("AWS_PROFILE");
+    command
+}
+
+/// Runs `mcflow` against the emulator: whether it succeeded, its stdout and its stderr.
+fn mcflow_on(cloud: &Cloud, args: &[&str]) -> (bool, String, String) {
+    let o = mcflow_command(cloud, args).output().expect("spawn mcflow");
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -194,8 +199,9 @@ fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
         .queue
         .extend_visibility(&left.receipt_handle, 0)
         .expect("release the last message");
-    let mut reducer = Command::new(env!("CARGO_BIN_EXE_mcflow"))
-        .args([
+    let mut reducer = mcflow_command(
+        &cloud,
+        &[
             "worker",
             "--queue",
             cloud.queue.url(),
@@ -203,16 +209,12 @@ fn a_reducer_killed_mid_reduce_is_taken_over_once_its_lease_expires() {
             "1",
             "--exit-when-idle",
             "3",
-        ])
-        .env("AWS_ENDPOINT_URL", &cloud.moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn mcflow worker");
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("spawn mcflow worker");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while store.get(&claim_key("cloud-it", 0)).expect("get").is_none() {
         assert!(
