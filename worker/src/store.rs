@@ -235,29 +235,7 @@ impl Store {
                     Err(e) => Err(fail(e)),
                 }
             }
-            Backend::S3 {
-                aws,
-                client,
-                bucket,
-                prefix,
-            } => {
-                let sent = aws.block_on(
-                    client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(format!("{prefix}{key}"))
-                        .if_none_match("*")
-                        .body(ByteStream::from(bytes))
-                        .send(),
-                );
-                match sent {
-                    Ok(_) => Ok(true),
-                    // 412: the key exists. 409: a concurrent conditional write to the same
-                    // key is in flight; one of the writers wins, and it is not us.
-                    Err(e) if matches!(http_status(&e), Some(409 | 412)) => Ok(false),
-                    Err(e) => Err(self.failed("create", key, DisplayErrorContext(e))),
-                }
-            }
+            Backend::S3 { .. } => self.put_conditionally(key, bytes, None),
         }
     }
 
@@ -333,29 +311,53 @@ impl Store {
                     .map_err(|e| self.failed("update", key, e))?;
                 Ok(true)
             }
-            Backend::S3 {
-                aws,
-                client,
-                bucket,
-                prefix,
-            } => {
-                let sent = aws.block_on(
-                    client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(format!("{prefix}{key}"))
-                        .if_match(&expected.0)
-                        .body(ByteStream::from(bytes))
-                        .send(),
-                );
-                match sent {
-                    Ok(_) => Ok(true),
-                    // 412: the object changed (or is gone). 409: a concurrent conditional
-                    // write is in flight. Either way, not ours.
-                    Err(e) if matches!(http_status(&e), Some(404 | 409 | 412)) => Ok(false),
-                    Err(e) => Err(self.failed("update", key, DisplayErrorContext(e))),
-                }
-            }
+            Backend::S3 { .. } => self.put_conditionally(key, bytes, Some(expected)),
+        }
+    }
+
+    /// S3's conditional PUT, for both atomic writes: create-only (`If-None-Match: *`)
+    /// without `expected`, compare-and-swap (`If-Match` on its ETag) with it. `false`
+    /// means another writer got there first.
+    fn put_conditionally(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: Option<&Version>,
+    ) -> Result<bool, StoreError> {
+        let Backend::S3 {
+            aws,
+            client,
+            bucket,
+            prefix,
+        } = &*self.backend
+        else {
+            unreachable!("only S3 stores write conditionally over HTTP");
+        };
+        let sent = aws.block_on(
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}{key}"))
+                .set_if_none_match(expected.is_none().then(|| "*".to_string()))
+                .set_if_match(expected.map(|v| v.0.clone()))
+                .body(ByteStream::from(bytes))
+                .send(),
+        );
+        let op = if expected.is_some() {
+            "update"
+        } else {
+            "create"
+        };
+        match sent {
+            Ok(_) => Ok(true),
+            // 412: the key exists (create-only) or changed (swap). 409: a concurrent
+            // conditional write to the same key is in flight; one of the writers wins, and
+            // it is not us. 404 on a swap: the object is gone.
+            Err(e) => match http_status(&e) {
+                Some(409 | 412) => Ok(false),
+                Some(404) if expected.is_some() => Ok(false),
+                _ => Err(self.failed(op, key, DisplayErrorContext(e))),
+            },
         }
     }
 
