@@ -20,10 +20,13 @@ pub enum Summed {
     NetInterest,
     LiquidatedBalance,
     PrincipalLoss,
+    InterestLoss,
+    ForeclosureCost,
+    MortgageInsurance,
 }
 
 /// How many amounts are summed per loan-month.
-pub const SUMMED_COUNT: usize = 12;
+pub const SUMMED_COUNT: usize = 15;
 
 /// One month of a projected cash-flow table. Names follow the SIFMA chapter SF default
 /// cash-flow table, plus the pass-through (net) interest and the servicing fee.
@@ -63,18 +66,37 @@ pub struct CashflowRow {
     /// Balance of loans liquidated this month (SIFMA's "amortized default balance in
     /// recovery month").
     pub liquidated_balance: Money,
+    /// Net-rate interest the loans liquidated this month did not pay from default to
+    /// liquidation (advanced and then recouped from the proceeds when advancing).
+    pub interest_loss: Money,
+    /// Foreclosure and REO costs paid at liquidation.
+    pub foreclosure_cost: Money,
+    /// Mortgage insurance claims paid on the loans liquidated this month.
+    pub mi_recovery: Money,
+    /// principal_loss + interest_loss + foreclosure_cost - mi_recovery.
+    pub credit_loss: Money,
 }
 
 impl CashflowRow {
     /// Principal plus interest an investor receives this month (scheduled and prepaid
-    /// principal, recoveries, and the net interest), before any discounting.
+    /// principal, recoveries, and the net interest), less the advanced interest recouped
+    /// and the foreclosure costs paid from liquidation proceeds, plus mortgage insurance;
+    /// before any discounting.
     pub fn investor_cash_flow(&self, advancing: bool) -> Money {
         let principal = if advancing {
             self.expected_amortization
         } else {
             self.actual_amortization
         };
+        let recouped = if advancing {
+            self.interest_loss
+        } else {
+            Money::ZERO
+        };
         principal + self.voluntary_prepayment + self.principal_recovery + self.net_interest
+            - recouped
+            - self.foreclosure_cost
+            + self.mi_recovery
     }
 }
 
@@ -177,6 +199,9 @@ impl CashflowTable {
         };
         let liquidated_balance = g(Summed::LiquidatedBalance);
         let principal_loss = g(Summed::PrincipalLoss);
+        let interest_loss = g(Summed::InterestLoss);
+        let foreclosure_cost = g(Summed::ForeclosureCost);
+        let mi_recovery = g(Summed::MortgageInsurance);
         CashflowRow {
             month,
             performing_balance: g(Summed::PerformingBalance),
@@ -194,6 +219,10 @@ impl CashflowTable {
             principal_recovery: liquidated_balance - principal_loss,
             principal_loss,
             liquidated_balance,
+            interest_loss,
+            foreclosure_cost,
+            mi_recovery,
+            credit_loss: principal_loss + interest_loss + foreclosure_cost - mi_recovery,
         }
     }
 

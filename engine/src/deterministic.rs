@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::kernel::{
-    Behaviour, ChunkLoans, Isa, LoanBalances, MonthRates, Pipeline, Projection,
+    Behaviour, ChunkLoans, Isa, LoanBalances, LossRule, MonthRates, Pipeline, Projection,
     project_portfolio_on,
 };
 use crate::portfolio::{MAX_TERM_MONTHS, Portfolio};
@@ -77,6 +77,8 @@ pub enum ModelError {
     Severity(f64),
     #[error("model.recovery_lag_months: {0} must be at most {MAX_RECOVERY_LAG_MONTHS}")]
     RecoveryLag(u32),
+    #[error("model.foreclosure_cost_pct: {0} must be between 0 and 100")]
+    ForeclosureCost(f64),
 }
 
 /// A validated deterministic model.
@@ -86,6 +88,9 @@ pub struct DeterministicModel {
     default: DefaultSpeed,
     severity_pct: f64,
     pipeline: Pipeline,
+    /// Foreclosure and REO costs at liquidation, percent of the liquidated balance; 0
+    /// unless configured, which is the SIFMA standard's cash flow.
+    foreclosure_cost_pct: f64,
 }
 
 fn check(value: f64, max: f64) -> bool {
@@ -130,7 +135,22 @@ impl DeterministicModel {
             default,
             severity_pct,
             pipeline,
+            foreclosure_cost_pct: 0.0,
         })
+    }
+
+    /// The same model with foreclosure and REO costs, percent of the liquidated balance.
+    pub fn with_foreclosure_cost_pct(self, pct: f64) -> Result<DeterministicModel, ModelError> {
+        if !check(pct, 100.0) {
+            return Err(ModelError::ForeclosureCost(pct));
+        }
+        Ok(DeterministicModel {
+            foreclosure_cost_pct: pct,
+            ..self
+        })
+    }
+    pub fn foreclosure_cost_pct(&self) -> f64 {
+        self.foreclosure_cost_pct
     }
 
     pub fn prepay(&self) -> PrepaySpeed {
@@ -173,6 +193,7 @@ struct AgeCurves {
     smm_by_age: Vec<f64>,
     mdr_by_age: Vec<f64>,
     severity: f64,
+    foreclosure_cost: f64,
 }
 
 impl AgeCurves {
@@ -184,11 +205,13 @@ impl AgeCurves {
             smm_by_age: ages.clone().map(|m| model.smm(m)).collect(),
             mdr_by_age: ages.map(|m| model.mdr(m)).collect(),
             severity: model.severity_pct / 100.0,
+            foreclosure_cost: model.foreclosure_cost_pct / 100.0,
         }
     }
 }
 
 impl Behaviour for AgeCurves {
+    const LOSS_RULE: LossRule = LossRule::SeverityOfDefaulted;
     type State = ();
 
     fn start_chunk(&self, _loans: &ChunkLoans<'_>) {}
@@ -210,6 +233,7 @@ impl Behaviour for AgeCurves {
             rates.mdr[j] = self.mdr_by_age[m];
         }
         rates.severity.fill(self.severity);
+        rates.foreclosure_cost = self.foreclosure_cost;
     }
 }
 

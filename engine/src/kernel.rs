@@ -86,6 +86,39 @@ impl<'a> ChunkLoans<'a> {
     pub fn orig_upb(&self) -> &'a [Option<f64>] {
         &self.portfolio.orig_upb()[self.start..self.end]
     }
+    pub fn mi_pct(&self) -> &'a [f64] {
+        &self.portfolio.mi_pct()[self.start..self.end]
+    }
+    pub fn current_ltv_pct(&self) -> &'a [Option<f64>] {
+        &self.portfolio.current_ltv_pct()[self.start..self.end]
+    }
+    pub fn orig_date(&self) -> &'a [Option<crate::portfolio::YearMonth>] {
+        &self.portfolio.orig_date()[self.start..self.end]
+    }
+    pub fn state(&self) -> &'a [Option<[u8; 2]>] {
+        &self.portfolio.state()[self.start..self.end]
+    }
+    pub fn marked_value(&self) -> &'a [Option<f64>] {
+        &self.portfolio.marked_value()[self.start..self.end]
+    }
+    /// Loan `j`'s property value at origination (see [`crate::marks::origination_value`]).
+    pub fn origination_value(&self, j: usize, missing_ltv_pct: f64) -> f64 {
+        crate::marks::origination_value(self.portfolio, self.start + j, missing_ltv_pct)
+    }
+}
+
+/// How a model states the principal loss of the loans liquidated in a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossRule {
+    /// The SIFMA standard (chapter SF, C.3): `PRIN LOSS = min(NEW DEF(i-L) x severity,
+    /// ADB(i))`, severity a fraction of the balance at default. Deterministic mode keeps it
+    /// so the standard's worked tables reproduce.
+    SeverityOfDefaulted,
+    /// From the property: `loss = clamp(ADB - net recovery, min_severity x ADB, ADB)`, the
+    /// severity taken on the balance actually liquidated. `MonthRates::recovery` holds the
+    /// net recovery per unit of (balance at default / annuity factor at default), which is
+    /// the same number of houses whether or not the servicer amortised the balance.
+    NetRecovery,
 }
 
 /// One month's behaviour of every loan of a chunk, as fractions in [0, 1].
@@ -95,9 +128,18 @@ pub struct MonthRates {
     pub smm: Vec<f64>,
     /// Monthly default rate, before the pipeline's last-months rule.
     pub mdr: Vec<f64>,
-    /// Loss severity applied to loans liquidated this month, as a fraction of their
-    /// balance at default.
+    /// [`LossRule::SeverityOfDefaulted`]: loss severity of loans liquidated this month, as
+    /// a fraction of their balance at default.
     pub severity: Vec<f64>,
+    /// [`LossRule::NetRecovery`]: net sale proceeds of the loans liquidated this month per
+    /// unit of scaled default (see [`LossRule::NetRecovery`]), USD.
+    pub recovery: Vec<f64>,
+    /// [`LossRule::NetRecovery`]: the smallest severity, a fraction of the liquidated
+    /// balance.
+    pub min_severity: f64,
+    /// Foreclosure and REO costs (legal, taxes, upkeep) paid at liquidation, as a fraction
+    /// of the liquidated balance.
+    pub foreclosure_cost: f64,
     /// Discount factor of this month's cash flows (the same for every loan of a path);
     /// used only for per-loan present values.
     pub discount: f64,
@@ -118,6 +160,9 @@ pub struct LoanBalances<'a> {
 /// Supplies loan behaviour to the kernel. Implementations must be pure functions of their
 /// inputs so that results do not depend on how loans are chunked.
 pub trait Behaviour: Sync {
+    /// How the model's losses are stated.
+    const LOSS_RULE: LossRule;
+
     /// Per-chunk state a model carries from month to month (for example burnout).
     type State: Send;
 
@@ -162,10 +207,19 @@ pub struct Scratch {
     ring_scaled: Vec<f64>,
     /// Defaults of the last `lag` months as defaulted (severity applies to these).
     ring_raw: Vec<f64>,
-    /// Per-loan present value, loss and defaults of the current scenario (only filled
-    /// when loan results are requested).
+    /// `annuity_sum` when each of the last `lag` months' defaults happened: the
+    /// difference at liquidation is the sum of the annuity factors the cohort spent in the
+    /// pipeline, so its carried interest needs no per-cohort loop.
+    ring_annuity_sum: Vec<f64>,
+    /// Sum of each loan's annuity factors over the months before the current one.
+    annuity_sum: Vec<f64>,
+    /// Mortgage insurance coverage, a fraction of the claim.
+    mi_coverage: Vec<f64>,
+    /// Per-loan present value, principal loss, total credit loss and defaults of the
+    /// current scenario (only filled when loan results are requested).
     loan_pv: Vec<f64>,
     loan_loss: Vec<f64>,
+    loan_credit_loss: Vec<f64>,
     loan_default: Vec<f64>,
     rates: MonthRates,
 }
@@ -185,13 +239,20 @@ impl Scratch {
             remaining: v(),
             ring_scaled: vec![0.0; ring],
             ring_raw: vec![0.0; ring],
+            ring_annuity_sum: vec![0.0; ring],
+            annuity_sum: v(),
+            mi_coverage: v(),
             loan_pv: v(),
             loan_loss: v(),
+            loan_credit_loss: v(),
             loan_default: v(),
             rates: MonthRates {
                 smm: v(),
                 mdr: v(),
                 severity: v(),
+                recovery: v(),
+                min_severity: 0.0,
+                foreclosure_cost: 0.0,
                 discount: 1.0,
             },
         }
@@ -249,18 +310,23 @@ pub fn project_chunk<B: Behaviour>(
         scratch.gross_monthly[j] = c;
         scratch.net_monthly[j] = net;
         scratch.remaining[j] = f64::from(rem);
+        scratch.annuity_sum[j] = 0.0;
+        scratch.mi_coverage[j] = loans.mi_pct()[j] / 100.0;
         last_month = last_month.max(rem);
         loan_months += u64::from(rem.min(horizon_months));
     }
     scratch.loan_pv[..n].fill(0.0);
     scratch.loan_loss[..n].fill(0.0);
+    scratch.loan_credit_loss[..n].fill(0.0);
     scratch.loan_default[..n].fill(0.0);
     scratch.ring_scaled[..lag.max(1) * CHUNK_LOANS].fill(0.0);
     scratch.ring_raw[..lag.max(1) * CHUNK_LOANS].fill(0.0);
+    scratch.ring_annuity_sum[..lag.max(1) * CHUNK_LOANS].fill(0.0);
     for v in [
         &mut scratch.rates.smm,
         &mut scratch.rates.mdr,
         &mut scratch.rates.severity,
+        &mut scratch.rates.recovery,
     ] {
         v.resize(n, 0.0);
     }
@@ -291,6 +357,7 @@ pub fn project_chunk<B: Behaviour>(
             acc.add_scenario(
                 scratch.loan_pv[j],
                 scratch.loan_loss[j],
+                scratch.loan_credit_loss[j],
                 scratch.loan_default[j],
             );
         }
@@ -501,6 +568,22 @@ fn month_step_avx512<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
 /// EXP INT(i)    = (PERF(i-1) + FCL(i-1)) * rate;  LOST INT(i) = (NEW DEF(i) + FCL(i-1)) * rate
 /// PRIN LOSS(i)  = min(NEW DEF(i-L) * severity, ADB(i));  PRIN RECOV = ADB - PRIN LOSS
 /// ```
+///
+/// Beyond the standard, the credit loss of the loans liquidated in month i (see
+/// [`LossRule`] for the principal loss of property-based models):
+///
+/// ```text
+/// INT LOSS(i)   = net rate x the cohort's balance summed over its L+1 months of lost
+///                 interest (LOST INT's months): NEW DEF(i-L) x sum a(k)/a(i-L) advancing,
+///                 NEW DEF(i-L) x (L+1) otherwise
+/// FCL COST(i)   = ADB(i) x foreclosure cost
+/// MI(i)         = min(coverage x (ADB + INT LOSS + FCL COST), PRIN LOSS + INT LOSS + FCL COST)
+/// CREDIT LOSS   = PRIN LOSS + INT LOSS + FCL COST - MI
+/// ```
+///
+/// With advancing, the servicer recoups the interest it advanced from the liquidation
+/// proceeds, so the investor's cash flow loses INT LOSS then; without advancing the
+/// interest was never paid. Costs reduce, and MI adds to, the proceeds either way.
 #[inline(always)]
 fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
     step: Step,
@@ -538,13 +621,23 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
     let remaining = &mut s.remaining[..n];
     let ring_scaled = &mut s.ring_scaled[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
     let ring_raw = &mut s.ring_raw[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
+    let ring_annuity_sum = &mut s.ring_annuity_sum[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
+    let annuity_sum = &mut s.annuity_sum[..n];
+    let mi_coverage = &s.mi_coverage[..n];
     let smm = &s.rates.smm[..n];
     let mdr_in = &s.rates.mdr[..n];
     let severity = &s.rates.severity[..n];
+    let recovery = &s.rates.recovery[..n];
+    let min_severity = s.rates.min_severity;
+    let foreclosure_cost = s.rates.foreclosure_cost;
     let discount = s.rates.discount;
     let loan_pv = &mut s.loan_pv[..n];
     let loan_loss = &mut s.loan_loss[..n];
+    let loan_credit_loss = &mut s.loan_credit_loss[..n];
     let loan_default = &mut s.loan_default[..n];
+    // Months of lost interest of a cohort without advancing: its default month, the
+    // months in foreclosure and its liquidation month, at a constant balance.
+    let interest_months = lag + 1.0;
 
     let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
@@ -563,20 +656,39 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         let mdr = if rem > lag { mdr_in[j] } else { 0.0 };
         let new_def = perf0 * mdr;
 
+        let sum_before = annuity_sum[j];
+        let sum_through = sum_before + a0;
+        annuity_sum[j] = sum_through;
+
         // Liquidation of the defaults of month i-L. With a lag of 0 they are this month's.
-        let (scaled, raw) = if lag_zero {
-            (new_def * inv_a0, new_def)
+        let (scaled, raw, sum_at_default) = if lag_zero {
+            (new_def * inv_a0, new_def, sum_before)
         } else {
-            (ring_scaled[j], ring_raw[j])
+            (ring_scaled[j], ring_raw[j], ring_annuity_sum[j])
         };
         let adb = if ADVANCING && !lag_zero {
             scaled * a0
         } else {
             raw
         };
-        let loss = (raw * severity[j]).min(adb);
+        let loss = match B::LOSS_RULE {
+            LossRule::SeverityOfDefaulted => (raw * severity[j]).min(adb),
+            LossRule::NetRecovery => (adb - scaled * recovery[j])
+                .max(min_severity * adb)
+                .min(adb),
+        };
         ring_scaled[j] = new_def * inv_a0;
         ring_raw[j] = new_def;
+        ring_annuity_sum[j] = sum_before;
+        let carried_balance = if ADVANCING {
+            scaled * (sum_through - sum_at_default)
+        } else {
+            raw * interest_months
+        };
+        let interest_loss = carried_balance * net[j];
+        let cost = adb * foreclosure_cost;
+        let uncovered = loss + interest_loss + cost;
+        let mi = ((adb + interest_loss + cost) * mi_coverage[j]).min(uncovered);
 
         let in_pipeline = (new_def + fcl0 - adb).max(0.0);
         let exp_am = (perf0 + fcl0 - adb) * one_minus_r;
@@ -607,19 +719,35 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         let net_int = interest_base * net[j];
         if PER_LOAN {
             let principal = if ADVANCING { exp_am } else { act_am };
-            loan_pv[j] += discount * (principal + vol + (adb - loss) + net_int);
+            let recouped = if ADVANCING { interest_loss } else { 0.0 };
+            loan_pv[j] +=
+                discount * (principal + vol + (adb - loss) + net_int - recouped - cost + mi);
             loan_loss[j] += loss;
+            loan_credit_loss[j] += uncovered - mi;
             loan_default[j] += new_def;
         }
         let amounts = [
-            perf1, new_def, fcl1, exp_am, vol, am_def, act_am, exp_int, lost_int, net_int, adb,
+            perf1,
+            new_def,
+            fcl1,
+            exp_am,
+            vol,
+            am_def,
+            act_am,
+            exp_int,
+            lost_int,
+            net_int,
+            adb,
             loss,
+            interest_loss,
+            cost,
+            mi,
         ];
         for (sum, amount) in sums.iter_mut().zip(amounts) {
             *sum = sum.wrapping_add(usd_to_units(amount));
         }
     }
 
-    debug_assert_eq!(Summed::PrincipalLoss as usize, SUMMED_COUNT - 1);
+    debug_assert_eq!(Summed::MortgageInsurance as usize, SUMMED_COUNT - 1);
     sums
 }

@@ -9,6 +9,8 @@
 //! A guided tour, in the order a projection goes:
 //! - In: [`portfolio`] turns raw [`LoanRecord`]s into a [`Portfolio`], collecting every
 //!   bad cell in a [`ProblemSink`].
+//! - Marks: [`marks`] values each property at the run date (current LTV, a house-price
+//!   history since origination, or the origination value).
 //! - Models: [`deterministic`] (SIFMA's PSA/CPR x SDA/CDR conventions, [`speed`]) and
 //!   [`stochastic`] (Hull-White rates and house prices from [`scenario`] and [`curve`],
 //!   with refinancing, turnover, default and severity models), each a
@@ -28,6 +30,7 @@ pub mod curve;
 pub mod deterministic;
 pub mod fastexp;
 pub mod kernel;
+pub mod marks;
 pub mod money;
 pub mod portfolio;
 pub mod risk;
@@ -42,4 +45,4 @@ pub use deterministic::{
 };
 pub use kernel::{Isa, Pipeline, Projection};
 pub use money::Money;
-pub use portfolio::{LoanRecord, Portfolio, PortfolioError, Problem, ProblemSink};
+pub use portfolio::{LoanRecord, Portfolio, PortfolioError, Problem, ProblemSink, YearMonth};

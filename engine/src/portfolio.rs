@@ -31,6 +31,51 @@ pub struct LoanRecord {
     pub fico: Option<i64>,
     pub state: Option<String>,
     pub orig_upb: Option<f64>,
+    /// Mortgage insurance coverage, percent of the claim.
+    pub mi_pct: Option<f64>,
+    /// Origination month, `YYYY-MM`.
+    pub orig_date: Option<String>,
+    /// Mark-to-market LTV at the run date, percent, when the data provider has one.
+    pub current_ltv_pct: Option<f64>,
+}
+
+/// A calendar month, counted from January of year 0 so months subtract directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth(i32);
+
+impl YearMonth {
+    pub fn new(year: i32, month: u32) -> Option<YearMonth> {
+        ((1..=12).contains(&month) && (1..=9999).contains(&year))
+            .then(|| YearMonth(year * 12 + month as i32 - 1))
+    }
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> Option<YearMonth> {
+        let (year, month) = text.trim().split_once('-')?;
+        if year.len() != 4 || month.len() != 2 {
+            return None;
+        }
+        YearMonth::new(year.parse().ok()?, month.parse().ok()?)
+    }
+    pub fn year(self) -> i32 {
+        self.0.div_euclid(12)
+    }
+    /// 1 to 12.
+    pub fn month(self) -> u32 {
+        self.0.rem_euclid(12) as u32 + 1
+    }
+    /// Months from `earlier` to `self` (negative when `earlier` is later).
+    pub fn months_since(self, earlier: YearMonth) -> i32 {
+        self.0 - earlier.0
+    }
+    pub fn plus_months(self, months: i32) -> YearMonth {
+        YearMonth(self.0 + months)
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year(), self.month())
+    }
 }
 
 /// One thing wrong with one cell of the input. `row` is 1-based and counts data rows
@@ -144,6 +189,12 @@ pub struct Portfolio {
     fico: Vec<Option<u16>>,
     state: Vec<Option<[u8; 2]>>,
     orig_upb: Vec<Option<f64>>,
+    mi_pct: Vec<f64>,
+    orig_date: Vec<Option<YearMonth>>,
+    current_ltv_pct: Vec<Option<f64>>,
+    /// Property value at the run date, set by [`Portfolio::with_marked_values`]; `None`
+    /// until a mark is applied (the behaviour models then use the origination value).
+    marked_value: Vec<Option<f64>>,
 }
 
 fn is_us_state(code: &str) -> bool {
@@ -260,6 +311,21 @@ impl Portfolio {
                     sink.push(row, "orig_upb", orig, "is below current_upb");
                 }
             }
+            if let Some(mi) = r.mi_pct
+                && !(mi.is_finite() && (0.0..=100.0).contains(&mi))
+            {
+                sink.push(row, "mi_pct", mi, "must be between 0 and 100");
+            }
+            if let Some(date) = &r.orig_date
+                && YearMonth::parse(date).is_none()
+            {
+                sink.push(row, "orig_date", date, "must be a month written YYYY-MM");
+            }
+            if let Some(ltv) = r.current_ltv_pct
+                && !(ltv.is_finite() && (1.0..=300.0).contains(&ltv))
+            {
+                sink.push(row, "current_ltv_pct", ltv, "must be between 1 and 300");
+            }
         }
         sink.into_result()?;
 
@@ -275,6 +341,10 @@ impl Portfolio {
             fico: Vec::with_capacity(n),
             state: Vec::with_capacity(n),
             orig_upb: Vec::with_capacity(n),
+            mi_pct: Vec::with_capacity(n),
+            orig_date: Vec::with_capacity(n),
+            current_ltv_pct: Vec::with_capacity(n),
+            marked_value: vec![None; n],
         };
         for r in records {
             p.current_upb.push(r.current_upb);
@@ -290,6 +360,10 @@ impl Portfolio {
                 [b[0], b[1]]
             }));
             p.orig_upb.push(r.orig_upb);
+            p.mi_pct.push(r.mi_pct.unwrap_or(0.0));
+            p.orig_date
+                .push(r.orig_date.as_deref().and_then(YearMonth::parse));
+            p.current_ltv_pct.push(r.current_ltv_pct);
             p.loan_id.push(r.loan_id);
         }
         Ok(p)
@@ -333,6 +407,30 @@ impl Portfolio {
     }
     pub fn orig_upb(&self) -> &[Option<f64>] {
         &self.orig_upb
+    }
+    /// Mortgage insurance coverage, percent of the claim (0 when uninsured).
+    pub fn mi_pct(&self) -> &[f64] {
+        &self.mi_pct
+    }
+    pub fn orig_date(&self) -> &[Option<YearMonth>] {
+        &self.orig_date
+    }
+    pub fn current_ltv_pct(&self) -> &[Option<f64>] {
+        &self.current_ltv_pct
+    }
+    /// Property values at the run date, when marked (see [`crate::marks`]).
+    pub fn marked_value(&self) -> &[Option<f64>] {
+        &self.marked_value
+    }
+
+    /// The same loans with each property valued at the run date.
+    ///
+    /// # Panics
+    /// When `values` does not hold one value per loan.
+    pub fn with_marked_values(mut self, values: Vec<f64>) -> Portfolio {
+        assert_eq!(values.len(), self.len(), "one value per loan");
+        self.marked_value = values.into_iter().map(Some).collect();
+        self
     }
 
     /// Remaining scheduled payments of each loan.
@@ -379,6 +477,10 @@ impl Portfolio {
             fico: order.iter().map(|&i| self.fico[i]).collect(),
             state: order.iter().map(|&i| self.state[i]).collect(),
             orig_upb: order.iter().map(|&i| self.orig_upb[i]).collect(),
+            mi_pct: pick(&self.mi_pct),
+            orig_date: order.iter().map(|&i| self.orig_date[i]).collect(),
+            current_ltv_pct: order.iter().map(|&i| self.current_ltv_pct[i]).collect(),
+            marked_value: order.iter().map(|&i| self.marked_value[i]).collect(),
         };
         (std::borrow::Cow::Owned(sorted), order)
     }
@@ -405,6 +507,9 @@ mod tests {
             fico: Some(740),
             state: Some("CA".into()),
             orig_upb: Some(260_000.0),
+            mi_pct: Some(25.0),
+            orig_date: Some("2025-10".into()),
+            current_ltv_pct: None,
         }
     }
 

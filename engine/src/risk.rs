@@ -19,19 +19,29 @@ pub struct LoanSums {
     pub pv_cents_squared: i128,
     /// Sum of lifetime principal losses, [`Money`] units.
     pub loss_units: i128,
+    /// Sum of lifetime total credit losses (principal, interest and costs less mortgage
+    /// insurance), [`Money`] units.
+    pub credit_loss_units: i128,
     /// Sum of defaulted balance, [`Money`] units.
     pub default_units: i128,
     pub scenarios: u32,
 }
 
 impl LoanSums {
-    pub fn add_scenario(&mut self, pv_usd: f64, loss_usd: f64, default_usd: f64) {
+    pub fn add_scenario(
+        &mut self,
+        pv_usd: f64,
+        loss_usd: f64,
+        credit_loss_usd: f64,
+        default_usd: f64,
+    ) {
         let pv = usd_to_units_wide(pv_usd);
         let cents = Money::from_units(pv).to_cents();
         self.pv_units += pv;
         self.pv_cents += cents;
         self.pv_cents_squared += cents * cents;
         self.loss_units += usd_to_units_wide(loss_usd);
+        self.credit_loss_units += usd_to_units_wide(credit_loss_usd);
         self.default_units += usd_to_units_wide(default_usd);
         self.scenarios += 1;
     }
@@ -41,6 +51,7 @@ impl LoanSums {
         self.pv_cents += other.pv_cents;
         self.pv_cents_squared += other.pv_cents_squared;
         self.loss_units += other.loss_units;
+        self.credit_loss_units += other.credit_loss_units;
         self.default_units += other.default_units;
         self.scenarios += other.scenarios;
     }
@@ -72,6 +83,7 @@ impl LoanSums {
             pv_mean,
             pv_std: var_cents.sqrt() / 100.0,
             expected_loss: Money::from_units(self.loss_units).to_usd() / n,
+            expected_credit_loss: Money::from_units(self.credit_loss_units).to_usd() / n,
             default_probability: Money::from_units(self.default_units).to_usd() / n / current_upb,
         }
     }
@@ -84,6 +96,8 @@ pub struct LoanResult {
     pub pv_std: f64,
     /// Mean lifetime principal loss, USD.
     pub expected_loss: f64,
+    /// Mean lifetime total credit loss, USD.
+    pub expected_credit_loss: f64,
     /// Mean share of today's balance that defaults over the horizon (defaulted balance /
     /// current balance), in [0, 1].
     pub default_probability: f64,
@@ -96,6 +110,8 @@ pub struct ScenarioResult {
     /// Investor cash flows discounted along the path's own short rates (plus OAS), USD.
     pub pv: f64,
     pub lifetime_loss: Money,
+    /// Principal loss + interest loss + foreclosure costs - mortgage insurance.
+    pub credit_loss: Money,
     pub new_default: Money,
     pub voluntary_prepayment: Money,
     /// Weighted average life of the path's investor principal, years.
@@ -125,6 +141,10 @@ impl ScenarioResult {
             scenario,
             pv,
             lifetime_loss: table.column_total(Summed::PrincipalLoss),
+            credit_loss: table.column_total(Summed::PrincipalLoss)
+                + table.column_total(Summed::InterestLoss)
+                + table.column_total(Summed::ForeclosureCost)
+                - table.column_total(Summed::MortgageInsurance),
             new_default: table.column_total(Summed::NewDefault),
             voluntary_prepayment: table.column_total(Summed::VoluntaryPrepayment),
             wal_years: if principal_sum > 0.0 {
@@ -201,7 +221,10 @@ pub struct LossSummary {
 pub struct RiskSummary {
     pub scenarios: usize,
     pub pv: PvSummary,
+    /// Lifetime principal loss.
     pub loss: LossSummary,
+    /// Lifetime total credit loss (principal, interest and costs less mortgage insurance).
+    pub credit_loss: LossSummary,
     /// Mean defaulted balance / starting balance, percent.
     pub cumulative_default_pct: f64,
     /// Mean over scenarios of the path WAL, years.
@@ -227,6 +250,25 @@ pub fn expected_shortfall(sorted_losses: &[f64], alpha: f64) -> f64 {
     let n = sorted_losses.len();
     let k = ceil_count((1.0 - alpha) * n as f64).clamp(1, n);
     sorted_losses[n - k..].iter().sum::<f64>() / k as f64
+}
+
+/// Mean, VaR and ES of one loss measure across scenarios.
+fn loss_summary(losses: impl Iterator<Item = Money>, start_upb: f64) -> LossSummary {
+    let mut losses: Vec<f64> = losses.map(Money::to_usd).collect();
+    let expected = losses.iter().sum::<f64>() / losses.len() as f64;
+    losses.sort_by(f64::total_cmp);
+    LossSummary {
+        expected,
+        expected_pct_upb: if start_upb > 0.0 {
+            100.0 * expected / start_upb
+        } else {
+            0.0
+        },
+        var_95: percentile(&losses, 0.95),
+        var_99: percentile(&losses, 0.99),
+        es_95: expected_shortfall(&losses, 0.95),
+        es_99: expected_shortfall(&losses, 0.99),
+    }
 }
 
 /// Portfolio statistics over scenario results (sorted by scenario before use, so the
@@ -259,12 +301,6 @@ pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -
     };
     let mut sorted_pv = pvs;
     sorted_pv.sort_by(f64::total_cmp);
-    let mut losses: Vec<f64> = by_scenario
-        .iter()
-        .map(|r| r.lifetime_loss.to_usd())
-        .collect();
-    let expected_loss = losses.iter().sum::<f64>() / n as f64;
-    losses.sort_by(f64::total_cmp);
     let defaults = by_scenario
         .iter()
         .map(|r| r.new_default.to_usd())
@@ -288,14 +324,8 @@ pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -
             p95: percentile(&sorted_pv, 0.95),
             p99: percentile(&sorted_pv, 0.99),
         },
-        loss: LossSummary {
-            expected: expected_loss,
-            expected_pct_upb: pct(expected_loss),
-            var_95: percentile(&losses, 0.95),
-            var_99: percentile(&losses, 0.99),
-            es_95: expected_shortfall(&losses, 0.95),
-            es_99: expected_shortfall(&losses, 0.99),
-        },
+        loss: loss_summary(by_scenario.iter().map(|r| r.lifetime_loss), start_upb),
+        credit_loss: loss_summary(by_scenario.iter().map(|r| r.credit_loss), start_upb),
         cumulative_default_pct: pct(defaults),
         wal_years: by_scenario.iter().map(|r| r.wal_years).sum::<f64>() / n as f64,
     }
@@ -324,20 +354,21 @@ mod tests {
     fn loan_sums_merge_exactly_and_give_moments() {
         let mut a = LoanSums::default();
         for pv in [100.0, 110.0, 90.0, 100.0] {
-            a.add_scenario(pv, 1.0, 10.0);
+            a.add_scenario(pv, 1.0, 1.5, 10.0);
         }
         let mut left = LoanSums::default();
-        left.add_scenario(100.0, 1.0, 10.0);
-        left.add_scenario(110.0, 1.0, 10.0);
+        left.add_scenario(100.0, 1.0, 1.5, 10.0);
+        left.add_scenario(110.0, 1.0, 1.5, 10.0);
         let mut right = LoanSums::default();
-        right.add_scenario(90.0, 1.0, 10.0);
-        right.add_scenario(100.0, 1.0, 10.0);
+        right.add_scenario(90.0, 1.0, 1.5, 10.0);
+        right.add_scenario(100.0, 1.0, 1.5, 10.0);
         right.merge(&left);
         assert_eq!(right, a);
         let r = a.result(1000.0);
         assert_eq!(r.pv_mean, 100.0);
         assert!((r.pv_std - (200.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(r.expected_loss, 1.0);
+        assert_eq!(r.expected_credit_loss, 1.5);
         assert!((r.default_probability - 0.01).abs() < 1e-15);
     }
 
@@ -348,7 +379,7 @@ mod tests {
         let pv = 597_123_456_789.123_4;
         let mut big = LoanSums::default();
         for _ in 0..1000 {
-            big.add_scenario(pv, 2.5e10, 1e11);
+            big.add_scenario(pv, 2.5e10, 3e10, 1e11);
         }
         let r = big.result(1e11);
         let units = crate::money::usd_to_units_wide(pv);
@@ -359,8 +390,8 @@ mod tests {
         assert_eq!(r.expected_loss, 2.5e10);
         // Two values a cent apart: variance (0.5^2 + 0.5^2) / 1 cents^2.
         let mut two = LoanSums::default();
-        two.add_scenario(pv, 0.0, 0.0);
-        two.add_scenario(pv + 0.01, 0.0, 0.0);
+        two.add_scenario(pv, 0.0, 0.0, 0.0);
+        two.add_scenario(pv + 0.01, 0.0, 0.0, 0.0);
         assert!((two.result(1e11).pv_std - 0.5f64.sqrt() / 100.0).abs() < 1e-12);
     }
 }

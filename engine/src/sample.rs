@@ -105,6 +105,7 @@ pub fn synthetic_loans(count: usize, seed: u64) -> Vec<LoanRecord> {
                 })
                 .map(|(s, _)| *s)
                 .unwrap_or("CA");
+            let orig_ltv_pct: f64 = rng.random_range(40.0..97.0_f64).round();
             LoanRecord {
                 loan_id: format!("S{seed:x}-{i:08}"),
                 current_upb: current_upb.max(1.0),
@@ -112,13 +113,28 @@ pub fn synthetic_loans(count: usize, seed: u64) -> Vec<LoanRecord> {
                 servicing_fee_pct: Some(0.25_f64.min(note_rate_pct)),
                 orig_term_months: term,
                 loan_age_months: age,
-                orig_ltv_pct: Some(rng.random_range(40.0..97.0_f64).round()),
+                orig_ltv_pct: Some(orig_ltv_pct),
                 fico: Some(fico.sample(&mut rng).clamp(620.0, 840.0).round() as i64),
                 state: Some(state.to_string()),
                 orig_upb: Some((orig_upb * 100.0).round() / 100.0),
+                mi_pct: agency_mi_coverage_pct(orig_ltv_pct),
+                orig_date: None,
+                current_ltv_pct: None,
             }
         })
         .collect()
+}
+
+/// Fannie Mae's standard primary mortgage insurance coverage for a 30-year loan by
+/// original LTV (Selling Guide B7-1-02): none at 80% or below.
+fn agency_mi_coverage_pct(orig_ltv_pct: f64) -> Option<f64> {
+    match orig_ltv_pct {
+        x if x <= 80.0 => None,
+        x if x <= 85.0 => Some(12.0),
+        x if x <= 90.0 => Some(25.0),
+        x if x <= 95.0 => Some(30.0),
+        _ => Some(35.0),
+    }
 }
 
 /// The benchmark workload: `count` synthetic loans, all new (age 0) with an original term

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::cashflow::CashflowTable;
 use crate::fastexp::exp_rate as exp;
 use crate::kernel::{
-    Behaviour, CHUNK_LOANS, ChunkLoans, Isa, LoanBalances, MonthRates, Pipeline, Scratch,
+    Behaviour, CHUNK_LOANS, ChunkLoans, Isa, LoanBalances, LossRule, MonthRates, Pipeline, Scratch,
     annuity_factor, project_chunk,
 };
 use crate::portfolio::Portfolio;
@@ -26,10 +26,21 @@ pub const SEASONALITY: [f64; 12] = [
 ];
 
 /// Voluntary prepayment: an annual hazard (continuous, percent a year) of
-/// `(turnover + refi(incentive) x burnout) x seasoning x seasonality`, with
-/// `refi = refi_max / (1 + exp(-slope (incentive - midpoint)))`, incentive = note rate
-/// minus last month's mortgage rate (percentage points), burnout = floor + (1 - floor) x
-/// performing balance / starting balance, seasoning = min(1, age / seasoning_months).
+/// `(turnover x mobility + refi x damping x burnout) x seasoning x seasonality`, with
+/// - incentive = note rate - last month's mortgage rate (percentage points);
+/// - `refi = refi_max / (1 + exp(-slope (incentive - midpoint)))`;
+/// - damping = `exp(-refi_ltv_damping_per_pct x max(0, MTM LTV - refi_ltv_threshold_pct))
+///   x exp(-refi_fico_damping_per_100 x max(0, 740 - FICO) / 100)`: borrowers without
+///   equity or credit cannot refinance;
+/// - mobility = `exp(lock_in_per_pct x min(0, incentive) + turnover_hpa_per_pct x HPA)`,
+///   HPA the house-price change over the last 12 months in percent (months before the run
+///   date count as flat): out-of-the-money borrowers are locked in, and rising prices
+///   move people;
+/// - burnout = `floor + (1 - floor) x exp(-burnout_per_pct_year x I)`, I the loan's
+///   accumulated positive incentive in percentage-point years, seeded at the run date with
+///   the run date's incentive over the loan's age (no rate history is given);
+/// - seasoning = min(1, age / seasoning_months).
+///
 /// SMM = 1 - exp(-hazard / 12).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(
@@ -45,6 +56,12 @@ pub struct PrepayParams {
     pub burnout_floor: f64,
     pub seasoning_months: f64,
     pub seasonality: bool,
+    pub burnout_per_pct_year: f64,
+    pub refi_ltv_threshold_pct: f64,
+    pub refi_ltv_damping_per_pct: f64,
+    pub refi_fico_damping_per_100: f64,
+    pub lock_in_per_pct: f64,
+    pub turnover_hpa_per_pct: f64,
 }
 
 impl Default for PrepayParams {
@@ -57,6 +74,12 @@ impl Default for PrepayParams {
             burnout_floor: 0.3,
             seasoning_months: 30.0,
             seasonality: true,
+            burnout_per_pct_year: 0.3,
+            refi_ltv_threshold_pct: 80.0,
+            refi_ltv_damping_per_pct: 0.05,
+            refi_fico_damping_per_100: 0.8,
+            lock_in_per_pct: 0.25,
+            turnover_hpa_per_pct: 0.03,
         }
     }
 }
@@ -99,14 +122,18 @@ impl Default for DefaultParams {
     }
 }
 
-/// Loss: severity = clamp(1 - net recovery / scheduled balance, min_severity, 1), net
-/// recovery = original value x HPI_t / HPI_0 x (1 - reo_discount) x (1 - sale_cost), at
-/// the liquidation month; the foreclosure pipeline and advancing as in deterministic mode.
+/// Loss: the principal loss of a liquidation is `clamp(liquidated balance - net recovery,
+/// min_severity x liquidated balance, liquidated balance)`, net recovery = the defaulted
+/// loans' property value at the run date x HPI_t / HPI_0 x (1 - reo_discount) x
+/// (1 - sale_cost) in the liquidation month (see [`crate::kernel::LossRule::NetRecovery`]);
+/// foreclosure costs are a further share of the liquidated balance; the pipeline and
+/// advancing as in deterministic mode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossParams {
     pub reo_discount_pct: f64,
     pub sale_cost_pct: f64,
     pub min_severity_pct: f64,
+    pub foreclosure_cost_pct: f64,
     pub pipeline: Pipeline,
 }
 
@@ -116,6 +143,7 @@ impl Default for LossParams {
             reo_discount_pct: 10.0,
             sale_cost_pct: 8.0,
             min_severity_pct: 10.0,
+            foreclosure_cost_pct: 0.0,
             pipeline: Pipeline {
                 recovery_lag_months: 24,
                 advancing: true,
@@ -161,13 +189,19 @@ impl StochasticModel {
         // Every bounded parameter: its config key, its value and its inclusive range. One
         // row each, as a table reads.
         #[rustfmt::skip]
-        let bounds: [(&'static str, f64, f64, f64); 20] = [
+        let bounds: [(&'static str, f64, f64, f64); 27] = [
             ("prepay.turnover_pct", p.turnover_pct, 0.0, 100.0),
             ("prepay.refi_max_pct", p.refi_max_pct, 0.0, 500.0),
             ("prepay.refi_midpoint_pct", p.refi_midpoint_pct, -10.0, 10.0),
             ("prepay.refi_slope_per_pct", p.refi_slope_per_pct, 0.0, 50.0),
             ("prepay.burnout_floor", p.burnout_floor, 0.0, 1.0),
             ("prepay.seasoning_months", p.seasoning_months, 1.0, 480.0),
+            ("prepay.burnout_per_pct_year", p.burnout_per_pct_year, 0.0, 10.0),
+            ("prepay.refi_ltv_threshold_pct", p.refi_ltv_threshold_pct, 1.0, 300.0),
+            ("prepay.refi_ltv_damping_per_pct", p.refi_ltv_damping_per_pct, 0.0, 1.0),
+            ("prepay.refi_fico_damping_per_100", p.refi_fico_damping_per_100, 0.0, 10.0),
+            ("prepay.lock_in_per_pct", p.lock_in_per_pct, 0.0, 10.0),
+            ("prepay.turnover_hpa_per_pct", p.turnover_hpa_per_pct, -1.0, 1.0),
             ("default.floor_pct", d.floor_pct, 0.0, 100.0),
             ("default.max_pct", d.max_pct, 0.0, 500.0),
             ("default.ltv_midpoint_pct", d.ltv_midpoint_pct, 1.0, 300.0),
@@ -179,6 +213,7 @@ impl StochasticModel {
             ("loss.reo_discount_pct", l.reo_discount_pct, 0.0, 100.0),
             ("loss.sale_cost_pct", l.sale_cost_pct, 0.0, 100.0),
             ("loss.min_severity_pct", l.min_severity_pct, 0.0, 100.0),
+            ("loss.foreclosure_cost_pct", l.foreclosure_cost_pct, 0.0, 100.0),
             ("loss.recovery_lag_months", f64::from(l.pipeline.recovery_lag_months), 0.0, 120.0),
             ("discount.oas_bp", oas_bp, -1000.0, 5000.0),
             ("as_of month", f64::from(first_month_of_year), 1.0, 12.0),
@@ -252,32 +287,33 @@ struct PathBehaviour<'a> {
 
 /// Per-chunk constants of the behaviour models.
 struct LoanTraits {
-    inv_start_upb: Vec<f64>,
-    /// Scheduled balance per unit of annuity factor, and its inverse.
+    /// Scheduled balance per unit of annuity factor.
     upb_per_annuity: Vec<f64>,
-    annuity_per_upb: Vec<f64>,
-    /// Original property value, USD.
-    value: Vec<f64>,
-    /// 100 / original property value, so MTM LTV % = scheduled balance x this / HPI.
+    /// 100 / property value at the run date, so MTM LTV % = scheduled balance x this / HPI.
     ltv_scale: Vec<f64>,
+    /// Property value at the run date x annuity factor / balance at the run date, so that
+    /// x (balance at default / annuity factor at default) it is the defaulted share's
+    /// property value (see [`crate::kernel::LossRule::NetRecovery`]).
+    value_per_scaled: Vec<f64>,
     note_rate_pct: Vec<f64>,
     /// FICO multiplier of the default hazard, divided by 100 (percent to fraction).
     fico_multiplier: Vec<f64>,
+    /// refi_max x the FICO damping of refinancing.
+    refi_credit: Vec<f64>,
     age_months: Vec<f64>,
 }
 
 impl LoanTraits {
     fn new(model: &StochasticModel, loans: &ChunkLoans<'_>) -> LoanTraits {
-        let d = &model.default;
+        let (p, d) = (&model.prepay, &model.default);
         let n = loans.len();
         let mut t = LoanTraits {
-            inv_start_upb: loans.current_upb().iter().map(|u| 1.0 / u).collect(),
             upb_per_annuity: Vec::with_capacity(n),
-            annuity_per_upb: Vec::with_capacity(n),
-            value: Vec::with_capacity(n),
             ltv_scale: Vec::with_capacity(n),
+            value_per_scaled: Vec::with_capacity(n),
             note_rate_pct: loans.note_rate_pct().to_vec(),
             fico_multiplier: Vec::with_capacity(n),
+            refi_credit: Vec::with_capacity(n),
             age_months: loans
                 .loan_age_months()
                 .iter()
@@ -289,30 +325,46 @@ impl LoanTraits {
             let rem = loans.orig_term_months()[j] - loans.loan_age_months()[j];
             let annuity = annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem);
             t.upb_per_annuity.push(upb / annuity);
-            t.annuity_per_upb.push(annuity / upb);
-            let ltv = loans.orig_ltv_pct()[j].unwrap_or(d.missing_ltv_pct) / 100.0;
-            let value = loans.orig_upb()[j].unwrap_or(upb) / ltv;
-            t.value.push(value);
+            let value = loans.marked_value()[j]
+                .unwrap_or_else(|| loans.origination_value(j, d.missing_ltv_pct));
             t.ltv_scale.push(100.0 / value);
+            t.value_per_scaled.push(value * annuity / upb);
             let fico = loans.fico()[j].map_or(d.missing_fico, f64::from);
             t.fico_multiplier
                 .push(libm::exp(-d.fico_slope_per_100 * (fico - 740.0) / 100.0) / 100.0);
+            t.refi_credit.push(
+                p.refi_max_pct / 100.0
+                    * libm::exp(-p.refi_fico_damping_per_100 * (740.0 - fico).max(0.0) / 100.0),
+            );
         }
         t
     }
 }
 
 impl Behaviour for PathBehaviour<'_> {
-    type State = ();
+    const LOSS_RULE: LossRule = LossRule::NetRecovery;
+    /// Each loan's accumulated positive refinancing incentive, percentage-point years.
+    type State = Vec<f64>;
 
-    fn start_chunk(&self, _loans: &ChunkLoans<'_>) {}
+    fn start_chunk(&self, loans: &ChunkLoans<'_>) -> Vec<f64> {
+        // No rate history: the run date's incentive held over the loan's age.
+        let mortgage_pct = self.path.mortgage_rate[0] * 100.0;
+        loans
+            .note_rate_pct()
+            .iter()
+            .zip(loans.loan_age_months())
+            .map(|(note, &age)| {
+                (note - mortgage_pct).max(0.0) * f64::from(age) * MONTHS_PER_YEAR_INV
+            })
+            .collect()
+    }
 
     // `f64::clamp` asserts its bounds, and that panic path stops loop vectorisation.
     #[allow(clippy::manual_clamp)]
     #[inline(always)]
     fn month_rates(
         &self,
-        _state: &mut (),
+        accumulated: &mut Vec<f64>,
         month: u32,
         _loans: &ChunkLoans<'_>,
         balances: LoanBalances<'_>,
@@ -328,6 +380,9 @@ impl Behaviour for PathBehaviour<'_> {
         let mortgage_pct = self.path.mortgage_rate[m - 1] * 100.0;
         let hpi_start = self.path.hpi[m - 1];
         let hpi_end = self.path.hpi[m];
+        // Trailing 12-month appreciation, months before the run date flat.
+        let hpa_pct = 100.0 * (hpi_start / self.path.hpi[m.saturating_sub(13)] - 1.0);
+        let mobility_hpa = p.turnover_hpa_per_pct * hpa_pct.max(-50.0).min(50.0);
         let month_of_year = (self.model.first_month_of_year - 1 + month - 1) % 12;
         let seasonal = if p.seasonality {
             SEASONALITY[month_of_year as usize]
@@ -335,34 +390,29 @@ impl Behaviour for PathBehaviour<'_> {
             1.0
         };
         let turnover = p.turnover_pct / 100.0;
-        let refi_max = p.refi_max_pct / 100.0;
         let inv_hpi_start = 1.0 / hpi_start;
         let recovery_factor =
             hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0);
-        let min_severity = l.min_severity_pct / 100.0;
         let month_f = f64::from(month);
         let n = balances.performing_upb.len();
-        let (smm, mdr, severity) = (
+        let (smm, mdr, recovery) = (
             &mut rates.smm[..n],
             &mut rates.mdr[..n],
-            &mut rates.severity[..n],
+            &mut rates.recovery[..n],
         );
-        let (perf, annuity, inv_annuity) = (
-            balances.performing_upb,
-            &balances.annuity[..n],
-            &balances.inv_annuity[..n],
-        );
-        let (inv_start, per_annuity, annuity_per) = (
-            &t.inv_start_upb[..n],
+        let annuity = &balances.annuity[..n];
+        let (per_annuity, value_per_scaled, ltv_scale) = (
             &t.upb_per_annuity[..n],
-            &t.annuity_per_upb[..n],
+            &t.value_per_scaled[..n],
+            &t.ltv_scale[..n],
         );
-        let (value, ltv_scale) = (&t.value[..n], &t.ltv_scale[..n]);
-        let (note, fico_mult, age) = (
+        let (note, fico_mult, refi_credit, age) = (
             &t.note_rate_pct[..n],
             &t.fico_multiplier[..n],
+            &t.refi_credit[..n],
             &t.age_months[..n],
         );
+        let accumulated = &mut accumulated[..n];
         // Logistic arguments are bounded so the product of the two denominators below
         // stays finite (e^300 squared is far below the f64 range).
         let bound = |z: f64| z.max(-300.0).min(300.0);
@@ -374,22 +424,30 @@ impl Behaviour for PathBehaviour<'_> {
             let loan_age = age[j] + month_f;
             let scheduled = per_annuity[j] * annuity[j];
             let mtm_ltv_pct = scheduled * ltv_scale[j] * inv_hpi_start;
+            let incentive = note[j] - mortgage_pct;
             // Both S-curves share one division: 1/(d1 d2) gives 1/d1 and 1/d2.
             let refi_denominator = 1.0
                 + exp(bound(
-                    -p.refi_slope_per_pct * (note[j] - mortgage_pct - p.refi_midpoint_pct),
+                    -p.refi_slope_per_pct * (incentive - p.refi_midpoint_pct),
                 ));
             let ltv_denominator = 1.0
                 + exp(bound(
                     -d.ltv_slope_per_pct * (mtm_ltv_pct - d.ltv_midpoint_pct),
                 ));
             let inv_both = 1.0 / (refi_denominator * ltv_denominator);
-            let refi = refi_max * ltv_denominator * inv_both;
+            let equity_damping = exp(bound(
+                -p.refi_ltv_damping_per_pct * (mtm_ltv_pct - p.refi_ltv_threshold_pct).max(0.0),
+            ));
+            let refi = refi_credit[j] * equity_damping * ltv_denominator * inv_both;
             let ltv_curve = d.max_pct * refi_denominator * inv_both;
 
-            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * perf[j] * inv_start[j];
+            let burnout = p.burnout_floor
+                + (1.0 - p.burnout_floor) * exp(bound(-p.burnout_per_pct_year * accumulated[j]));
+            accumulated[j] += incentive.max(0.0) * MONTHS_PER_YEAR_INV;
+            let mobility = exp(bound(p.lock_in_per_pct * incentive.min(0.0) + mobility_hpa));
             let prepay_seasoning = (loan_age * inv_prepay_seasoning).min(1.0);
-            let prepay_hazard = (turnover + refi * burnout) * prepay_seasoning * seasonal;
+            let prepay_hazard =
+                (turnover * mobility + refi * burnout) * prepay_seasoning * seasonal;
             smm[j] = 1.0 - exp(-prepay_hazard * MONTHS_PER_YEAR_INV);
 
             let default_seasoning = (loan_age * inv_default_seasoning).min(1.0);
@@ -397,11 +455,10 @@ impl Behaviour for PathBehaviour<'_> {
             let default_hazard = (d.floor_pct + ltv_curve) * fico_mult[j] * default_seasoning;
             mdr[j] = 1.0 - exp(-default_hazard * MONTHS_PER_YEAR_INV);
 
-            // Net recovery over the scheduled balance; a matured loan (1/annuity = 0)
-            // liquidates nothing, so its severity (1) does not matter.
-            let value_share = recovery_factor * value[j] * annuity_per[j] * inv_annuity[j];
-            severity[j] = (1.0 - value_share).max(min_severity).min(1.0);
+            recovery[j] = recovery_factor * value_per_scaled[j];
         }
+        rates.min_severity = l.min_severity_pct / 100.0;
+        rates.foreclosure_cost = l.foreclosure_cost_pct / 100.0;
         rates.discount = self.discount[m];
     }
 }

@@ -21,7 +21,7 @@ pub const MONEY_SCALE: i8 = 2;
 pub type ColumnGetter = fn(&CashflowRow) -> Money;
 
 /// The money columns in file order, with how each is read from a row.
-pub const MONEY_COLUMNS: [(&str, ColumnGetter); 15] = [
+pub const MONEY_COLUMNS: [(&str, ColumnGetter); 19] = [
     ("performing_balance", |r| r.performing_balance),
     ("new_default", |r| r.new_default),
     ("foreclosure_balance", |r| r.foreclosure_balance),
@@ -37,6 +37,10 @@ pub const MONEY_COLUMNS: [(&str, ColumnGetter); 15] = [
     ("principal_recovery", |r| r.principal_recovery),
     ("principal_loss", |r| r.principal_loss),
     ("liquidated_balance", |r| r.liquidated_balance),
+    ("interest_loss", |r| r.interest_loss),
+    ("foreclosure_cost", |r| r.foreclosure_cost),
+    ("mi_recovery", |r| r.mi_recovery),
+    ("credit_loss", |r| r.credit_loss),
 ];
 
 /// Why the table could not be written or read.

@@ -76,6 +76,10 @@ pub struct DeterministicConfigFile {
     pub recovery_lag_months: u32,
     #[serde(default)]
     pub advancing: bool,
+    /// Foreclosure and REO costs at liquidation, percent of the liquidated balance;
+    /// default 0 (the SIFMA standard's cash flow has none).
+    #[serde(default)]
+    pub foreclosure_cost_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -285,57 +289,58 @@ impl RunConfig {
                     .map_err(|_| value_error("as_of", format!("{s:?} is not a YYYY-MM-DD date")))
             })
             .transpose()?;
-        let model =
-            match file.model {
-                ModelConfigFile::Deterministic(ref d) => {
-                    let prepay = match d.prepay {
-                        PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
-                        PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
-                        PrepayConfigFile::SmmPct(v) => PrepaySpeed::SmmPct(v),
-                    };
-                    let default = match d.default {
-                        None => DefaultSpeed::None,
-                        Some(DefaultConfigFile::Sda(v)) => DefaultSpeed::Sda(v),
-                        Some(DefaultConfigFile::CdrPct(v)) => DefaultSpeed::CdrPct(v),
-                        Some(DefaultConfigFile::MdrPct(v)) => DefaultSpeed::MdrPct(v),
-                    };
-                    let pipeline = Pipeline {
-                        recovery_lag_months: d.recovery_lag_months,
-                        advancing: d.advancing,
-                    };
-                    if let Some(section) = file.stochastic_section() {
-                        return Err(value_error(
-                            section,
-                            "applies only to model.kind = \"stochastic\"".to_string(),
-                        ));
-                    }
-                    Model::Deterministic(
-                        DeterministicModel::new(prepay, default, d.severity_pct, pipeline)
-                            .map_err(|source| ConfigError::Model {
-                                path: path.to_path_buf(),
-                                source,
-                            })?,
-                    )
+        let model = match file.model {
+            ModelConfigFile::Deterministic(ref d) => {
+                let prepay = match d.prepay {
+                    PrepayConfigFile::Psa(v) => PrepaySpeed::Psa(v),
+                    PrepayConfigFile::CprPct(v) => PrepaySpeed::CprPct(v),
+                    PrepayConfigFile::SmmPct(v) => PrepaySpeed::SmmPct(v),
+                };
+                let default = match d.default {
+                    None => DefaultSpeed::None,
+                    Some(DefaultConfigFile::Sda(v)) => DefaultSpeed::Sda(v),
+                    Some(DefaultConfigFile::CdrPct(v)) => DefaultSpeed::CdrPct(v),
+                    Some(DefaultConfigFile::MdrPct(v)) => DefaultSpeed::MdrPct(v),
+                };
+                let pipeline = Pipeline {
+                    recovery_lag_months: d.recovery_lag_months,
+                    advancing: d.advancing,
+                };
+                if let Some(section) = file.stochastic_section() {
+                    return Err(value_error(
+                        section,
+                        "applies only to model.kind = \"stochastic\"".to_string(),
+                    ));
                 }
-                ModelConfigFile::Stochastic(ref m) => {
-                    let sections = StochasticSections {
-                        rates: file.rates.clone(),
-                        house_prices: file.house_prices.clone(),
-                        prepay: file.prepay,
-                        default: file.default,
-                        loss: file.loss.clone(),
-                        discount: file.discount.clone(),
-                    };
-                    let base_dir = path.parent().unwrap_or(Path::new("."));
-                    let spec = StochasticSpec::from_file(m, sections, base_dir, read).map_err(
-                        |source| ConfigError::Stochastic {
+                Model::Deterministic(
+                    DeterministicModel::new(prepay, default, d.severity_pct, pipeline)
+                        .and_then(|m| m.with_foreclosure_cost_pct(d.foreclosure_cost_pct))
+                        .map_err(|source| ConfigError::Model {
                             path: path.to_path_buf(),
                             source,
-                        },
-                    )?;
-                    Model::Stochastic(Box::new(spec))
-                }
-            };
+                        })?,
+                )
+            }
+            ModelConfigFile::Stochastic(ref m) => {
+                let sections = StochasticSections {
+                    rates: file.rates.clone(),
+                    house_prices: file.house_prices.clone(),
+                    prepay: file.prepay,
+                    default: file.default,
+                    loss: file.loss.clone(),
+                    discount: file.discount.clone(),
+                };
+                let base_dir = path.parent().unwrap_or(Path::new("."));
+                let spec =
+                    StochasticSpec::from_file(m, sections, base_dir, read).map_err(|source| {
+                        ConfigError::Stochastic {
+                            path: path.to_path_buf(),
+                            source,
+                        }
+                    })?;
+                Model::Stochastic(Box::new(spec))
+            }
+        };
         Ok(RunConfig {
             run_id,
             horizon_months: file.horizon_months,

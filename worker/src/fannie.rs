@@ -17,11 +17,13 @@ mod col {
     pub(super) const ORIG_UPB: usize = 10;
     pub(super) const CURRENT_UPB: usize = 12;
     pub(super) const ORIG_TERM: usize = 13;
+    pub(super) const ORIG_DATE: usize = 14;
     pub(super) const LOAN_AGE: usize = 16;
     pub(super) const REM_MONTHS: usize = 17;
     pub(super) const OLTV: usize = 20;
     pub(super) const CSCORE_B: usize = 24;
     pub(super) const STATE: usize = 31;
+    pub(super) const MI_PCT: usize = 34;
     pub(super) const PRODUCT: usize = 35;
     pub(super) const ZERO_BAL_CODE: usize = 44;
 }
@@ -205,6 +207,9 @@ pub fn import(
             fico: num(col::CSCORE_B).map(|v| v as i64),
             state: Some(f(col::STATE).to_string()).filter(|s| !s.is_empty()),
             orig_upb: num(col::ORIG_UPB),
+            mi_pct: num(col::MI_PCT),
+            orig_date: orig_month(f(col::ORIG_DATE)),
+            current_ltv_pct: None,
         };
         // Keep only loans the portfolio accepts, naming what is wrong with the others.
         let check = Portfolio::from_records(vec![record.clone()], ProblemSink::default());
@@ -235,6 +240,18 @@ pub fn import(
         return Err(ImportError::Empty(Box::new(summary)));
     }
     Ok((records, summary))
+}
+
+/// The file's `MMYYYY` origination date as the portfolio's `YYYY-MM`; anything else is
+/// kept as written so that validation names it.
+fn orig_month(mmyyyy: &str) -> Option<String> {
+    match mmyyyy.len() {
+        0 => None,
+        6 if mmyyyy.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(format!("{}-{}", &mmyyyy[2..], &mmyyyy[..2]))
+        }
+        _ => Some(mmyyyy.to_string()),
+    }
 }
 
 /// The bundled synthetic sample in this layout, for tests and examples.
@@ -273,6 +290,12 @@ mod tests {
             (first.fico, first.state.as_deref(), first.orig_ltv_pct),
             (Some(742), Some("CA"), Some(80.0))
         );
+        // ORIG_DATE (MMYYYY) and MI_PCT map to the portfolio's orig_date and mi_pct.
+        assert_eq!(
+            (first.orig_date.as_deref(), first.mi_pct),
+            (Some("2022-12"), None)
+        );
+        assert_eq!(records[1].mi_pct, Some(30.0));
         // Loan 2's current UPB and rate are blank: origination values stand in.
         assert_eq!(
             (records[1].current_upb, records[1].note_rate_pct),

@@ -50,7 +50,7 @@ pub struct Column {
 }
 
 /// The portfolio schema, in file order.
-pub const COLUMNS: [Column; 10] = [
+pub const COLUMNS: [Column; 13] = [
     Column {
         name: "loan_id",
         kind: Kind::Text,
@@ -121,6 +121,27 @@ pub const COLUMNS: [Column; 10] = [
         get: |l| Cell::Number(l.orig_upb),
         set: |l, c| l.orig_upb = c.number(),
     },
+    Column {
+        name: "mi_pct",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.mi_pct),
+        set: |l, c| l.mi_pct = c.number(),
+    },
+    Column {
+        name: "orig_date",
+        kind: Kind::Text,
+        required: false,
+        get: |l| Cell::Text(l.orig_date.clone()),
+        set: |l, c| l.orig_date = c.text().filter(|s| !s.is_empty()),
+    },
+    Column {
+        name: "current_ltv_pct",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.current_ltv_pct),
+        set: |l, c| l.current_ltv_pct = c.number(),
+    },
 ];
 
 /// The names of the columns every portfolio must have.
@@ -170,6 +191,9 @@ fn blank_record() -> LoanRecord {
         fico: None,
         state: None,
         orig_upb: None,
+        mi_pct: None,
+        orig_date: None,
+        current_ltv_pct: None,
     }
 }
 

@@ -58,6 +58,15 @@ pub struct RunReport {
     /// ES = mean of the worst ceil((1 - alpha) N) (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<LossSummary>,
+    /// Lifetime total credit loss across scenarios (principal, interest and foreclosure
+    /// costs less mortgage insurance), USD, with the same statistics as `loss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_loss: Option<LossSummary>,
+    /// How each property was valued at the run date: loans marked from
+    /// `current_ltv_pct`, from the house-price history, and at origination value
+    /// (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks: Option<engine::marks::MarkCounts>,
     /// Each deterministic stress path's results (stochastic mode with stress paths).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stress: Vec<StressReport>,
@@ -89,6 +98,9 @@ pub struct StressReport {
     /// (see `discounting`).
     pub pv: f64,
     pub lifetime_loss: f64,
+    /// Total credit loss (principal, interest and costs less mortgage insurance).
+    #[serde(default)]
+    pub credit_loss: f64,
     /// The path's lifetime totals, percentages of the starting balance and WAL.
     #[serde(default)]
     pub totals: Option<Totals>,
@@ -148,12 +160,27 @@ pub struct Totals {
     pub liquidated_balance: f64,
     pub principal_recovery: f64,
     pub principal_loss: f64,
+    /// Net-rate interest lost on defaulted loans from default to liquidation.
+    #[serde(default)]
+    pub interest_loss: f64,
+    /// Foreclosure and REO costs paid at liquidation.
+    #[serde(default)]
+    pub foreclosure_cost: f64,
+    /// Mortgage insurance claims paid.
+    #[serde(default)]
+    pub mi_recovery: f64,
+    /// principal_loss + interest_loss + foreclosure_cost - mi_recovery.
+    #[serde(default)]
+    pub credit_loss: f64,
     pub net_interest: f64,
     pub servicing_fee: f64,
     /// new_default / starting balance, percent.
     pub cumulative_default_pct: f64,
     /// principal_loss / starting balance, percent.
     pub loss_pct: f64,
+    /// credit_loss / starting balance, percent.
+    #[serde(default)]
+    pub credit_loss_pct: f64,
     /// Weighted average life of investor principal, years:
     /// sum(t x principal_t) / sum(principal_t) / 12, on the projected cash flow.
     pub wal_years: f64,
@@ -192,6 +219,10 @@ impl Totals {
             weighted += f64::from(row.month) * principal;
         }
         let total = |c| table.column_total(c);
+        let credit_loss = total(Summed::PrincipalLoss)
+            + total(Summed::InterestLoss)
+            + total(Summed::ForeclosureCost)
+            - total(Summed::MortgageInsurance);
         let pct = |m: Money| {
             if start_upb == Money::ZERO {
                 0.0
@@ -206,10 +237,15 @@ impl Totals {
             liquidated_balance: usd(total(Summed::LiquidatedBalance)),
             principal_recovery: usd(recovery),
             principal_loss: usd(total(Summed::PrincipalLoss)),
+            interest_loss: usd(total(Summed::InterestLoss)),
+            foreclosure_cost: usd(total(Summed::ForeclosureCost)),
+            mi_recovery: usd(total(Summed::MortgageInsurance)),
+            credit_loss: usd(credit_loss),
             net_interest: usd(total(Summed::NetInterest)),
             servicing_fee: usd(servicing),
             cumulative_default_pct: pct(total(Summed::NewDefault)),
             loss_pct: pct(total(Summed::PrincipalLoss)),
+            credit_loss_pct: pct(credit_loss),
             wal_years: if principal_sum > 0.0 {
                 weighted / principal_sum / 12.0
             } else {
@@ -232,10 +268,15 @@ impl Totals {
             liquidated_balance: r(self.liquidated_balance),
             principal_recovery: r(self.principal_recovery),
             principal_loss: r(self.principal_loss),
+            interest_loss: r(self.interest_loss),
+            foreclosure_cost: r(self.foreclosure_cost),
+            mi_recovery: r(self.mi_recovery),
+            credit_loss: r(self.credit_loss),
             net_interest: r(self.net_interest),
             servicing_fee: r(self.servicing_fee),
             cumulative_default_pct: self.cumulative_default_pct * f,
             loss_pct: self.loss_pct * f,
+            credit_loss_pct: self.credit_loss_pct * f,
             wal_years: self.wal_years,
         }
     }

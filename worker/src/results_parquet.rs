@@ -59,7 +59,7 @@ fn money_field(name: &str) -> Field {
 
 /// Columns: scenario INT32, kind STRING ("random" for Monte Carlo draws, "stress" for
 /// stress paths: scenarios from `random` on), pv DOUBLE (USD), lifetime_loss,
-/// new_default, voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
+/// credit_loss, new_default, voluntary_prepayment DECIMAL(18,2), wal_years DOUBLE.
 pub fn write_scenario_results(
     store: &Store,
     key: &str,
@@ -71,6 +71,7 @@ pub fn write_scenario_results(
         Field::new("kind", DataType::Utf8, false),
         Field::new("pv", DataType::Float64, false),
         money_field("lifetime_loss"),
+        money_field("credit_loss"),
         money_field("new_default"),
         money_field("voluntary_prepayment"),
         Field::new("wal_years", DataType::Float64, false),
@@ -84,6 +85,7 @@ pub fn write_scenario_results(
         )),
         Arc::new(Float64Array::from_iter_values(results.iter().map(|r| r.pv))),
         money(results.iter().map(|r| r.lifetime_loss.to_cents()).collect()),
+        money(results.iter().map(|r| r.credit_loss.to_cents()).collect()),
         money(results.iter().map(|r| r.new_default.to_cents()).collect()),
         money(
             results
@@ -99,14 +101,18 @@ pub fn write_scenario_results(
 }
 
 /// Columns: loan_id STRING, state STRING (nullable), current_upb DOUBLE, pv_mean,
-/// pv_std, expected_loss DOUBLE (USD), default_probability DOUBLE (0-1), scenarios INT32.
+/// pv_std, expected_loss, expected_credit_loss DOUBLE (USD), default_probability DOUBLE
+/// (0-1), scenarios INT32, mark_method STRING (how the property was valued at the run
+/// date: current_ltv, history or origination), property_value DOUBLE (USD, that value).
 pub fn write_loan_results(
     store: &Store,
     key: &str,
     portfolio: &Portfolio,
     sums: &[LoanSums],
+    marks: &engine::marks::Marks,
 ) -> Result<(), CashflowFileError> {
     assert_eq!(portfolio.len(), sums.len());
+    assert_eq!(portfolio.len(), marks.method.len());
     let results: Vec<_> = sums
         .iter()
         .zip(portfolio.current_upb())
@@ -119,8 +125,11 @@ pub fn write_loan_results(
         Field::new("pv_mean", DataType::Float64, false),
         Field::new("pv_std", DataType::Float64, false),
         Field::new("expected_loss", DataType::Float64, false),
+        Field::new("expected_credit_loss", DataType::Float64, false),
         Field::new("default_probability", DataType::Float64, false),
         Field::new("scenarios", DataType::Int32, false),
+        Field::new("mark_method", DataType::Utf8, false),
+        Field::new("property_value", DataType::Float64, false),
     ]));
     let states: Vec<Option<String>> = portfolio
         .state()
@@ -143,10 +152,19 @@ pub fn write_loan_results(
             results.iter().map(|r| r.expected_loss),
         )),
         Arc::new(Float64Array::from_iter_values(
+            results.iter().map(|r| r.expected_credit_loss),
+        )),
+        Arc::new(Float64Array::from_iter_values(
             results.iter().map(|r| r.default_probability),
         )),
         Arc::new(Int32Array::from_iter_values(
             sums.iter().map(|s| s.scenarios as i32),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            marks.method.iter().map(|m| m.name()),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            marks.value_usd.iter().copied(),
         )),
     ];
     put_batch(store, key, schema, columns)

@@ -139,6 +139,10 @@ pub fn run_shard(
                     model.scenarios().count()
                 )));
             }
+            // Properties valued at the run date; a pure function of each loan, so every
+            // shard and the reducer agree on it.
+            let marks = spec.marks(&portfolio, run_date);
+            let portfolio = portfolio.with_marked_values(marks.value_usd);
             let p = project_stochastic(&portfolio, &model, task.horizon_months, range);
             (p.tables, Some(p.loan_sums), p.loan_months)
         }
@@ -208,7 +212,7 @@ fn units_array(values: Vec<i128>) -> ArrayRef {
     )
 }
 
-/// Partial tables: scenario, month, and the 12 summed columns as exact integer units
+/// Partial tables: scenario, month, and the `SUMMED_COUNT` summed columns as exact integer units
 /// (DECIMAL(38,0) of 1/10,000 USD), so that merging partials is exact.
 pub fn table_columns(
     first_scenario: u32,
@@ -246,6 +250,7 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_field("pv_cents_squared"),
         units_field("loss_units"),
         units_field("default_units"),
+        units_field("credit_loss_units"),
         Field::new("scenarios", DataType::Int32, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
@@ -257,6 +262,7 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_array(sums.iter().map(|s| s.pv_cents_squared).collect()),
         units_array(sums.iter().map(|s| s.loss_units).collect()),
         units_array(sums.iter().map(|s| s.default_units).collect()),
+        units_array(sums.iter().map(|s| s.credit_loss_units).collect()),
         Arc::new(Int32Array::from_iter_values(
             sums.iter().map(|s| s.scenarios as i32),
         )),
@@ -372,7 +378,8 @@ pub fn read_partial_in(
             let index = batch.column(0).as_primitive::<Int64Type>();
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
             let (pv, cents, sq, loss, default) = (col(1), col(2), col(3), col(4), col(5));
-            let count = batch.column(6).as_primitive::<Int32Type>();
+            let credit_loss = col(6);
+            let count = batch.column(7).as_primitive::<Int32Type>();
             for i in 0..batch.num_rows() {
                 let Some(slot) = (index.value(i) as u64)
                     .checked_sub(task.loan_start)
@@ -390,6 +397,7 @@ pub fn read_partial_in(
                     pv_cents_squared: sq.value(i),
                     loss_units: loss.value(i),
                     default_units: default.value(i),
+                    credit_loss_units: credit_loss.value(i),
                     scenarios: count.value(i) as u32,
                 };
             }

@@ -2,8 +2,10 @@
 //! [default], [loss], [discount]): wire types with documented defaults, and their
 //! validation into engine types.
 
+use engine::YearMonth;
 use engine::curve::{CurveError, ZeroCurve};
 use engine::kernel::Pipeline;
+use engine::marks::{HpiHistory, Marks};
 use engine::scenario::{HousePrices, HullWhite, ScenarioError, ScenarioSet, StressPath};
 use engine::stochastic::{DefaultParams, LossParams, ParamError, PrepayParams, StochasticModel};
 use serde::Deserialize;
@@ -62,6 +64,10 @@ pub struct HousePricesFile {
     pub rate_correlation: f64,
     /// Default: `drift_pct`.
     pub initial_hpa_pct: Option<f64>,
+    /// House-price index history (CSV `month,index` national, or `month,state,index`,
+    /// month `YYYY-MM`), relative to the config file: properties are marked from their
+    /// origination month to the run date with it.
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl Default for HousePricesFile {
@@ -72,6 +78,7 @@ impl Default for HousePricesFile {
             persistence: 0.6,
             rate_correlation: -0.3,
             initial_hpa_pct: None,
+            history: None,
         }
     }
 }
@@ -87,6 +94,7 @@ pub struct LossFile {
     pub reo_discount_pct: f64,
     pub sale_cost_pct: f64,
     pub min_severity_pct: f64,
+    pub foreclosure_cost_pct: f64,
     pub recovery_lag_months: u32,
     pub advancing: bool,
 }
@@ -98,6 +106,7 @@ impl Default for LossFile {
             reo_discount_pct: d.reo_discount_pct,
             sale_cost_pct: d.sale_cost_pct,
             min_severity_pct: d.min_severity_pct,
+            foreclosure_cost_pct: d.foreclosure_cost_pct,
             recovery_lag_months: d.pipeline.recovery_lag_months,
             advancing: d.pipeline.advancing,
         }
@@ -128,6 +137,11 @@ pub enum StochasticConfigError {
         path: std::path::PathBuf,
         message: String,
     },
+    #[error("house_prices.history: {path}: {message}")]
+    HistoryFile {
+        path: std::path::PathBuf,
+        message: String,
+    },
 }
 
 /// Validated stochastic settings; the engine model is built once the horizon and the
@@ -145,6 +159,8 @@ pub struct StochasticSpec {
     pub loss: LossParams,
     pub oas_bp: f64,
     pub stress: Vec<StressPath>,
+    /// The house-price history properties are marked with, when configured.
+    pub hpi_history: Option<HpiHistory>,
 }
 
 /// All the stochastic sections of one file.
@@ -196,6 +212,7 @@ impl StochasticSpec {
                 reo_discount_pct: l.reo_discount_pct,
                 sale_cost_pct: l.sale_cost_pct,
                 min_severity_pct: l.min_severity_pct,
+                foreclosure_cost_pct: l.foreclosure_cost_pct,
                 pipeline: Pipeline {
                     recovery_lag_months: l.recovery_lag_months,
                     advancing: l.advancing,
@@ -207,6 +224,11 @@ impl StochasticSpec {
                 .iter()
                 .map(|p| read_stress_path_with(&base_dir.join(p), read))
                 .collect::<Result<_, _>>()?,
+            hpi_history: hp
+                .history
+                .as_ref()
+                .map(|p| read_hpi_history_with(&base_dir.join(p), read))
+                .transpose()?,
         };
         // Validate everything now, with a one-month grid, so a bad key fails before any
         // input is read.
@@ -240,6 +262,82 @@ impl StochasticSpec {
             first_month_of_year,
         )?)
     }
+}
+
+impl StochasticSpec {
+    /// Each property's value at the run date (see [`engine::marks::mark`]).
+    pub fn marks(&self, portfolio: &engine::Portfolio, as_of: chrono::NaiveDate) -> Marks {
+        use chrono::Datelike;
+        let month = YearMonth::new(as_of.year(), as_of.month()).expect("a calendar date");
+        engine::marks::mark(
+            portfolio,
+            self.hpi_history.as_ref(),
+            month,
+            self.default.missing_ltv_pct,
+        )
+    }
+}
+
+/// Reads a house-price history CSV: header `month,index` (national) or
+/// `month,state,index` (a blank state is national), months `YYYY-MM` in any order.
+/// Problems name the file, the data row and the column.
+pub fn read_hpi_history_with(
+    path: &std::path::Path,
+    read: ReadFile<'_>,
+) -> Result<HpiHistory, StochasticConfigError> {
+    let fail = |message: String| StochasticConfigError::HistoryFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = read(path).map_err(|e| fail(e.to_string()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(bytes.as_slice());
+    let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let find = |c: &str| headers.iter().position(|h| h == c);
+    let (Some(month_at), Some(index_at)) = (find("month"), find("index")) else {
+        return Err(fail(
+            "needs columns \"month\" and \"index\" (and optionally \"state\")".into(),
+        ));
+    };
+    let state_at = find("state");
+    let mut history = HpiHistory::default();
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 1;
+        let record = record.map_err(|e| fail(format!("row {row}: {e}")))?;
+        let cell = |c: usize| record.get(c).unwrap_or("");
+        let month = YearMonth::parse(cell(month_at)).ok_or_else(|| {
+            fail(format!(
+                "row {row}, column month: {:?} is not a month written YYYY-MM",
+                cell(month_at)
+            ))
+        })?;
+        let index: f64 = cell(index_at).parse().map_err(|_| {
+            fail(format!(
+                "row {row}, column index: {:?} is not a number",
+                cell(index_at)
+            ))
+        })?;
+        let state = match state_at.map(cell).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Some([s.as_bytes()[0], s.as_bytes()[1]])
+            }
+            Some(s) => {
+                return Err(fail(format!(
+                    "row {row}, column state: {s:?} is not a two-letter state code"
+                )));
+            }
+        };
+        history
+            .insert(month, state, index)
+            .map_err(|e| fail(format!("row {row}: {e}")))?;
+    }
+    if history.is_empty() {
+        return Err(fail("has no rows".into()));
+    }
+    Ok(history)
 }
 
 /// Reads a stress path CSV: header `month,short_rate_pct,mortgage_rate_pct,hpi`, months

@@ -1,5 +1,6 @@
 //! The engine's integration tests: published SIFMA/textbook values and property tests.
 
+mod credit;
 mod properties;
 mod sifma;
 mod stochastic;

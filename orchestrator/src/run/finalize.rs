@@ -57,6 +57,8 @@ struct StochasticOutcome {
     bands: Vec<engine::risk::CashflowBand>,
     stress: Vec<StressReport>,
     loan_sums: Vec<engine::risk::LoanSums>,
+    marks: engine::marks::Marks,
+    mark_counts: engine::marks::MarkCounts,
 }
 
 /// Everything projected for a run: one exact table per scenario, per-loan sums in
@@ -173,6 +175,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                         name: path.map(|s| s.name().to_string()).unwrap_or_default(),
                         pv: r.pv,
                         lifetime_loss: r.lifetime_loss.to_cents() as f64 / 100.0,
+                        credit_loss: r.credit_loss.to_cents() as f64 / 100.0,
                         totals: Some(Totals::of(&tables[r.scenario as usize], start_upb)),
                         discounting: path
                             .map(|s| s.discounting(model.scenarios().months()))
@@ -180,7 +183,15 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                     }
                 })
                 .collect();
+            // The same marks the shards projected with (a pure function of each loan).
+            let marks = spec.marks(portfolio, run_date);
+            let mut mark_counts = engine::marks::MarkCounts::default();
+            for &m in &marks.method {
+                mark_counts.add(m);
+            }
             Some(StochasticOutcome {
+                marks,
+                mark_counts,
                 results,
                 random,
                 summary,
@@ -223,7 +234,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         results_parquet::write_scenario_results(store, &key, &s.results, s.random)?;
         outputs.push(key);
         let key = part_key(LOAN_TABLE);
-        results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums)?;
+        results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums, &s.marks)?;
         outputs.push(key);
     }
 
@@ -269,6 +280,8 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             .map(|s| s.bands.clone())
             .unwrap_or_default(),
         loss: stochastic.as_ref().map(|s| s.summary.loss.clone()),
+        credit_loss: stochastic.as_ref().map(|s| s.summary.credit_loss.clone()),
+        marks: stochastic.as_ref().map(|s| s.mark_counts),
         timing: Timing {
             wall_seconds,
             loan_months_per_second: if wall_seconds > 0.0 {

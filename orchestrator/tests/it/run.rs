@@ -431,3 +431,162 @@ missing_fico = 700
         .expect("table");
     assert_eq!(rows.iter().map(|r| r.month).max(), Some(120));
 }
+
+/// Marks from origination and total credit loss, end to end: three loans marked each way
+/// (current LTV, the house-price history from `orig_date`, origination value when the
+/// history starts too late), the report's counts, `loan_results`' `mark_method` and
+/// `property_value` against values computed here from the history file, and the total
+/// credit loss adding up from its parts in the report and `scenario_results`.
+#[test]
+fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("three.parquet");
+    let loan = |id: &str| engine::LoanRecord {
+        loan_id: id.into(),
+        current_upb: 180_000.0,
+        note_rate_pct: 6.5,
+        servicing_fee_pct: Some(0.25),
+        orig_term_months: 360,
+        loan_age_months: 48,
+        orig_ltv_pct: Some(90.0),
+        fico: Some(680),
+        orig_upb: Some(190_000.0),
+        mi_pct: Some(25.0),
+        ..Default::default()
+    };
+    let records = vec![
+        engine::LoanRecord {
+            current_ltv_pct: Some(120.0),
+            ..loan("ltv")
+        },
+        engine::LoanRecord {
+            orig_date: Some("2022-11".into()),
+            ..loan("history")
+        },
+        engine::LoanRecord {
+            orig_date: Some("1990-06".into()),
+            ..loan("before-history")
+        },
+    ];
+    worker::portfolio_file::write_portfolio_parquet(&portfolio, &records).expect("portfolio");
+    let history = repo().join("data/hpi_history.csv");
+    let text = std::fs::read_to_string(repo().join("data/run.toml"))
+        .expect("bundled config")
+        .replace("scenarios = 200", "scenarios = 8")
+        .replace(
+            "stress/severely_adverse.csv",
+            &repo()
+                .join("data/stress/severely_adverse.csv")
+                .display()
+                .to_string(),
+        )
+        .replace(
+            "\"hpi_history.csv\"",
+            &format!("{:?}", history.display().to_string()),
+        );
+    let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
+    let store = Store::local(dir.path().join("out"));
+    let outcome = run_sharded(
+        LocalRun {
+            portfolio: &PortfolioSource::File(portfolio.clone()),
+            config: &config,
+            store: &store,
+            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
+            sizing: Sizing::Count(2),
+            inputs: Default::default(),
+            overwrite: false,
+        },
+        &|_| {},
+    )
+    .expect("run");
+    let report = &outcome.report;
+    assert_eq!(
+        report.marks,
+        Some(engine::marks::MarkCounts {
+            current_ltv: 1,
+            history: 1,
+            origination: 1
+        })
+    );
+
+    // The history file, read here: the latest index at or before each month.
+    let index: Vec<(String, f64)> = std::fs::read_to_string(&history)
+        .expect("history")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("month"))
+        .map(|l| {
+            let (m, v) = l.split_once(',').expect("two columns");
+            (m.to_string(), v.parse().expect("number"))
+        })
+        .collect();
+    let at = |month: &str| {
+        index
+            .iter()
+            .rev()
+            .find(|(m, _)| m.as_str() <= month)
+            .expect("covered")
+            .1
+    };
+    let origination_value = 190_000.0 / 0.9;
+    let expected = [
+        ("ltv", "current_ltv", 180_000.0 / 1.2),
+        (
+            "history",
+            "history",
+            origination_value * at("2026-11") / at("2022-11"),
+        ),
+        ("before-history", "origination", origination_value),
+    ];
+    let key = worker::layout::table_key(
+        worker::results_parquet::LOAN_TABLE,
+        NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
+        "sample",
+    );
+    let batches =
+        worker::parquet_file::decode_batches(store.get(&key).expect("get").expect("loans"))
+            .expect("parquet");
+    use arrow::array::AsArray;
+    let batch = &batches[0];
+    let column = |name: &str| {
+        batch
+            .column(batch.schema().index_of(name).expect(name))
+            .clone()
+    };
+    let (ids, methods, values) = (
+        column("loan_id"),
+        column("mark_method"),
+        column("property_value"),
+    );
+    for (i, (id, method, value)) in expected.iter().enumerate() {
+        assert_eq!(ids.as_string::<i32>().value(i), *id);
+        assert_eq!(methods.as_string::<i32>().value(i), *method, "{id}");
+        let got = values
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .value(i);
+        assert!((got - value).abs() < 1e-6, "{id}: {got} vs {value}");
+    }
+    // The underwater loan (marked at 120%) has the largest expected credit loss.
+    let credit = column("expected_credit_loss");
+    let credit = credit.as_primitive::<arrow::datatypes::Float64Type>();
+    assert!(credit.value(0) > credit.value(1) && credit.value(0) > 0.0);
+
+    // Total credit loss = principal + interest + costs - MI; costs are 3% of the
+    // liquidated balance (each loan-month rounded once); MI is paid on these insured loans.
+    let t = &report.totals;
+    assert!(t.interest_loss > 0.0 && t.mi_recovery > 0.0 && t.foreclosure_cost > 0.0);
+    assert!(
+        (t.credit_loss - (t.principal_loss + t.interest_loss + t.foreclosure_cost - t.mi_recovery))
+            .abs()
+            < 0.02,
+        "{t:?}"
+    );
+    assert!(
+        (t.foreclosure_cost - 0.03 * t.liquidated_balance).abs() < 0.05,
+        "{t:?}"
+    );
+    let credit_loss = report.credit_loss.as_ref().expect("credit loss summary");
+    assert!((credit_loss.expected - t.credit_loss).abs() < 0.01 * t.credit_loss.max(1.0));
+    let stress = &report.stress[0];
+    let stress_totals = stress.totals.as_ref().expect("totals");
+    assert!((stress.credit_loss - stress_totals.credit_loss).abs() < 0.01);
+}

@@ -126,6 +126,10 @@ fn small_stochastic(dir: &Path) -> (PathBuf, PathBuf) {
         .replace(
             "stress/severely_adverse.csv",
             s(&repo().join("data/stress/severely_adverse.csv")),
+        )
+        .replace(
+            "\"hpi_history.csv\"",
+            &format!("{:?}", s(&repo().join("data/hpi_history.csv"))),
         );
     let config_path = dir.join("small.toml");
     std::fs::write(&config_path, config).expect("write config");
