@@ -23,10 +23,11 @@ pub enum Summed {
     InterestLoss,
     ForeclosureCost,
     MortgageInsurance,
+    RecoupedInterest,
 }
 
 /// How many amounts are summed per loan-month.
-pub const SUMMED_COUNT: usize = 15;
+pub const SUMMED_COUNT: usize = 16;
 
 /// One month of a projected cash-flow table. Names follow the SIFMA chapter SF default
 /// cash-flow table, plus the pass-through (net) interest and the servicing fee.
@@ -67,8 +68,11 @@ pub struct CashflowRow {
     /// recovery month").
     pub liquidated_balance: Money,
     /// Net-rate interest the loans liquidated this month did not pay from default to
-    /// liquidation (advanced and then recouped from the proceeds when advancing).
+    /// liquidation, on their unpaid balance.
     pub interest_loss: Money,
+    /// Interest the servicer advanced on those loans (on their amortising balance) and
+    /// recouped from the proceeds; 0 without advancing.
+    pub recouped_interest: Money,
     /// Foreclosure and REO costs paid at liquidation.
     pub foreclosure_cost: Money,
     /// Mortgage insurance claims paid on the loans liquidated this month.
@@ -88,13 +92,8 @@ impl CashflowRow {
         } else {
             self.actual_amortization
         };
-        let recouped = if advancing {
-            self.interest_loss
-        } else {
-            Money::ZERO
-        };
         principal + self.voluntary_prepayment + self.principal_recovery + self.net_interest
-            - recouped
+            - self.recouped_interest
             - self.foreclosure_cost
             + self.mi_recovery
     }
@@ -220,6 +219,7 @@ impl CashflowTable {
             principal_loss,
             liquidated_balance,
             interest_loss,
+            recouped_interest: g(Summed::RecoupedInterest),
             foreclosure_cost,
             mi_recovery,
             credit_loss: principal_loss + interest_loss + foreclosure_cost - mi_recovery,

@@ -21,6 +21,10 @@ use crate::money::usd_to_units;
 use crate::portfolio::Portfolio;
 use crate::risk::LoanSums;
 
+/// Scheduled LTV (of the original value) at which borrower-paid mortgage insurance ends
+/// automatically (Homeowners Protection Act of 1998, 12 U.S.C. 4902(b)).
+pub const MI_TERMINATION_LTV: f64 = 0.78;
+
 /// Loans per chunk: large enough to amortise per-month overhead, small enough that a
 /// chunk's state and one month of outputs stay in the first two cache levels.
 pub const CHUNK_LOANS: usize = 256;
@@ -101,6 +105,10 @@ impl<'a> ChunkLoans<'a> {
     pub fn marked_value(&self) -> &'a [Option<f64>] {
         &self.portfolio.marked_value()[self.start..self.end]
     }
+    /// Loan `j`'s balance at origination (see [`crate::marks::origination_balance`]).
+    pub fn origination_balance(&self, j: usize) -> f64 {
+        crate::marks::origination_balance(self.portfolio, self.start + j)
+    }
     /// Loan `j`'s property value at origination (see [`crate::marks::origination_value`]).
     pub fn origination_value(&self, j: usize, missing_ltv_pct: f64) -> f64 {
         crate::marks::origination_value(self.portfolio, self.start + j, missing_ltv_pct)
@@ -114,10 +122,11 @@ pub enum LossRule {
     /// ADB(i))`, severity a fraction of the balance at default. Deterministic mode keeps it
     /// so the standard's worked tables reproduce.
     SeverityOfDefaulted,
-    /// From the property: `loss = clamp(ADB - net recovery, min_severity x ADB, ADB)`, the
-    /// severity taken on the balance actually liquidated. `MonthRates::recovery` holds the
-    /// net recovery per unit of (balance at default / annuity factor at default), which is
-    /// the same number of houses whether or not the servicer amortised the balance.
+    /// From the property: `loss = clamp(D - net recovery, min_severity x D, D)`, D the
+    /// borrower's unpaid balance at default (`NEW DEF(i-L)`), so severity is computed on
+    /// the balance it is applied to, whoever advanced. `MonthRates::recovery` holds the
+    /// net recovery per unit of (balance at default / annuity factor at default): the
+    /// defaulted share of the loan's house.
     NetRecovery,
 }
 
@@ -134,11 +143,11 @@ pub struct MonthRates {
     /// [`LossRule::NetRecovery`]: net sale proceeds of the loans liquidated this month per
     /// unit of scaled default (see [`LossRule::NetRecovery`]), USD.
     pub recovery: Vec<f64>,
-    /// [`LossRule::NetRecovery`]: the smallest severity, a fraction of the liquidated
-    /// balance.
+    /// [`LossRule::NetRecovery`]: the smallest severity, a fraction of the balance at
+    /// default.
     pub min_severity: f64,
     /// Foreclosure and REO costs (legal, taxes, upkeep) paid at liquidation, as a fraction
-    /// of the liquidated balance.
+    /// of the balance at default.
     pub foreclosure_cost: f64,
     /// Discount factor of this month's cash flows (the same for every loan of a path);
     /// used only for per-loan present values.
@@ -215,6 +224,10 @@ pub struct Scratch {
     annuity_sum: Vec<f64>,
     /// Mortgage insurance coverage, a fraction of the claim.
     mi_coverage: Vec<f64>,
+    /// The annuity factor at or below which the loan's mortgage insurance has ended: its
+    /// scheduled balance has reached 78% of the original property value (the Homeowners
+    /// Protection Act's automatic termination); 0 when the original LTV is unknown.
+    mi_end_annuity: Vec<f64>,
     /// Per-loan present value, principal loss, total credit loss and defaults of the
     /// current scenario (only filled when loan results are requested).
     loan_pv: Vec<f64>,
@@ -242,6 +255,7 @@ impl Scratch {
             ring_annuity_sum: vec![0.0; ring],
             annuity_sum: v(),
             mi_coverage: v(),
+            mi_end_annuity: v(),
             loan_pv: v(),
             loan_loss: v(),
             loan_credit_loss: v(),
@@ -312,6 +326,10 @@ pub fn project_chunk<B: Behaviour>(
         scratch.remaining[j] = f64::from(rem);
         scratch.annuity_sum[j] = 0.0;
         scratch.mi_coverage[j] = loans.mi_pct()[j] / 100.0;
+        scratch.mi_end_annuity[j] = loans.orig_ltv_pct()[j].map_or(0.0, |ltv_pct| {
+            let original_value = loans.origination_balance(j) / (ltv_pct / 100.0);
+            MI_TERMINATION_LTV * original_value * scratch.annuity[j] / loans.current_upb()[j]
+        });
         last_month = last_month.max(rem);
         loan_months += u64::from(rem.min(horizon_months));
     }
@@ -573,17 +591,23 @@ fn month_step_avx512<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
 /// [`LossRule`] for the principal loss of property-based models):
 ///
 /// ```text
-/// INT LOSS(i)   = net rate x the cohort's balance summed over its L+1 months of lost
-///                 interest (LOST INT's months): NEW DEF(i-L) x sum a(k)/a(i-L) advancing,
-///                 NEW DEF(i-L) x (L+1) otherwise
-/// FCL COST(i)   = ADB(i) x foreclosure cost
-/// MI(i)         = min(coverage x (ADB + INT LOSS + FCL COST), PRIN LOSS + INT LOSS + FCL COST)
+/// INT LOSS(i)   = net rate x NEW DEF(i-L) x (L+1): the interest the borrower did not pay
+///                 on the unpaid balance over LOST INT's months
+/// FCL COST(i)   = NEW DEF(i-L) x foreclosure cost
+/// MI(i)         = min(coverage x (NEW DEF(i-L) + INT LOSS + FCL COST),
+///                     PRIN LOSS + INT LOSS + FCL COST), 0 once MI has ended by schedule
 /// CREDIT LOSS   = PRIN LOSS + INT LOSS + FCL COST - MI
+/// RECOUPED(i)   = net rate x NEW DEF(i-L) x sum a(k)/a(i-L) over the same months, with
+///                 advancing only: the interest the servicer advanced on the amortising
+///                 balance, repaid from the proceeds
 /// ```
 ///
-/// With advancing, the servicer recoups the interest it advanced from the liquidation
-/// proceeds, so the investor's cash flow loses INT LOSS then; without advancing the
-/// interest was never paid. Costs reduce, and MI adds to, the proceeds either way.
+/// The investor's cash flow is principal + prepayments + (ADB - PRIN LOSS) + net
+/// interest + MI, less RECOUPED and FCL COST, so a cohort returns
+/// NEW DEF - (CREDIT LOSS - INT LOSS)
+/// whether or not the servicer advances: advancing changes when cash arrives, not how
+/// much is lost. Under [`LossRule::NetRecovery`] the principal loss can exceed ADB (the
+/// servicer recoups the principal it advanced), and the recovery column is then negative.
 #[inline(always)]
 fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>(
     step: Step,
@@ -624,6 +648,7 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
     let ring_annuity_sum = &mut s.ring_annuity_sum[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
     let annuity_sum = &mut s.annuity_sum[..n];
     let mi_coverage = &s.mi_coverage[..n];
+    let mi_end_annuity = &s.mi_end_annuity[..n];
     let smm = &s.rates.smm[..n];
     let mdr_in = &s.rates.mdr[..n];
     let severity = &s.rates.severity[..n];
@@ -635,8 +660,9 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
     let loan_loss = &mut s.loan_loss[..n];
     let loan_credit_loss = &mut s.loan_credit_loss[..n];
     let loan_default = &mut s.loan_default[..n];
-    // Months of lost interest of a cohort without advancing: its default month, the
-    // months in foreclosure and its liquidation month, at a constant balance.
+    // Months of lost interest of a cohort: its default month, the months in foreclosure
+    // and its liquidation month (SIFMA's LOST INT months), accrued on the borrower's
+    // unpaid balance, which stops amortising at default whoever advances.
     let interest_months = lag + 1.0;
 
     let mut sums = [0i64; SUMMED_COUNT];
@@ -673,22 +699,30 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         };
         let loss = match B::LOSS_RULE {
             LossRule::SeverityOfDefaulted => (raw * severity[j]).min(adb),
-            LossRule::NetRecovery => (adb - scaled * recovery[j])
-                .max(min_severity * adb)
-                .min(adb),
+            LossRule::NetRecovery => (raw - scaled * recovery[j])
+                .max(min_severity * raw)
+                .min(raw),
         };
         ring_scaled[j] = new_def * inv_a0;
         ring_raw[j] = new_def;
         ring_annuity_sum[j] = sum_before;
-        let carried_balance = if ADVANCING {
-            scaled * (sum_through - sum_at_default)
+        let interest_loss = raw * interest_months * net[j];
+        // What the servicer advanced on the cohort's amortising balance, recouped now.
+        let recouped = if ADVANCING {
+            scaled * (sum_through - sum_at_default) * net[j]
         } else {
-            raw * interest_months
+            0.0
         };
-        let interest_loss = carried_balance * net[j];
-        let cost = adb * foreclosure_cost;
+        let cost = raw * foreclosure_cost;
         let uncovered = loss + interest_loss + cost;
-        let mi = ((adb + interest_loss + cost) * mi_coverage[j]).min(uncovered);
+        // MI in force at default: the scheduled balance then (raw / scaled is the annuity
+        // factor at default) was still above the termination LTV.
+        let insured = if raw > mi_end_annuity[j] * scaled {
+            mi_coverage[j]
+        } else {
+            0.0
+        };
+        let mi = ((raw + interest_loss + cost) * insured).min(uncovered);
 
         let in_pipeline = (new_def + fcl0 - adb).max(0.0);
         let exp_am = (perf0 + fcl0 - adb) * one_minus_r;
@@ -719,7 +753,6 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         let net_int = interest_base * net[j];
         if PER_LOAN {
             let principal = if ADVANCING { exp_am } else { act_am };
-            let recouped = if ADVANCING { interest_loss } else { 0.0 };
             loan_pv[j] +=
                 discount * (principal + vol + (adb - loss) + net_int - recouped - cost + mi);
             loan_loss[j] += loss;
@@ -742,12 +775,13 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
             interest_loss,
             cost,
             mi,
+            recouped,
         ];
         for (sum, amount) in sums.iter_mut().zip(amounts) {
             *sum = sum.wrapping_add(usd_to_units(amount));
         }
     }
 
-    debug_assert_eq!(Summed::MortgageInsurance as usize, SUMMED_COUNT - 1);
+    debug_assert_eq!(Summed::RecoupedInterest as usize, SUMMED_COUNT - 1);
     sums
 }

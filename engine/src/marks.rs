@@ -6,6 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use crate::kernel::annuity_factor;
 use crate::portfolio::{Portfolio, YearMonth};
 
+/// How much older than the month asked an index may be: a series that stopped earlier
+/// no longer describes the month, and the loan falls back to the next way of marking.
+pub const MAX_STALE_MONTHS: i32 = 6;
+
 /// A house-price index history: a national series, per-state series, or both. Indices
 /// are levels (any base); only ratios are used.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,12 +58,17 @@ impl HpiHistory {
     }
 
     /// House-price growth from `from` to `to` in the loan's state, else nationally. Each
-    /// end uses the latest index at or before its month (indices are published with a
-    /// lag, so the run date's own month is often not out yet); `None` when a series has
-    /// no index at or before `from`.
+    /// end uses the latest index at or before its month, at most [`MAX_STALE_MONTHS`]
+    /// older (indices are published with a lag, so the run date's own month is often not
+    /// out yet); `None` when a series does not cover both ends that closely.
     pub fn growth(&self, state: Option<[u8; 2]>, from: YearMonth, to: YearMonth) -> Option<f64> {
         let ratio = |series: &BTreeMap<YearMonth, f64>| {
-            let at = |m: YearMonth| series.range(..=m).next_back().map(|(_, v)| *v);
+            let at = |m: YearMonth| {
+                series
+                    .range(m.plus_months(-MAX_STALE_MONTHS)..=m)
+                    .next_back()
+                    .map(|(_, v)| *v)
+            };
             Some(at(to)? / at(from)?)
         };
         state
@@ -246,6 +255,10 @@ mod tests {
         let a = |n: i32| (1.0 - (1.0 + c).powi(-n)) / c;
         let orig = 200_000.0 * a(360) / a(240);
         assert!((marks.value_usd[2] - orig / 0.8 * 1.5).abs() < 1e-6);
+        // A series that ended more than six months before the month asked does not
+        // describe it.
+        assert_eq!(h.growth(None, ym("2016-11"), ym("2027-04")), Some(1.5));
+        assert_eq!(h.growth(None, ym("2016-11"), ym("2027-05")), None);
         // History starts after 1990: the origination value, not grown.
         assert_eq!(marks.value_usd[3], 312_500.0);
         let mut h2 = HpiHistory::default();

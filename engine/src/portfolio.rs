@@ -45,7 +45,7 @@ pub struct YearMonth(i32);
 
 impl YearMonth {
     pub fn new(year: i32, month: u32) -> Option<YearMonth> {
-        ((1..=12).contains(&month) && (1..=9999).contains(&year))
+        ((1..=12).contains(&month) && (0..=9999).contains(&year))
             .then(|| YearMonth(year * 12 + month as i32 - 1))
     }
     /// Parses `YYYY-MM`.

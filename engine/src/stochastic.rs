@@ -201,7 +201,7 @@ impl StochasticModel {
             ("prepay.refi_ltv_damping_per_pct", p.refi_ltv_damping_per_pct, 0.0, 1.0),
             ("prepay.refi_fico_damping_per_100", p.refi_fico_damping_per_100, 0.0, 10.0),
             ("prepay.lock_in_per_pct", p.lock_in_per_pct, 0.0, 10.0),
-            ("prepay.turnover_hpa_per_pct", p.turnover_hpa_per_pct, -1.0, 1.0),
+            ("prepay.turnover_hpa_per_pct", p.turnover_hpa_per_pct, -0.2, 0.2),
             ("default.floor_pct", d.floor_pct, 0.0, 100.0),
             ("default.max_pct", d.max_pct, 0.0, 500.0),
             ("default.ltv_midpoint_pct", d.ltv_midpoint_pct, 1.0, 300.0),

@@ -310,7 +310,10 @@ mod tests {
         assert!(best.fits_memory && best.memory_mb >= 3008, "{best:?}");
         // The prediction follows the engine's table layout exactly.
         let tables = engine::stochastic::working_table_bytes(256, 10, 12, 1) as f64;
-        assert_eq!(tables, 2.0 * 10.0 * 12.0 * 15.0 * 16.0);
+        assert_eq!(
+            tables,
+            2.0 * 10.0 * 12.0 * engine::cashflow::SUMMED_COUNT as f64 * 16.0
+        );
     }
 
     #[test]

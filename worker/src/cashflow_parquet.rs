@@ -21,7 +21,7 @@ pub const MONEY_SCALE: i8 = 2;
 pub type ColumnGetter = fn(&CashflowRow) -> Money;
 
 /// The money columns in file order, with how each is read from a row.
-pub const MONEY_COLUMNS: [(&str, ColumnGetter); 19] = [
+pub const MONEY_COLUMNS: [(&str, ColumnGetter); 20] = [
     ("performing_balance", |r| r.performing_balance),
     ("new_default", |r| r.new_default),
     ("foreclosure_balance", |r| r.foreclosure_balance),
@@ -38,6 +38,7 @@ pub const MONEY_COLUMNS: [(&str, ColumnGetter); 19] = [
     ("principal_loss", |r| r.principal_loss),
     ("liquidated_balance", |r| r.liquidated_balance),
     ("interest_loss", |r| r.interest_loss),
+    ("recouped_interest", |r| r.recouped_interest),
     ("foreclosure_cost", |r| r.foreclosure_cost),
     ("mi_recovery", |r| r.mi_recovery),
     ("credit_loss", |r| r.credit_loss),

@@ -163,6 +163,9 @@ pub struct Totals {
     /// Net-rate interest lost on defaulted loans from default to liquidation.
     #[serde(default)]
     pub interest_loss: f64,
+    /// Interest advanced on defaulted loans and recouped from liquidation proceeds.
+    #[serde(default)]
+    pub recouped_interest: f64,
     /// Foreclosure and REO costs paid at liquidation.
     #[serde(default)]
     pub foreclosure_cost: f64,
@@ -238,6 +241,7 @@ impl Totals {
             principal_recovery: usd(recovery),
             principal_loss: usd(total(Summed::PrincipalLoss)),
             interest_loss: usd(total(Summed::InterestLoss)),
+            recouped_interest: usd(total(Summed::RecoupedInterest)),
             foreclosure_cost: usd(total(Summed::ForeclosureCost)),
             mi_recovery: usd(total(Summed::MortgageInsurance)),
             credit_loss: usd(credit_loss),
@@ -269,6 +273,7 @@ impl Totals {
             principal_recovery: r(self.principal_recovery),
             principal_loss: r(self.principal_loss),
             interest_loss: r(self.interest_loss),
+            recouped_interest: r(self.recouped_interest),
             foreclosure_cost: r(self.foreclosure_cost),
             mi_recovery: r(self.mi_recovery),
             credit_loss: r(self.credit_loss),

@@ -270,6 +270,29 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
     (schema, columns)
 }
 
+/// Refuses a partial file whose columns are not the ones this version writes (a shard
+/// written by another mcflow version, say), instead of misreading it.
+fn same_layout(batch: &RecordBatch, expected: &Schema, path: &str) -> Result<(), ShardError> {
+    if batch.schema().fields() == expected.fields() {
+        return Ok(());
+    }
+    let names = |s: &Schema| {
+        s.fields()
+            .iter()
+            .map(|f| format!("{} {}", f.name(), f.data_type()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(ShardError::Read {
+        path: path.into(),
+        message: format!(
+            "its columns ({}) are not this version's ({}); rerun the shard",
+            names(&batch.schema()),
+            names(expected)
+        ),
+    })
+}
+
 /// Reads a completion marker; `None` when the shard has not completed.
 pub fn read_marker(
     store: &Store,
@@ -338,7 +361,9 @@ pub fn read_partial_in(
     let table_path = store.describe(&table_key);
     let batches = read_batches(&table_key)?
         .ok_or_else(|| read_error(&table_path, "missing although the marker exists".into()))?;
+    let expected = table_columns(0, &[]).0;
     for batch in batches {
+        same_layout(&batch, &expected, &table_path)?;
         let scenario = batch.column(0).as_primitive::<Int32Type>();
         let month = batch.column(1).as_primitive::<Int32Type>();
         for i in 0..batch.num_rows() {
@@ -374,7 +399,9 @@ pub fn read_partial_in(
     let loans_path = store.describe(&loans_key);
     let loan_sums = if let Some(batches) = read_batches(&loans_key)? {
         let mut sums = vec![LoanSums::default(); (task.loan_end - task.loan_start) as usize];
+        let expected = loan_sum_columns(0, &[]).0;
         for batch in batches {
+            same_layout(&batch, &expected, &loans_path)?;
             let index = batch.column(0).as_primitive::<Int64Type>();
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
             let (pv, cents, sq, loss, default) = (col(1), col(2), col(3), col(4), col(5));

@@ -51,7 +51,7 @@ impl Behaviour for DefaultsAtOnce {
     }
 }
 
-fn one_loan() -> Portfolio {
+fn one_loan(orig_ltv_pct: Option<f64>) -> Portfolio {
     Portfolio::from_records(
         vec![LoanRecord {
             loan_id: "hand".into(),
@@ -60,6 +60,7 @@ fn one_loan() -> Portfolio {
             servicing_fee_pct: Some(SERVICING_PCT),
             orig_term_months: i64::from(TERM),
             loan_age_months: 0,
+            orig_ltv_pct,
             mi_pct: Some(MI_COVERAGE * 100.0),
             ..Default::default()
         }],
@@ -75,8 +76,8 @@ fn scheduled_balance(k: u32) -> f64 {
     UPB * (g.powi(TERM as i32) - g.powi(k as i32)) / (g.powi(TERM as i32) - 1.0)
 }
 
-fn project(advancing: bool) -> (CashflowTable, LoanSums) {
-    let portfolio = one_loan();
+fn project(advancing: bool, orig_ltv_pct: Option<f64>) -> (CashflowTable, LoanSums) {
+    let portfolio = one_loan(orig_ltv_pct);
     let c = NOTE_PCT / 1200.0;
     let annuity = (1.0 - (1.0 + c).powi(-(TERM as i32))) / c;
     let pipeline = Pipeline {
@@ -109,34 +110,34 @@ fn close(what: &str, got: f64, want: f64) {
     );
 }
 
-/// The loan defaults whole in month 1 and is liquidated in month 13. With advancing, the
-/// liquidated balance is the scheduled balance after 12 payments, the lost interest is
-/// the net rate on each of the 13 months' scheduled balances, the principal loss is that
-/// balance less the sale proceeds, costs are 5% of it, and MI pays 25% of the claim.
-/// Without advancing, the balance stays at the defaulted amount throughout.
+/// The loan defaults whole in month 1 and is liquidated in month 13. Its borrower owes
+/// the balance at default throughout: the principal loss is that balance less the sale
+/// proceeds, the interest loss the net rate on it over the 13 months of lost interest,
+/// the costs 5% of it, and MI pays 25% of the claim (balance + interest + costs). None
+/// of that depends on whether the servicer advances; advancing only changes when the
+/// investor is paid: the interest it advanced on the amortising balance (the net rate on
+/// each of the 13 months' scheduled balances) is recouped from the proceeds.
 #[test]
 fn total_credit_loss_of_a_hand_worked_loan() {
     let net = (NOTE_PCT - SERVICING_PCT) / 1200.0;
+    let principal_loss = (UPB - PROCEEDS).max(0.1 * UPB);
+    let interest_loss = net * UPB * f64::from(LAG + 1);
+    let cost = FORECLOSURE_COST * UPB;
+    let mi =
+        (MI_COVERAGE * (UPB + interest_loss + cost)).min(principal_loss + interest_loss + cost);
+    let credit_loss = principal_loss + interest_loss + cost - mi;
     for advancing in [true, false] {
-        let (table, sums) = project(advancing);
+        let (table, sums) = project(advancing, None);
         let liquidated = if advancing {
             scheduled_balance(LAG)
         } else {
             UPB
         };
-        let carried: f64 = if advancing {
-            (0..=LAG).map(scheduled_balance).sum()
+        let recouped: f64 = if advancing {
+            net * (0..=LAG).map(scheduled_balance).sum::<f64>()
         } else {
-            UPB * f64::from(LAG + 1)
+            0.0
         };
-        let interest_loss = net * carried;
-        // Severity on the balance actually liquidated, not the balance at default.
-        let principal_loss = (liquidated - PROCEEDS).max(0.1 * liquidated);
-        let cost = FORECLOSURE_COST * liquidated;
-        let mi = (MI_COVERAGE * (liquidated + interest_loss + cost))
-            .min(principal_loss + interest_loss + cost);
-        let credit_loss = principal_loss + interest_loss + cost - mi;
-
         let row = table.row(LAG + 1);
         let label = |s: &str| format!("{s} (advancing {advancing})");
         close(
@@ -155,6 +156,11 @@ fn total_credit_loss_of_a_hand_worked_loan() {
             interest_loss,
         );
         close(
+            &label("recouped interest"),
+            row.recouped_interest.to_usd(),
+            recouped,
+        );
+        close(
             &label("foreclosure cost"),
             row.foreclosure_cost.to_usd(),
             cost,
@@ -164,6 +170,7 @@ fn total_credit_loss_of_a_hand_worked_loan() {
         assert!(mi > 0.0 && interest_loss > 1000.0, "every component counts");
         for column in [
             Summed::InterestLoss,
+            Summed::RecoupedInterest,
             Summed::ForeclosureCost,
             Summed::MortgageInsurance,
         ] {
@@ -191,10 +198,9 @@ fn total_credit_loss_of_a_hand_worked_loan() {
             credit_loss,
         );
 
-        // The investor receives the balance less principal loss and costs, plus MI:
-        // with advancing, the interest advanced along the way is recouped from the
-        // proceeds; without, it was never paid. Either way, undiscounted, that is the
-        // balance less the credit loss net of its interest part.
+        // The investor gets the balance less principal loss and costs, plus MI: what it
+        // was advanced along the way (principal and interest) comes back out of the
+        // proceeds. Undiscounted, the same with or without advancing.
         let received: f64 = table
             .rows()
             .map(|r| r.investor_cash_flow(advancing).to_usd())
@@ -206,6 +212,19 @@ fn total_credit_loss_of_a_hand_worked_loan() {
         );
         close(&label("PV at zero rates"), result.pv_mean, received);
     }
+}
+
+/// Borrower-paid MI ends once the scheduled balance reaches 78% of the original value:
+/// at 77% original LTV it has already ended, at 79% it is still in force at default.
+#[test]
+fn mortgage_insurance_ends_at_78_percent_of_the_original_value() {
+    let (ended, _) = project(true, Some(77.0));
+    assert_eq!(
+        ended.column_total(Summed::MortgageInsurance),
+        engine::Money::ZERO
+    );
+    let (in_force, _) = project(true, Some(79.0));
+    assert!(in_force.column_total(Summed::MortgageInsurance).to_usd() > 10_000.0);
 }
 
 fn flat_path(name: &str, mortgage_pct: f64, months: usize) -> StressPath {

@@ -570,8 +570,8 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
     let credit = credit.as_primitive::<arrow::datatypes::Float64Type>();
     assert!(credit.value(0) > credit.value(1) && credit.value(0) > 0.0);
 
-    // Total credit loss = principal + interest + costs - MI; costs are 3% of the
-    // liquidated balance (each loan-month rounded once); MI is paid on these insured loans.
+    // Total credit loss = principal + interest + costs - MI; full life, so costs are 3% of
+    // the balance at default (each loan-month rounded once); MI is paid on these loans.
     let t = &report.totals;
     assert!(t.interest_loss > 0.0 && t.mi_recovery > 0.0 && t.foreclosure_cost > 0.0);
     assert!(
@@ -581,7 +581,7 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
         "{t:?}"
     );
     assert!(
-        (t.foreclosure_cost - 0.03 * t.liquidated_balance).abs() < 0.05,
+        (t.foreclosure_cost - 0.03 * t.new_default).abs() < 0.05,
         "{t:?}"
     );
     let credit_loss = report.credit_loss.as_ref().expect("credit loss summary");

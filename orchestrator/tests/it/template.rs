@@ -249,3 +249,73 @@ fn worker_defaults_come_from_the_reference_sweep() {
         "sweep.json and calibration.json agree"
     );
 }
+
+/// The Glue tables declare exactly the columns, in file order, that the writers put in
+/// the Parquet files, so Athena reads every new column (each writer runs here on a
+/// one-row input and its file's schema is compared).
+#[test]
+fn glue_tables_declare_the_columns_the_writers_write() {
+    use worker::store::Store;
+    let t = translated();
+    let glue_columns = |name: &str| -> Vec<String> {
+        let (_, table) = resources_of(&t, "AWS::Glue::Table")
+            .into_iter()
+            .find(|(_, r)| r["Properties"]["TableInput"]["Name"] == name)
+            .unwrap_or_else(|| panic!("no Glue table {name}"));
+        table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| c["Name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Store::local(dir.path().to_path_buf());
+    let file_columns = |key: &str| -> Vec<String> {
+        let bytes = store.get(key).expect("get").expect("written");
+        let batches = worker::parquet_file::decode_batches(bytes).expect("parquet");
+        batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    let portfolio = engine::Portfolio::from_records(
+        vec![engine::LoanRecord {
+            loan_id: "a".into(),
+            current_upb: 1000.0,
+            note_rate_pct: 5.0,
+            orig_term_months: 360,
+            ..Default::default()
+        }],
+        engine::ProblemSink::default(),
+    )
+    .expect("valid");
+    let table = engine::CashflowTable::new(1, true);
+    worker::cashflow_parquet::write_cashflows(&store, "c.parquet", [(0, &table)]).expect("write");
+    let result = engine::risk::ScenarioResult::from_table(0, &table, &[1.0, 1.0]);
+    worker::results_parquet::write_scenario_results(&store, "s.parquet", &[result], 1)
+        .expect("write");
+    let marks = engine::marks::mark(
+        &portfolio,
+        None,
+        engine::YearMonth::new(2026, 11).expect("month"),
+        80.0,
+    );
+    worker::results_parquet::write_loan_results(
+        &store,
+        "l.parquet",
+        &portfolio,
+        &[engine::risk::LoanSums::default()],
+        &marks,
+    )
+    .expect("write");
+    for (glue, key) in [
+        ("portfolio_cashflows", "c.parquet"),
+        ("scenario_results", "s.parquet"),
+        ("loan_results", "l.parquet"),
+    ] {
+        assert_eq!(glue_columns(glue), file_columns(key), "{glue}");
+    }
+}

@@ -68,8 +68,19 @@ pub fn render(r: &RunReport) -> String {
         ),
         ("recoveries", money(t.principal_recovery)),
         (
-            "losses",
+            "principal loss",
             format!("{} ({:.2}%)", money(t.principal_loss), t.loss_pct),
+        ),
+        (
+            "credit loss",
+            format!(
+                "{} ({:.2}%): + interest {}, + costs {}, - MI {}",
+                money(t.credit_loss),
+                t.credit_loss_pct,
+                money(t.interest_loss),
+                money(t.foreclosure_cost),
+                money(t.mi_recovery)
+            ),
         ),
         ("net interest", money(t.net_interest)),
         ("WAL (years)", format!("{:.2}", t.wal_years)),
@@ -105,8 +116,33 @@ pub fn render(r: &RunReport) -> String {
             format!("{} / {}", money(loss.es_95), money(loss.es_99)),
         ));
     }
+    if let Some(credit) = &r.credit_loss {
+        rows.push((
+            "expected credit loss",
+            format!(
+                "{} ({:.3}% of UPB), ES99 {}",
+                money(credit.expected),
+                credit.expected_pct_upb,
+                money(credit.es_99)
+            ),
+        ));
+    }
+    if let Some(m) = &r.marks {
+        rows.push((
+            "marks",
+            format!(
+                "{} current LTV, {} HPI history, {} origination value",
+                m.current_ltv, m.history, m.origination
+            ),
+        ));
+    }
     for st in &r.stress {
-        let mut line = format!("PV {}, loss {}", money(st.pv), money(st.lifetime_loss));
+        let mut line = format!(
+            "PV {}, loss {}, credit loss {}",
+            money(st.pv),
+            money(st.lifetime_loss),
+            money(st.credit_loss)
+        );
         if let Some(t) = &st.totals {
             line += &format!(
                 " ({:.2}%), defaults {:.2}%, WAL {:.2}",
