@@ -197,7 +197,8 @@ pub struct Portfolio {
     marked_value: Vec<Option<f64>>,
 }
 
-fn is_us_state(code: &str) -> bool {
+/// Whether `code` is a USPS state code mcflow accepts.
+pub fn is_us_state(code: &str) -> bool {
     // USPS codes for the states, DC and the territories that agency loans are written in.
     const CODES: &[&str] = &[
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",

@@ -457,6 +457,19 @@ impl ScenarioSet {
     pub fn antithetic(&self) -> bool {
         self.antithetic
     }
+    /// The mortgage rate at the run date, fraction: month 0 of every random path (the
+    /// model's 10-year zero yield at today's short rate, plus the spread), whatever the
+    /// stress paths say about month 0.
+    pub fn run_date_mortgage_rate(&self) -> f64 {
+        let s = &self.step;
+        -(s.yield_const[0] - s.b_tenor * s.phi[0]) / MORTGAGE_YIELD_TENOR_YEARS
+            + self.mortgage_spread
+    }
+
+    pub fn house_prices(&self) -> &HousePrices {
+        &self.house_prices
+    }
+
     pub fn seed(&self) -> u64 {
         self.seed
     }
@@ -644,6 +657,8 @@ mod tests {
         // r(0) = f(0,0) = 4%; the mortgage rate starts at the 10-year yield + 1.7%.
         assert!((p.short_rate[0] - 0.04).abs() < 1e-15);
         assert!((p.mortgage_rate[0] - (0.04 + 0.017)).abs() < 1e-12);
+        let set = flat_set(2, false, 12);
+        assert_eq!(set.run_date_mortgage_rate(), set.path(1).mortgage_rate[0]);
     }
 
     #[test]

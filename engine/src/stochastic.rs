@@ -34,11 +34,12 @@ pub const SEASONALITY: [f64; 12] = [
 ///   equity or credit cannot refinance;
 /// - mobility = `exp(lock_in_per_pct x min(0, incentive) + turnover_hpa_per_pct x HPA)`,
 ///   HPA the house-price change over the last 12 months in percent (months before the run
-///   date count as flat): out-of-the-money borrowers are locked in, and rising prices
-///   move people;
+///   date grew at the house-price model's `initial_hpa_pct`): out-of-the-money borrowers
+///   are locked in, and rising prices move people;
 /// - burnout = `floor + (1 - floor) x exp(-burnout_per_pct_year x I)`, I the loan's
 ///   accumulated positive incentive in percentage-point years, seeded at the run date with
-///   the run date's incentive over the loan's age (no rate history is given);
+///   the run date's incentive (the random paths' month-0 mortgage rate) over the loan's
+///   age (no rate history is given);
 /// - seasoning = min(1, age / seasoning_months).
 ///
 /// SMM = 1 - exp(-hazard / 12).
@@ -347,8 +348,9 @@ impl Behaviour for PathBehaviour<'_> {
     type State = Vec<f64>;
 
     fn start_chunk(&self, loans: &ChunkLoans<'_>) -> Vec<f64> {
-        // No rate history: the run date's incentive held over the loan's age.
-        let mortgage_pct = self.path.mortgage_rate[0] * 100.0;
+        // No rate history: the run date's incentive held over the loan's age, the same on
+        // every path (a stress path's month 0 does not rewrite the past).
+        let mortgage_pct = self.model.scenarios.run_date_mortgage_rate() * 100.0;
         loans
             .note_rate_pct()
             .iter()
@@ -380,8 +382,15 @@ impl Behaviour for PathBehaviour<'_> {
         let mortgage_pct = self.path.mortgage_rate[m - 1] * 100.0;
         let hpi_start = self.path.hpi[m - 1];
         let hpi_end = self.path.hpi[m];
-        // Trailing 12-month appreciation, months before the run date flat.
-        let hpa_pct = 100.0 * (hpi_start / self.path.hpi[m.saturating_sub(13)] - 1.0);
+        // Trailing 12-month appreciation; months before the run date grew at the house
+        // price model's initial appreciation.
+        let year_ago = if m >= 13 {
+            self.path.hpi[m - 13]
+        } else {
+            let initial = self.model.scenarios.house_prices().initial_hpa_pct / 100.0;
+            libm::pow(1.0 + initial, (m as f64 - 13.0) / 12.0)
+        };
+        let hpa_pct = 100.0 * (hpi_start / year_ago - 1.0);
         let mobility_hpa = p.turnover_hpa_per_pct * hpa_pct.max(-50.0).min(50.0);
         let month_of_year = (self.model.first_month_of_year - 1 + month - 1) % 12;
         let seasonal = if p.seasonality {

@@ -321,12 +321,12 @@ pub fn read_hpi_history_with(
         })?;
         let state = match state_at.map(cell).filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) => {
+            Some(s) if engine::portfolio::is_us_state(s) => {
                 Some([s.as_bytes()[0], s.as_bytes()[1]])
             }
             Some(s) => {
                 return Err(fail(format!(
-                    "row {row}, column state: {s:?} is not a two-letter state code"
+                    "row {row}, column state: {s:?} is not a two-letter US state code"
                 )));
             }
         };
@@ -440,5 +440,48 @@ mod tests {
         std::fs::write(&path, "month,short_rate,mortgage_rate_pct,hpi\n").expect("write");
         let e = read_stress_path(&path).expect_err("header").to_string();
         assert!(e.contains("no column \"short_rate_pct\""), "{e}");
+    }
+
+    #[test]
+    fn history_file_problems_name_file_row_and_column() {
+        let read = |text: &'static str| {
+            let path = std::path::Path::new("h.csv");
+            read_hpi_history_with(path, &move |_| Ok(text.as_bytes().to_vec()))
+                .map_err(|e| e.to_string())
+        };
+        let good = read("month,state,index\n2020-01,,100\n2020-01,CA,200\n2021-01,CA,220\n")
+            .expect("valid");
+        let (from, to) = (
+            YearMonth::parse("2020-01").expect("m"),
+            YearMonth::parse("2021-01").expect("m"),
+        );
+        assert!((good.growth(Some(*b"CA"), from, to).expect("CA") - 1.1).abs() < 1e-12);
+        for (text, wanted) in [
+            (
+                "month,index\n2020-13,100\n",
+                "row 1, column month: \"2020-13\"",
+            ),
+            ("month,index\n2020-01,abc\n", "row 1, column index: \"abc\""),
+            (
+                "month,index\n2020-01,-3\n",
+                "row 1: index -3 must be a positive number",
+            ),
+            (
+                "month,state,index\n2020-01,XX,1\n",
+                "row 1, column state: \"XX\"",
+            ),
+            (
+                "month,index\n2020-01,1\n2020-01,2\n",
+                "row 2: 2020-01 appears twice",
+            ),
+            ("month,value\n", "needs columns"),
+            ("month,index\n", "has no rows"),
+        ] {
+            let e = read(text).expect_err(wanted);
+            assert!(
+                e.contains("house_prices.history: h.csv") && e.contains(wanted),
+                "{e}"
+            );
+        }
     }
 }

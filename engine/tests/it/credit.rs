@@ -322,7 +322,7 @@ fn documented_smm(
 /// On the same in-the-money path (note 7%, mortgage rate 5%), a borrower at 130% MTM LTV
 /// or with a 620 FICO refinances far less than one at 60% with a 760 FICO; an
 /// out-of-the-money borrower (4%) is locked in; and burnout follows the accumulated
-/// incentive (five years at 2 points seeded, one more month in month 2).
+/// incentive (five years at the run date's 1.3 points seeded, then each month's 2 points).
 #[test]
 fn an_underwater_loan_prepays_less_than_one_with_equity() {
     let p = PrepayParams {
@@ -330,7 +330,9 @@ fn an_underwater_loan_prepays_less_than_one_with_equity() {
         seasoning_months: 1.0,
         ..PrepayParams::default()
     };
-    let seed = 60.0 / 12.0 * 2.0;
+    // The run date's incentive: against the random paths' month-0 mortgage rate, the
+    // flat 4% curve's 10-year yield + 1.7%, held over the loan's five years.
+    let seed = |note: f64| 60.0 / 12.0 * (note - 5.7f64).max(0.0);
     let cases = [
         ("equity", 7.0, 60.0, 760),
         ("underwater", 7.0, 130.0, 760),
@@ -340,7 +342,7 @@ fn an_underwater_loan_prepays_less_than_one_with_equity() {
     let mut month1 = Vec::new();
     for (id, note, ltv, fico) in cases {
         let (smm1, smm2) = smm_months_1_and_2(loan(id, note, ltv, fico), p);
-        let accumulated = if note > 5.0 { seed } else { 0.0 };
+        let accumulated = seed(note);
         let want1 = documented_smm(&p, note, ltv, fico as f64, accumulated);
         assert!(
             ((smm1 - want1) / want1).abs() < 1e-6,
