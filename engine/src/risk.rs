@@ -210,6 +210,9 @@ pub struct PvSummary {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LossSummary {
     pub expected: f64,
+    /// Monte Carlo standard error of `expected` (of pair means when antithetic).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub std_error: f64,
     pub expected_pct_upb: f64,
     pub var_95: f64,
     pub var_99: f64,
@@ -227,8 +230,26 @@ pub struct RiskSummary {
     pub credit_loss: LossSummary,
     /// Mean defaulted balance / starting balance, percent.
     pub cumulative_default_pct: f64,
+    /// Its Monte Carlo standard error, percentage points.
+    pub cumulative_default_pct_std_error: f64,
     /// Mean over scenarios of the path WAL, years.
     pub wal_years: f64,
+}
+
+/// The Monte Carlo standard error of the mean of `values` (in scenario order): with
+/// antithetic pairs, that of the pair means, the independent draws.
+pub fn standard_error(values: &[f64], antithetic: bool) -> f64 {
+    let samples: Vec<f64> = if antithetic && values.len().is_multiple_of(2) {
+        values.chunks(2).map(|p| (p[0] + p[1]) / 2.0).collect()
+    } else {
+        values.to_vec()
+    };
+    if samples.len() < 2 {
+        return 0.0;
+    }
+    let m = samples.len() as f64;
+    let mean = samples.iter().sum::<f64>() / m;
+    (samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (m - 1.0)).sqrt() / m.sqrt()
 }
 
 /// ceil(x), forgiving the last bits of float error so that 0.01 x 200 counts as 2.
@@ -252,13 +273,20 @@ pub fn expected_shortfall(sorted_losses: &[f64], alpha: f64) -> f64 {
     sorted_losses[n - k..].iter().sum::<f64>() / k as f64
 }
 
-/// Mean, VaR and ES of one loss measure across scenarios.
-fn loss_summary(losses: impl Iterator<Item = Money>, start_upb: f64) -> LossSummary {
+/// Mean, its standard error, VaR and ES of one loss measure across scenarios (given in
+/// scenario order).
+fn loss_summary(
+    losses: impl Iterator<Item = Money>,
+    start_upb: f64,
+    antithetic: bool,
+) -> LossSummary {
     let mut losses: Vec<f64> = losses.map(Money::to_usd).collect();
     let expected = losses.iter().sum::<f64>() / losses.len() as f64;
+    let std_error = standard_error(&losses, antithetic);
     losses.sort_by(f64::total_cmp);
     LossSummary {
         expected,
+        std_error,
         expected_pct_upb: if start_upb > 0.0 {
             100.0 * expected / start_upb
         } else {
@@ -281,31 +309,11 @@ pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -
     let n = by_scenario.len();
     let pvs: Vec<f64> = by_scenario.iter().map(|r| r.pv).collect();
     let mean = pvs.iter().sum::<f64>() / n as f64;
-    let samples: Vec<f64> = if antithetic && n.is_multiple_of(2) {
-        pvs.chunks(2).map(|p| (p[0] + p[1]) / 2.0).collect()
-    } else {
-        pvs.clone()
-    };
-    let m = samples.len() as f64;
-    let sample_mean = samples.iter().sum::<f64>() / m;
-    let std_error = if samples.len() > 1 {
-        (samples
-            .iter()
-            .map(|x| (x - sample_mean).powi(2))
-            .sum::<f64>()
-            / (m - 1.0))
-            .sqrt()
-            / m.sqrt()
-    } else {
-        0.0
-    };
+    let std_error = standard_error(&pvs, antithetic);
     let mut sorted_pv = pvs;
     sorted_pv.sort_by(f64::total_cmp);
-    let defaults = by_scenario
-        .iter()
-        .map(|r| r.new_default.to_usd())
-        .sum::<f64>()
-        / n as f64;
+    let defaults: Vec<f64> = by_scenario.iter().map(|r| r.new_default.to_usd()).collect();
+    let mean_defaults = defaults.iter().sum::<f64>() / n as f64;
     let pct = |x: f64| {
         if start_upb > 0.0 {
             100.0 * x / start_upb
@@ -324,9 +332,18 @@ pub fn summarize(results: &[ScenarioResult], start_upb: f64, antithetic: bool) -
             p95: percentile(&sorted_pv, 0.95),
             p99: percentile(&sorted_pv, 0.99),
         },
-        loss: loss_summary(by_scenario.iter().map(|r| r.lifetime_loss), start_upb),
-        credit_loss: loss_summary(by_scenario.iter().map(|r| r.credit_loss), start_upb),
-        cumulative_default_pct: pct(defaults),
+        loss: loss_summary(
+            by_scenario.iter().map(|r| r.lifetime_loss),
+            start_upb,
+            antithetic,
+        ),
+        credit_loss: loss_summary(
+            by_scenario.iter().map(|r| r.credit_loss),
+            start_upb,
+            antithetic,
+        ),
+        cumulative_default_pct: pct(mean_defaults),
+        cumulative_default_pct_std_error: pct(standard_error(&defaults, antithetic)),
         wal_years: by_scenario.iter().map(|r| r.wal_years).sum::<f64>() / n as f64,
     }
 }
@@ -348,6 +365,16 @@ mod tests {
             (191..=200).sum::<i32>() as f64 / 10.0
         );
         assert_eq!(percentile(&[7.0], 0.99), 7.0);
+    }
+
+    #[test]
+    fn standard_errors_use_pair_means_when_antithetic() {
+        let v = [1.0, 3.0, 2.0, 2.0];
+        // Pairs (1, 3) and (2, 2) both average 2: no spread between independent draws.
+        assert_eq!(standard_error(&v, true), 0.0);
+        // Independent: variance (1 + 1 + 0 + 0) / 3, over 4 draws.
+        assert!((standard_error(&v, false) - (2.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-15);
+        assert_eq!(standard_error(&[5.0], false), 0.0);
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct RunReport {
     pub wal_years: f64,
     /// (Mean) defaulted balance / starting balance, percent.
     pub cumulative_default_pct: f64,
+    /// Monte Carlo standard error of `cumulative_default_pct`, percentage points
+    /// (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cumulative_default_pct_std_error: Option<f64>,
     /// Present value across scenarios, USD: mean, its Monte Carlo standard error,
     /// nearest-rank percentiles (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -269,6 +269,9 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         loan_months,
         wal_years: totals.wal_years,
         cumulative_default_pct: totals.cumulative_default_pct,
+        cumulative_default_pct_std_error: stochastic
+            .as_ref()
+            .map(|s| s.summary.cumulative_default_pct_std_error),
         totals,
         pv: stochastic.as_ref().map(|s| s.summary.pv.clone()),
         stress: stochastic

@@ -61,9 +61,11 @@ pub fn render(r: &RunReport) -> String {
         (
             "defaults",
             format!(
-                "{} ({:.2}%)",
+                "{} ({:.2}%{})",
                 money(t.new_default),
-                t.cumulative_default_pct
+                t.cumulative_default_pct,
+                r.cumulative_default_pct_std_error
+                    .map_or(String::new(), |se| format!(" +/- {se:.2}"))
             ),
         ),
         ("recoveries", money(t.principal_recovery)),
@@ -102,8 +104,9 @@ pub fn render(r: &RunReport) -> String {
         rows.push((
             "expected loss",
             format!(
-                "{} ({:.3}% of UPB)",
+                "{} +/- {} ({:.3}% of UPB)",
                 money(loss.expected),
+                money(loss.std_error),
                 loss.expected_pct_upb
             ),
         ));
@@ -120,8 +123,9 @@ pub fn render(r: &RunReport) -> String {
         rows.push((
             "expected credit loss",
             format!(
-                "{} ({:.3}% of UPB), ES99 {}",
+                "{} +/- {} ({:.3}% of UPB), ES99 {}",
                 money(credit.expected),
+                money(credit.std_error),
                 credit.expected_pct_upb,
                 money(credit.es_99)
             ),

@@ -293,6 +293,15 @@ fn a_stochastic_run_reports_risk_measures_bands_and_charts() {
         l("expected") > 0.0 && l("var_95") <= l("es_95") + 1e-6 && l("var_99") <= l("es_99") + 1e-6
     );
     assert!(l("es_95") <= l("es_99") + 1e-6);
+    // Every headline mean carries its Monte Carlo standard error.
+    assert!(l("std_error") > 0.0 && l("std_error") < l("expected"));
+    assert!(report["credit_loss"]["std_error"].as_f64().expect("se") > 0.0);
+    assert!(
+        report["cumulative_default_pct_std_error"]
+            .as_f64()
+            .expect("se")
+            > 0.0
+    );
     assert!(report["wal_years"].as_f64().expect("wal") > 1.0);
     // The stress path runs after the 8 random scenarios and is reported on its own.
     assert_eq!(report["stress"][0]["scenario"], 8);
