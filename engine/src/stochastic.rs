@@ -301,6 +301,12 @@ struct LoanTraits {
     fico_multiplier: Vec<f64>,
     /// refi_max x the FICO damping of refinancing.
     refi_credit: Vec<f64>,
+    /// exp(-burnout_per_pct_year x note / 12) and exp(lock_in_per_pct x note): with the
+    /// month's exp(+b M / 12) and exp(-lock_in M), M the mortgage rate, they give
+    /// exp(-b max(0, incentive) / 12) and exp(lock_in min(0, incentive)) as
+    /// min(1, product), so those two terms cost no exp per loan-month.
+    burnout_note_factor: Vec<f64>,
+    lock_in_note_factor: Vec<f64>,
     age_months: Vec<f64>,
 }
 
@@ -315,6 +321,16 @@ impl LoanTraits {
             note_rate_pct: loans.note_rate_pct().to_vec(),
             fico_multiplier: Vec::with_capacity(n),
             refi_credit: Vec::with_capacity(n),
+            burnout_note_factor: loans
+                .note_rate_pct()
+                .iter()
+                .map(|note| libm::exp(-p.burnout_per_pct_year * note * MONTHS_PER_YEAR_INV))
+                .collect(),
+            lock_in_note_factor: loans
+                .note_rate_pct()
+                .iter()
+                .map(|note| libm::exp(p.lock_in_per_pct * note))
+                .collect(),
             age_months: loans
                 .loan_age_months()
                 .iter()
@@ -344,19 +360,23 @@ impl LoanTraits {
 
 impl Behaviour for PathBehaviour<'_> {
     const LOSS_RULE: LossRule = LossRule::NetRecovery;
-    /// Each loan's accumulated positive refinancing incentive, percentage-point years.
+    /// Each loan's exp(-burnout_per_pct_year x I), I its accumulated positive refinancing
+    /// incentive in percentage-point years: carried as the factor itself, multiplied by
+    /// each month's exp(-b max(0, incentive) / 12).
     type State = Vec<f64>;
 
     fn start_chunk(&self, loans: &ChunkLoans<'_>) -> Vec<f64> {
         // No rate history: the run date's incentive held over the loan's age, the same on
         // every path (a stress path's month 0 does not rewrite the past).
         let mortgage_pct = self.model.scenarios.run_date_mortgage_rate() * 100.0;
+        let b = self.model.prepay.burnout_per_pct_year;
         loans
             .note_rate_pct()
             .iter()
             .zip(loans.loan_age_months())
             .map(|(note, &age)| {
-                (note - mortgage_pct).max(0.0) * f64::from(age) * MONTHS_PER_YEAR_INV
+                let seed = (note - mortgage_pct).max(0.0) * f64::from(age) * MONTHS_PER_YEAR_INV;
+                libm::exp(-b * seed)
             })
             .collect()
     }
@@ -366,7 +386,7 @@ impl Behaviour for PathBehaviour<'_> {
     #[inline(always)]
     fn month_rates(
         &self,
-        accumulated: &mut Vec<f64>,
+        burnt: &mut Vec<f64>,
         month: u32,
         _loans: &ChunkLoans<'_>,
         balances: LoanBalances<'_>,
@@ -391,7 +411,9 @@ impl Behaviour for PathBehaviour<'_> {
             libm::pow(1.0 + initial, (m as f64 - 13.0) / 12.0)
         };
         let hpa_pct = 100.0 * (hpi_start / year_ago - 1.0);
-        let mobility_hpa = p.turnover_hpa_per_pct * hpa_pct.max(-50.0).min(50.0);
+        let mobility_hpa = libm::exp(p.turnover_hpa_per_pct * hpa_pct.max(-50.0).min(50.0));
+        let burnout_month = libm::exp(p.burnout_per_pct_year * mortgage_pct * MONTHS_PER_YEAR_INV);
+        let lock_in_month = libm::exp(-p.lock_in_per_pct * mortgage_pct);
         let month_of_year = (self.model.first_month_of_year - 1 + month - 1) % 12;
         let seasonal = if p.seasonality {
             SEASONALITY[month_of_year as usize]
@@ -415,13 +437,15 @@ impl Behaviour for PathBehaviour<'_> {
             &t.value_per_scaled[..n],
             &t.ltv_scale[..n],
         );
+        let (burnout_note, lock_in_note) =
+            (&t.burnout_note_factor[..n], &t.lock_in_note_factor[..n]);
         let (note, fico_mult, refi_credit, age) = (
             &t.note_rate_pct[..n],
             &t.fico_multiplier[..n],
             &t.refi_credit[..n],
             &t.age_months[..n],
         );
-        let accumulated = &mut accumulated[..n];
+        let burnt = &mut burnt[..n];
         // Logistic arguments are bounded so the product of the two denominators below
         // stays finite (e^300 squared is far below the f64 range).
         let bound = |z: f64| z.max(-300.0).min(300.0);
@@ -450,10 +474,9 @@ impl Behaviour for PathBehaviour<'_> {
             let refi = refi_credit[j] * equity_damping * ltv_denominator * inv_both;
             let ltv_curve = d.max_pct * refi_denominator * inv_both;
 
-            let burnout = p.burnout_floor
-                + (1.0 - p.burnout_floor) * exp(bound(-p.burnout_per_pct_year * accumulated[j]));
-            accumulated[j] += incentive.max(0.0) * MONTHS_PER_YEAR_INV;
-            let mobility = exp(bound(p.lock_in_per_pct * incentive.min(0.0) + mobility_hpa));
+            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * burnt[j];
+            burnt[j] *= (burnout_note[j] * burnout_month).min(1.0);
+            let mobility = mobility_hpa * (lock_in_note[j] * lock_in_month).min(1.0);
             let prepay_seasoning = (loan_age * inv_prepay_seasoning).min(1.0);
             let prepay_hazard =
                 (turnover * mobility + refi * burnout) * prepay_seasoning * seasonal;
