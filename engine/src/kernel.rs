@@ -634,37 +634,181 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         &mut s.rates,
     );
     let lag = f64::from(pipeline.recovery_lag_months);
-    let lag_zero = pipeline.recovery_lag_months == 0;
-    let perf = &mut s.perf[..n];
-    let fcl = &mut s.fcl[..n];
-    let annuity = &mut s.annuity[..n];
-    let inv_annuity = &mut s.inv_annuity[..n];
-    let growth = &s.growth[..n];
-    let gross = &s.gross_monthly[..n];
-    let net = &s.net_monthly[..n];
-    let remaining = &mut s.remaining[..n];
-    let ring_scaled = &mut s.ring_scaled[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
-    let ring_raw = &mut s.ring_raw[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
-    let ring_annuity_sum = &mut s.ring_annuity_sum[slot * CHUNK_LOANS..slot * CHUNK_LOANS + n];
-    let annuity_sum = &mut s.annuity_sum[..n];
-    let mi_coverage = &s.mi_coverage[..n];
-    let mi_end_annuity = &s.mi_end_annuity[..n];
-    let smm = &s.rates.smm[..n];
-    let mdr_in = &s.rates.mdr[..n];
-    let severity = &s.rates.severity[..n];
-    let recovery = &s.rates.recovery[..n];
-    let min_severity = s.rates.min_severity;
-    let foreclosure_cost = s.rates.foreclosure_cost;
-    let discount = s.rates.discount;
-    let loan_pv = &mut s.loan_pv[..n];
-    let loan_loss = &mut s.loan_loss[..n];
-    let loan_credit_loss = &mut s.loan_credit_loss[..n];
-    let loan_default = &mut s.loan_default[..n];
-    // Months of lost interest of a cohort: its default month, the months in foreclosure
-    // and its liquidation month (SIFMA's LOST INT months), accrued on the borrower's
-    // unpaid balance, which stops amortising at default whoever advances.
-    let interest_months = lag + 1.0;
+    let ring = slot * CHUNK_LOANS..slot * CHUNK_LOANS + n;
+    let constants = StepConstants {
+        lag,
+        lag_zero: pipeline.recovery_lag_months == 0,
+        // Months of lost interest of a cohort: its default month, the months in
+        // foreclosure and its liquidation month (SIFMA's LOST INT months), accrued on the
+        // borrower's unpaid balance, which stops amortising at default whoever advances.
+        interest_months: lag + 1.0,
+        min_severity: s.rates.min_severity,
+        foreclosure_cost: s.rates.foreclosure_cost,
+        discount: s.rates.discount,
+        rule: B::LOSS_RULE,
+    };
+    // Every column is its own slice argument: the compiler then knows none of them
+    // overlap and vectorises the loop without run-time alias checks.
+    step_loans::<ADVANCING, PER_LOAN>(
+        constants,
+        State {
+            perf: &mut s.perf[..n],
+            fcl: &mut s.fcl[..n],
+            annuity: &mut s.annuity[..n],
+            inv_annuity: &mut s.inv_annuity[..n],
+            remaining: &mut s.remaining[..n],
+            annuity_sum: &mut s.annuity_sum[..n],
+        },
+        Ring {
+            scaled: &mut s.ring_scaled[ring.clone()],
+            raw: &mut s.ring_raw[ring.clone()],
+            annuity_sum: &mut s.ring_annuity_sum[ring],
+        },
+        PerLoan {
+            pv: &mut s.loan_pv[..n],
+            loss: &mut s.loan_loss[..n],
+            credit_loss: &mut s.loan_credit_loss[..n],
+            default: &mut s.loan_default[..n],
+        },
+        Terms {
+            growth: &s.growth[..n],
+            gross: &s.gross_monthly[..n],
+            net: &s.net_monthly[..n],
+            mi_coverage: &s.mi_coverage[..n],
+            mi_end_annuity: &s.mi_end_annuity[..n],
+            smm: &s.rates.smm[..n],
+            mdr: &s.rates.mdr[..n],
+            severity: &s.rates.severity[..n],
+            recovery: &s.rates.recovery[..n],
+        },
+    )
+}
 
+/// The month's constants of [`step_loans`].
+#[derive(Clone, Copy)]
+struct StepConstants {
+    lag: f64,
+    lag_zero: bool,
+    interest_months: f64,
+    min_severity: f64,
+    foreclosure_cost: f64,
+    discount: f64,
+    rule: LossRule,
+}
+
+/// The loan state [`step_loans`] carries from month to month.
+struct State<'a> {
+    perf: &'a mut [f64],
+    fcl: &'a mut [f64],
+    annuity: &'a mut [f64],
+    inv_annuity: &'a mut [f64],
+    remaining: &'a mut [f64],
+    annuity_sum: &'a mut [f64],
+}
+
+/// The pipeline slot of the month: the cohort liquidated now, replaced by this month's.
+struct Ring<'a> {
+    scaled: &'a mut [f64],
+    raw: &'a mut [f64],
+    annuity_sum: &'a mut [f64],
+}
+
+/// Per-loan sums of the scenario.
+struct PerLoan<'a> {
+    pv: &'a mut [f64],
+    loss: &'a mut [f64],
+    credit_loss: &'a mut [f64],
+    default: &'a mut [f64],
+}
+
+/// Per-loan inputs of the month, read only.
+struct Terms<'a> {
+    growth: &'a [f64],
+    gross: &'a [f64],
+    net: &'a [f64],
+    mi_coverage: &'a [f64],
+    mi_end_annuity: &'a [f64],
+    smm: &'a [f64],
+    mdr: &'a [f64],
+    severity: &'a [f64],
+    recovery: &'a [f64],
+}
+
+/// The loan loop of [`month_step_generic`]. The structs are taken apart into plain slices
+/// at the top so that each is a distinct borrow the optimiser can see.
+#[inline(always)]
+fn step_loans<const ADVANCING: bool, const PER_LOAN: bool>(
+    k: StepConstants,
+    state: State<'_>,
+    ring: Ring<'_>,
+    per_loan: PerLoan<'_>,
+    terms: Terms<'_>,
+) -> [i64; SUMMED_COUNT] {
+    let n = state.perf.len();
+    step_slices::<ADVANCING, PER_LOAN>(
+        k,
+        state.perf,
+        &mut state.fcl[..n],
+        &mut state.annuity[..n],
+        &mut state.inv_annuity[..n],
+        &mut state.remaining[..n],
+        &mut state.annuity_sum[..n],
+        &mut ring.scaled[..n],
+        &mut ring.raw[..n],
+        &mut ring.annuity_sum[..n],
+        &mut per_loan.pv[..n],
+        &mut per_loan.loss[..n],
+        &mut per_loan.credit_loss[..n],
+        &mut per_loan.default[..n],
+        &terms.growth[..n],
+        &terms.gross[..n],
+        &terms.net[..n],
+        &terms.mi_coverage[..n],
+        &terms.mi_end_annuity[..n],
+        &terms.smm[..n],
+        &terms.mdr[..n],
+        &terms.severity[..n],
+        &terms.recovery[..n],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step_slices<const ADVANCING: bool, const PER_LOAN: bool>(
+    k: StepConstants,
+    perf: &mut [f64],
+    fcl: &mut [f64],
+    annuity: &mut [f64],
+    inv_annuity: &mut [f64],
+    remaining: &mut [f64],
+    annuity_sum: &mut [f64],
+    ring_scaled: &mut [f64],
+    ring_raw: &mut [f64],
+    ring_annuity_sum: &mut [f64],
+    loan_pv: &mut [f64],
+    loan_loss: &mut [f64],
+    loan_credit_loss: &mut [f64],
+    loan_default: &mut [f64],
+    growth: &[f64],
+    gross: &[f64],
+    net: &[f64],
+    mi_coverage: &[f64],
+    mi_end_annuity: &[f64],
+    smm: &[f64],
+    mdr_in: &[f64],
+    severity: &[f64],
+    recovery: &[f64],
+) -> [i64; SUMMED_COUNT] {
+    let n = perf.len();
+    let StepConstants {
+        lag,
+        lag_zero,
+        interest_months,
+        min_severity,
+        foreclosure_cost,
+        discount,
+        rule,
+    } = k;
     let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
         let perf0 = perf[j];
@@ -697,7 +841,7 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
         } else {
             raw
         };
-        let loss = match B::LOSS_RULE {
+        let loss = match rule {
             LossRule::SeverityOfDefaulted => (raw * severity[j]).min(adb),
             LossRule::NetRecovery => (raw - scaled * recovery[j])
                 .max(min_severity * raw)
