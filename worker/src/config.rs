@@ -9,8 +9,8 @@ use engine::{DefaultSpeed, DeterministicModel, Pipeline, PrepaySpeed};
 use serde::Deserialize;
 
 use crate::stochastic_config::{
-    DiscountFile, HousePricesFile, LossFile, RatesFile, StochasticConfigError, StochasticModelFile,
-    StochasticSections, StochasticSpec,
+    DiscountFile, HousePricesFile, LossFile, RatesFile, RiskFile, StochasticConfigError,
+    StochasticModelFile, StochasticSections, StochasticSpec,
 };
 
 /// Why a run configuration could not be used. Every message names the file and the key.
@@ -56,6 +56,7 @@ pub struct RunConfigFile {
     pub default: Option<engine::stochastic::DefaultParams>,
     pub loss: Option<LossFile>,
     pub discount: Option<DiscountFile>,
+    pub risk: Option<RiskFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -228,6 +229,7 @@ impl RunConfigFile {
             ("default", self.default.is_some()),
             ("loss", self.loss.is_some()),
             ("discount", self.discount.is_some()),
+            ("risk", self.risk.is_some()),
         ]
         .into_iter()
         .find(|(_, present)| *present)
@@ -329,6 +331,7 @@ impl RunConfig {
                     default: file.default,
                     loss: file.loss.clone(),
                     discount: file.discount.clone(),
+                    risk: file.risk.clone(),
                 };
                 let base_dir = path.parent().unwrap_or(Path::new("."));
                 let spec =

@@ -71,6 +71,9 @@ pub struct RunReport {
     /// (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marks: Option<engine::marks::MarkCounts>,
+    /// Risk figures (`[risk]`; stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskReport>,
     /// Each deterministic stress path's results (stochastic mode with stress paths).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stress: Vec<StressReport>,
@@ -85,6 +88,20 @@ pub struct RunReport {
     pub bill: Vec<crate::cost::Bill>,
     /// Output tables, as paths relative to the output directory.
     pub outputs: Vec<String>,
+}
+
+/// `report.json` `risk`: what `[risk]` asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskReport {
+    /// The configured price, percent of the current balance, and in USD.
+    pub price_pct: f64,
+    pub price: f64,
+    /// The option-adjusted spread over each path's short rates that prices the random
+    /// scenarios' mean PV to `price`, basis points, with its Monte Carlo standard error
+    /// (delta method, pair means when antithetic) and the Newton steps taken.
+    pub oas_bp: f64,
+    pub oas_std_error_bp: f64,
+    pub oas_iterations: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

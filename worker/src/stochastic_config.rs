@@ -121,6 +121,15 @@ pub struct DiscountFile {
     pub oas_bp: f64,
 }
 
+/// `[risk]`; every key optional, and a config without it runs as before.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskFile {
+    /// The portfolio's price, percent of its current balance: the run then solves the
+    /// option-adjusted spread that prices the random scenarios' mean PV to it.
+    pub price_pct: Option<f64>,
+}
+
 /// Why the stochastic sections were rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StochasticConfigError {
@@ -137,6 +146,8 @@ pub enum StochasticConfigError {
         path: std::path::PathBuf,
         message: String,
     },
+    #[error("risk.price_pct: {0} must be above 0 and at most 500")]
+    Price(f64),
     #[error("house_prices.history: {path}: {message}")]
     HistoryFile {
         path: std::path::PathBuf,
@@ -161,6 +172,8 @@ pub struct StochasticSpec {
     pub stress: Vec<StressPath>,
     /// The house-price history properties are marked with, when configured.
     pub hpi_history: Option<HpiHistory>,
+    /// `[risk] price_pct`: the price the OAS is solved for.
+    pub price_pct: Option<f64>,
 }
 
 /// All the stochastic sections of one file.
@@ -172,6 +185,7 @@ pub struct StochasticSections {
     pub default: Option<DefaultParams>,
     pub loss: Option<LossFile>,
     pub discount: Option<DiscountFile>,
+    pub risk: Option<RiskFile>,
 }
 
 impl StochasticSpec {
@@ -224,6 +238,12 @@ impl StochasticSpec {
                 .iter()
                 .map(|p| read_stress_path_with(&base_dir.join(p), read))
                 .collect::<Result<_, _>>()?,
+            price_pct: match s.risk.unwrap_or_default().price_pct {
+                Some(p) if !(p.is_finite() && p > 0.0 && p <= 500.0) => {
+                    return Err(StochasticConfigError::Price(p));
+                }
+                price => price,
+            },
             hpi_history: hp
                 .history
                 .as_ref()

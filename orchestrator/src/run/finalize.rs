@@ -46,6 +46,8 @@ pub enum FinalizeError {
     Model(#[from] StochasticConfigError),
     #[error("cannot remove the previous report {path}: {message}")]
     Invalidate { path: PathBuf, message: String },
+    #[error("risk.price_pct: {0}")]
+    Oas(#[from] engine::risk::OasError),
 }
 
 /// Stochastic extras: per-scenario results, the summary and per-loan sums.
@@ -59,6 +61,7 @@ struct StochasticOutcome {
     loan_sums: Vec<engine::risk::LoanSums>,
     marks: engine::marks::Marks,
     mark_counts: engine::marks::MarkCounts,
+    risk: Option<worker::report::RiskReport>,
 }
 
 /// Everything projected for a run: one exact table per scenario, per-loan sums in
@@ -153,13 +156,14 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         Model::Deterministic(_) => None,
         Model::Stochastic(spec) => {
             let model = spec.model(facts.horizon_months, first_payment_month(run_date))?;
+            let discount: Vec<Vec<f64>> = (0..tables.len() as u32)
+                .map(|k| model.discount_factors(&model.scenarios().path(k)))
+                .collect();
             let results: Vec<ScenarioResult> = tables
                 .iter()
+                .zip(&discount)
                 .enumerate()
-                .map(|(k, t)| {
-                    let path = model.scenarios().path(k as u32);
-                    ScenarioResult::from_table(k as u32, t, &model.discount_factors(&path))
-                })
+                .map(|(k, (t, df))| ScenarioResult::from_table(k as u32, t, df))
                 .collect();
             // Monte Carlo statistics use the random scenarios only; stress paths are
             // reported one by one.
@@ -185,11 +189,41 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 .collect();
             // The same marks the shards projected with (a pure function of each loan).
             let marks = spec.marks(portfolio, run_date);
+            // The OAS at the configured price, from the random scenarios' cash flows.
+            let risk = match spec.price_pct {
+                None => None,
+                Some(price_pct) => {
+                    let price = price_pct / 100.0 * start_upb.to_usd();
+                    let flows: Vec<Vec<f64>> = tables[..random]
+                        .iter()
+                        .map(|t| {
+                            t.rows()
+                                .map(|r| r.investor_cash_flow(t.advancing()).to_usd())
+                                .collect()
+                        })
+                        .collect();
+                    let oas = engine::risk::solve_oas(
+                        &flows,
+                        &discount[..random],
+                        model.oas_bp(),
+                        price,
+                        spec.antithetic,
+                    )?;
+                    Some(worker::report::RiskReport {
+                        price_pct,
+                        price,
+                        oas_bp: oas.oas_bp,
+                        oas_std_error_bp: oas.std_error_bp,
+                        oas_iterations: oas.iterations,
+                    })
+                }
+            };
             let mut mark_counts = engine::marks::MarkCounts::default();
             for &m in &marks.method {
                 mark_counts.add(m);
             }
             Some(StochasticOutcome {
+                risk,
                 marks,
                 mark_counts,
                 results,
@@ -285,6 +319,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         loss: stochastic.as_ref().map(|s| s.summary.loss.clone()),
         credit_loss: stochastic.as_ref().map(|s| s.summary.credit_loss.clone()),
         marks: stochastic.as_ref().map(|s| s.mark_counts),
+        risk: stochastic.as_ref().and_then(|s| s.risk.clone()),
         timing: Timing {
             wall_seconds,
             loan_months_per_second: if wall_seconds > 0.0 {

@@ -590,3 +590,86 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
     let stress_totals = stress.totals.as_ref().expect("totals");
     assert!((stress.credit_loss - stress_totals.credit_loss).abs() < 0.01);
 }
+
+/// `[risk] price_pct`: at zero volatility, with no prepayment or default, the OAS solved
+/// for a price equals the z-spread that price was computed at, here, in closed form: one
+/// level-payment loan (6%, 360 months) on a flat 4% continuously compounded curve,
+/// discounted at 4% + 75 bp. A bad price is refused naming the key.
+#[test]
+fn the_oas_solved_for_a_price_is_the_z_spread_at_zero_volatility() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("one.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &portfolio,
+        &[engine::LoanRecord {
+            loan_id: "one".into(),
+            current_upb: 100_000.0,
+            note_rate_pct: 6.0,
+            servicing_fee_pct: Some(0.0),
+            orig_term_months: 360,
+            loan_age_months: 0,
+            ..Default::default()
+        }],
+    )
+    .expect("portfolio");
+    let c: f64 = 0.005;
+    let payment = 100_000.0 * c / (1.0 - (1.0 + c).powi(-360));
+    let z = 0.0075;
+    let price: f64 = (1..=360)
+        .map(|m| payment * (-(0.04 + z) * f64::from(m) / 12.0).exp())
+        .sum();
+    let price_pct = price / 100_000.0 * 100.0;
+    let config_text = |price_pct: f64| {
+        format!(
+            r#"
+run_id = "oas"
+as_of = "2026-11-25"
+[model]
+kind = "stochastic"
+scenarios = 2
+seed = 1
+[rates]
+model = "hull-white"
+mean_reversion = 0.03
+volatility = 0.0
+curve = {{ flat_pct = 4.0 }}
+mortgage_spread_pct = 1.7
+[house_prices]
+volatility_pct = 0.0
+[prepay]
+turnover_pct = 0.0
+refi_max_pct = 0.0
+[default]
+floor_pct = 0.0
+max_pct = 0.0
+[risk]
+price_pct = {price_pct}
+"#
+        )
+    };
+    let config =
+        RunConfig::parse(&config_text(price_pct), Path::new("inline.toml")).expect("config");
+    let outcome = run_sharded(
+        LocalRun {
+            portfolio: &PortfolioSource::File(portfolio.clone()),
+            config: &config,
+            store: &Store::local(dir.path().join("out")),
+            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+            sizing: Sizing::Count(1),
+            inputs: Default::default(),
+            overwrite: false,
+        },
+        &|_| {},
+    )
+    .expect("run");
+    let risk = outcome.report.risk.as_ref().expect("risk");
+    // The table's cash flows are exact to 1/10,000 USD a month: a PV error of about 1e-4
+    // USD on a duration of about 8 moves the spread by about 1e-6 bp.
+    assert!((risk.oas_bp - 75.0).abs() < 1e-4, "OAS {} bp", risk.oas_bp);
+    assert_eq!(risk.oas_std_error_bp, 0.0, "identical paths");
+    assert!((risk.price - price).abs() < 1e-6);
+    let e = RunConfig::parse(&config_text(-1.0), Path::new("inline.toml"))
+        .expect_err("negative price")
+        .to_string();
+    assert!(e.contains("risk.price_pct") && e.contains("-1"), "{e}");
+}

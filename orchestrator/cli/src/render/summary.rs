@@ -131,6 +131,18 @@ pub fn render(r: &RunReport) -> String {
             ),
         ));
     }
+    if let Some(risk) = &r.risk {
+        rows.push((
+            "OAS",
+            format!(
+                "{:.1} +/- {:.1} bp at {}% of UPB ({})",
+                risk.oas_bp,
+                risk.oas_std_error_bp,
+                risk.price_pct,
+                money(risk.price)
+            ),
+        ));
+    }
     if let Some(m) = &r.marks {
         rows.push((
             "marks",
