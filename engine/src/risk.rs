@@ -273,6 +273,59 @@ pub fn expected_shortfall(sorted_losses: &[f64], alpha: f64) -> f64 {
     sorted_losses[n - k..].iter().sum::<f64>() / k as f64
 }
 
+/// One row of the convergence table: the headline Monte Carlo figures over the first
+/// `scenarios` random scenarios.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ConvergenceRow {
+    pub scenarios: usize,
+    pub pv_mean: f64,
+    pub pv_std_error: f64,
+    pub expected_loss: f64,
+    pub expected_loss_std_error: f64,
+    pub expected_credit_loss: f64,
+    pub expected_credit_loss_std_error: f64,
+    pub cumulative_default_pct: f64,
+    pub cumulative_default_pct_std_error: f64,
+}
+
+/// The headline figures at N/8, N/4, N/2 and N of the random scenarios (in scenario
+/// order; counts rounded down to whole antithetic pairs, rows under two scenarios
+/// dropped): a figure that still moves between N/2 and N needs more scenarios.
+pub fn convergence(
+    results: &[ScenarioResult],
+    start_upb: f64,
+    antithetic: bool,
+) -> Vec<ConvergenceRow> {
+    let mut by_scenario: Vec<&ScenarioResult> = results.iter().collect();
+    by_scenario.sort_by_key(|r| r.scenario);
+    let ordered: Vec<ScenarioResult> = by_scenario.into_iter().cloned().collect();
+    let n = ordered.len();
+    let mut rows: Vec<ConvergenceRow> = Vec::new();
+    for divisor in [8, 4, 2, 1] {
+        let mut k = n / divisor;
+        if antithetic {
+            k -= k % 2;
+        }
+        if k < 2 || rows.last().is_some_and(|r| r.scenarios == k) {
+            continue;
+        }
+        let s = summarize(&ordered[..k], start_upb, antithetic);
+        rows.push(ConvergenceRow {
+            scenarios: k,
+            pv_mean: s.pv.mean,
+            pv_std_error: s.pv.std_error,
+            expected_loss: s.loss.expected,
+            expected_loss_std_error: s.loss.std_error,
+            expected_credit_loss: s.credit_loss.expected,
+            expected_credit_loss_std_error: s.credit_loss.std_error,
+            cumulative_default_pct: s.cumulative_default_pct,
+            cumulative_default_pct_std_error: s.cumulative_default_pct_std_error,
+        });
+    }
+    rows
+}
+
 /// The option-adjusted spread that prices a set of paths' mean PV to a target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OasSolution {
@@ -477,6 +530,32 @@ mod tests {
             Err(OasError::NoSolution { .. })
         ));
         assert_eq!(solve_oas(&[], &[], 0.0, 1.0, false), Err(OasError::NoPaths));
+    }
+
+    #[test]
+    fn convergence_rows_summarize_scenario_prefixes() {
+        let results: Vec<ScenarioResult> = (0..20u32)
+            .rev()
+            .map(|k| ScenarioResult {
+                scenario: k,
+                pv: 100.0 + f64::from(k),
+                lifetime_loss: Money::from_usd(f64::from(k)),
+                credit_loss: Money::from_usd(2.0 * f64::from(k)),
+                new_default: Money::from_usd(10.0),
+                voluntary_prepayment: Money::ZERO,
+                wal_years: 5.0,
+            })
+            .collect();
+        let rows = convergence(&results, 1000.0, true);
+        // 20 / 8 = 2, 20 / 4 = 5 -> 4 (whole pairs), 10, 20.
+        let counts: Vec<usize> = rows.iter().map(|r| r.scenarios).collect();
+        assert_eq!(counts, [2, 4, 10, 20]);
+        // Scenarios 0..10 in order: PV 100..109, mean 104.5; losses 0..9, mean 4.5.
+        assert_eq!(rows[2].pv_mean, 104.5);
+        assert_eq!(rows[2].expected_loss, 4.5);
+        assert_eq!(rows[2].expected_credit_loss, 9.0);
+        assert_eq!(rows[3].cumulative_default_pct, 1.0);
+        assert_eq!(rows[3].cumulative_default_pct_std_error, 0.0);
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct RunReport {
     /// (stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marks: Option<engine::marks::MarkCounts>,
+    /// The headline Monte Carlo figures, with standard errors, over the first N/8, N/4,
+    /// N/2 and N random scenarios (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub convergence: Vec<engine::risk::ConvergenceRow>,
     /// Risk figures (`[risk]`; stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<RiskReport>,

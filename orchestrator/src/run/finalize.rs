@@ -62,6 +62,7 @@ struct StochasticOutcome {
     marks: engine::marks::Marks,
     mark_counts: engine::marks::MarkCounts,
     risk: Option<worker::report::RiskReport>,
+    convergence: Vec<engine::risk::ConvergenceRow>,
 }
 
 /// Everything projected for a run: one exact table per scenario, per-loan sums in
@@ -222,7 +223,10 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             for &m in &marks.method {
                 mark_counts.add(m);
             }
+            let convergence =
+                engine::risk::convergence(&results[..random], start_upb.to_usd(), spec.antithetic);
             Some(StochasticOutcome {
+                convergence,
                 risk,
                 marks,
                 mark_counts,
@@ -320,6 +324,10 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         credit_loss: stochastic.as_ref().map(|s| s.summary.credit_loss.clone()),
         marks: stochastic.as_ref().map(|s| s.mark_counts),
         risk: stochastic.as_ref().and_then(|s| s.risk.clone()),
+        convergence: stochastic
+            .as_ref()
+            .map(|s| s.convergence.clone())
+            .unwrap_or_default(),
         timing: Timing {
             wall_seconds,
             loan_months_per_second: if wall_seconds > 0.0 {

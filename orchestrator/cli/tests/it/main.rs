@@ -302,6 +302,22 @@ fn a_stochastic_run_reports_risk_measures_bands_and_charts() {
             .expect("se")
             > 0.0
     );
+    // The convergence table's last row is the headline itself; 8 scenarios in pairs give
+    // rows at 2, 4 and 8.
+    let rows = report["convergence"].as_array().expect("convergence");
+    let counts: Vec<u64> = rows
+        .iter()
+        .map(|r| r["scenarios"].as_u64().expect("n"))
+        .collect();
+    assert_eq!(counts, [2, 4, 8]);
+    let last = &rows[2];
+    assert_eq!(last["pv_mean"], report["pv"]["mean"]);
+    assert_eq!(last["pv_std_error"], report["pv"]["std_error"]);
+    assert_eq!(last["expected_loss"], report["loss"]["expected"]);
+    assert_eq!(
+        last["expected_credit_loss"],
+        report["credit_loss"]["expected"]
+    );
     assert!(report["wal_years"].as_f64().expect("wal") > 1.0);
     // The stress path runs after the 8 random scenarios and is reported on its own.
     assert_eq!(report["stress"][0]["scenario"], 8);
