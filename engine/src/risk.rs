@@ -218,6 +218,63 @@ pub struct LossSummary {
     pub var_99: f64,
     pub es_95: f64,
     pub es_99: f64,
+    /// 95% bootstrap percentile intervals of the four tail figures.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub intervals: TailIntervals,
+}
+
+/// 95% percentile-bootstrap intervals `[low, high]` of VaR and ES: [`BOOTSTRAP_RESAMPLES`]
+/// resamples of the scenarios (of whole antithetic pairs when paired) from a fixed seed,
+/// so the same scenario losses always give the same intervals.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TailIntervals {
+    pub var_95: [f64; 2],
+    pub var_99: [f64; 2],
+    pub es_95: [f64; 2],
+    pub es_99: [f64; 2],
+}
+
+/// Bootstrap resamples behind [`TailIntervals`].
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The bootstrap of [`TailIntervals`] over losses in scenario order.
+pub fn tail_intervals(losses: &[f64], antithetic: bool) -> TailIntervals {
+    use rand::{RngExt, SeedableRng};
+    let block = if antithetic && losses.len().is_multiple_of(2) {
+        2
+    } else {
+        1
+    };
+    let blocks = losses.len() / block;
+    if blocks == 0 {
+        return TailIntervals::default();
+    }
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0x7a11_b007);
+    let mut stats: [Vec<f64>; 4] = Default::default();
+    let mut resample = Vec::with_capacity(losses.len());
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        resample.clear();
+        for _ in 0..blocks {
+            let b = rng.random_range(0..blocks);
+            resample.extend_from_slice(&losses[b * block..(b + 1) * block]);
+        }
+        resample.sort_by(f64::total_cmp);
+        stats[0].push(percentile(&resample, 0.95));
+        stats[1].push(percentile(&resample, 0.99));
+        stats[2].push(expected_shortfall(&resample, 0.95));
+        stats[3].push(expected_shortfall(&resample, 0.99));
+    }
+    let interval = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        [percentile(v, 0.025), percentile(v, 0.975)]
+    };
+    TailIntervals {
+        var_95: interval(&mut stats[0]),
+        var_99: interval(&mut stats[1]),
+        es_95: interval(&mut stats[2]),
+        es_99: interval(&mut stats[3]),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -417,6 +474,7 @@ fn loss_summary(
     let mut losses: Vec<f64> = losses.map(Money::to_usd).collect();
     let expected = losses.iter().sum::<f64>() / losses.len() as f64;
     let std_error = standard_error(&losses, antithetic);
+    let intervals = tail_intervals(&losses, antithetic);
     losses.sort_by(f64::total_cmp);
     LossSummary {
         expected,
@@ -430,6 +488,7 @@ fn loss_summary(
         var_99: percentile(&losses, 0.99),
         es_95: expected_shortfall(&losses, 0.95),
         es_99: expected_shortfall(&losses, 0.99),
+        intervals,
     }
 }
 
@@ -556,6 +615,25 @@ mod tests {
         assert_eq!(rows[2].expected_credit_loss, 9.0);
         assert_eq!(rows[3].cumulative_default_pct, 1.0);
         assert_eq!(rows[3].cumulative_default_pct_std_error, 0.0);
+    }
+
+    #[test]
+    fn tail_intervals_bracket_the_estimate_and_repeat() {
+        let losses: Vec<f64> = (0..200).map(|k| f64::from((k * 37) % 200)).collect();
+        let mut sorted = losses.clone();
+        sorted.sort_by(f64::total_cmp);
+        let i = tail_intervals(&losses, true);
+        assert_eq!(i, tail_intervals(&losses, true), "a fixed seed");
+        let check = |[lo, hi]: [f64; 2], point: f64| {
+            assert!(lo <= point && point <= hi && lo < hi, "{lo} {point} {hi}")
+        };
+        check(i.var_95, percentile(&sorted, 0.95));
+        check(i.var_99, percentile(&sorted, 0.99));
+        check(i.es_95, expected_shortfall(&sorted, 0.95));
+        check(i.es_99, expected_shortfall(&sorted, 0.99));
+        // Identical losses: no uncertainty.
+        let flat = tail_intervals(&[3.0; 10], false);
+        assert_eq!(flat.es_99, [3.0, 3.0]);
     }
 
     #[test]

@@ -118,6 +118,18 @@ pub fn render(r: &RunReport) -> String {
             "loss ES95 / ES99",
             format!("{} / {}", money(loss.es_95), money(loss.es_99)),
         ));
+        let [lo, hi] = loss.intervals.es_99;
+        let [var_lo, var_hi] = loss.intervals.var_99;
+        rows.push((
+            "95% bootstrap CI",
+            format!(
+                "VaR99 {} .. {}, ES99 {} .. {}",
+                money(var_lo),
+                money(var_hi),
+                money(lo),
+                money(hi)
+            ),
+        ));
     }
     if let Some(credit) = &r.credit_loss {
         rows.push((
