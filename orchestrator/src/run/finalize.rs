@@ -169,7 +169,32 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             // Monte Carlo statistics use the random scenarios only; stress paths are
             // reported one by one.
             let random = model.scenarios().random_count() as usize;
-            let summary = summarize(&results[..random], start_upb.to_usd(), spec.antithetic);
+            let mut summary = summarize(&results[..random], start_upb.to_usd(), spec.antithetic);
+            // Control variate for PV: the no-prepayment, no-default cash flows, discounted
+            // along each path; on the initial curve their value is known exactly.
+            let scheduled =
+                engine::risk::scheduled_investor_cash_flows(portfolio, facts.horizon_months);
+            let oas = model.oas_bp() / 10_000.0;
+            let curve = model.scenarios().hull_white().curve();
+            let control_expected: f64 = scheduled
+                .iter()
+                .enumerate()
+                .map(|(m, cf)| {
+                    let t = (m + 1) as f64 / 12.0;
+                    cf * curve.discount(t) * libm::exp(-oas * t)
+                })
+                .sum();
+            let controls: Vec<f64> = discount[..random]
+                .iter()
+                .map(|df| scheduled.iter().zip(&df[1..]).map(|(cf, d)| cf * d).sum())
+                .collect();
+            let pvs: Vec<f64> = results[..random].iter().map(|r| r.pv).collect();
+            summary.pv.control_variate = Some(engine::risk::control_variate(
+                &pvs,
+                &controls,
+                control_expected,
+                spec.antithetic,
+            ));
             let bands = cashflow_bands(&tables[..random].iter().collect::<Vec<_>>());
             let stress = results[random..]
                 .iter()
