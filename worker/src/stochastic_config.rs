@@ -309,12 +309,7 @@ pub fn read_hpi_history_with(
         path: path.to_path_buf(),
         message,
     };
-    let bytes = read(path).map_err(|e| fail(e.to_string()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
-    let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let (mut reader, headers) = open_csv(path, read).map_err(fail)?;
     let find = |c: &str| headers.iter().position(|h| h == c);
     let (Some(month_at), Some(index_at)) = (find("month"), find("index")) else {
         return Err(fail(
@@ -366,6 +361,21 @@ pub fn read_stress_path(path: &std::path::Path) -> Result<StressPath, Stochastic
     read_stress_path_with(path, &|p| std::fs::read(p))
 }
 
+/// A CSV file a configuration names, open: the reader and the header row.
+type OpenCsv = (csv::Reader<std::io::Cursor<Vec<u8>>>, csv::StringRecord);
+
+/// Opens a CSV file a configuration names: its bytes fetched by `read`, cells trimmed,
+/// `#` lines skipped.
+fn open_csv(path: &std::path::Path, read: ReadFile<'_>) -> Result<OpenCsv, String> {
+    let bytes = read(path).map_err(|e| e.to_string())?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(std::io::Cursor::new(bytes));
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    Ok((reader, headers))
+}
+
 /// How a configuration reads the files it names: from disk, or from a run manifest.
 pub type ReadFile<'a> = &'a dyn Fn(&std::path::Path) -> std::io::Result<Vec<u8>>;
 
@@ -378,12 +388,7 @@ pub fn read_stress_path_with(
         path: path.to_path_buf(),
         message,
     };
-    let bytes = read(path).map_err(|e| fail(e.to_string()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
-    let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let (mut reader, headers) = open_csv(path, read).map_err(fail)?;
     let columns = ["month", "short_rate_pct", "mortgage_rate_pct", "hpi"];
     let index: Vec<usize> = columns
         .iter()

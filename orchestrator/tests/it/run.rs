@@ -38,12 +38,29 @@ fn sample_portfolio(dir: &Path) -> std::path::PathBuf {
 
 fn run(dir: &Path, portfolio: &Path, shards: u32) -> RunOutputs {
     let config = RunConfig::parse(CONFIG, Path::new("inline.toml")).expect("config");
+    run_with(
+        &config,
+        portfolio.to_path_buf(),
+        &Store::local(dir.join("out")),
+        (2000, 1, 1),
+        shards,
+    )
+}
+
+/// A local run of `portfolio` under `config` into `store`, business date (y, m, d).
+fn run_with(
+    config: &RunConfig,
+    portfolio: std::path::PathBuf,
+    store: &Store,
+    (year, month, day): (i32, u32, u32),
+    shards: u32,
+) -> RunOutputs {
     run_sharded(
         LocalRun {
-            portfolio: &PortfolioSource::File(portfolio.to_path_buf()),
-            config: &config,
-            store: &Store::local(dir.join("out")),
-            default_run_date: NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
+            portfolio: &PortfolioSource::File(portfolio),
+            config,
+            store,
+            default_run_date: NaiveDate::from_ymd_opt(year, month, day).expect("date"),
             sizing: Sizing::Count(shards),
             inputs: Default::default(),
             overwrite: false,
@@ -248,19 +265,13 @@ fn stress_paths_are_reported_apart_from_the_monte_carlo_figures() {
     let dir = tempfile::tempdir().expect("tmp");
     let (portfolio, config_path) = super::emulator::inputs(dir.path(), 120);
     let config = RunConfig::load(&config_path).expect("config");
-    let out = run_sharded(
-        LocalRun {
-            portfolio: &PortfolioSource::File(portfolio),
-            config: &config,
-            store: &Store::local(dir.path().join("out")),
-            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
-            sizing: Sizing::Count(2),
-            inputs: Default::default(),
-            overwrite: false,
-        },
-        &|_| {},
-    )
-    .expect("run");
+    let out = run_with(
+        &config,
+        portfolio,
+        &Store::local(dir.path().join("out")),
+        (2026, 11, 25),
+        2,
+    );
     let r = &out.report;
     assert_eq!((r.scenarios, r.random_scenarios), (9, 8));
     let loss = r.loss.as_ref().expect("stochastic");
@@ -387,19 +398,13 @@ missing_fico = 700
 "#
         );
         let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
-        run_sharded(
-            LocalRun {
-                portfolio: &PortfolioSource::File(portfolio.clone()),
-                config: &config,
-                store: &Store::local(dir.path().join(format!("out{horizon}"))),
-                default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
-                sizing: Sizing::Count(1),
-                inputs: Default::default(),
-                overwrite: false,
-            },
-            &|_| {},
+        run_with(
+            &config,
+            portfolio.clone(),
+            &Store::local(dir.path().join(format!("out{horizon}"))),
+            (2026, 11, 25),
+            1,
         )
-        .expect("run")
     };
     let (short, long) = (run_at(120), run_at(360));
     let (a, b) = (&short.report, &long.report);
@@ -486,19 +491,7 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
         );
     let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
     let store = Store::local(dir.path().join("out"));
-    let outcome = run_sharded(
-        LocalRun {
-            portfolio: &PortfolioSource::File(portfolio.clone()),
-            config: &config,
-            store: &store,
-            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
-            sizing: Sizing::Count(2),
-            inputs: Default::default(),
-            overwrite: false,
-        },
-        &|_| {},
-    )
-    .expect("run");
+    let outcome = run_with(&config, portfolio.clone(), &store, (2026, 11, 30), 2);
     let report = &outcome.report;
     assert_eq!(
         report.marks,
@@ -649,19 +642,13 @@ price_pct = {price_pct}
     };
     let config =
         RunConfig::parse(&config_text(price_pct), Path::new("inline.toml")).expect("config");
-    let outcome = run_sharded(
-        LocalRun {
-            portfolio: &PortfolioSource::File(portfolio.clone()),
-            config: &config,
-            store: &Store::local(dir.path().join("out")),
-            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
-            sizing: Sizing::Count(1),
-            inputs: Default::default(),
-            overwrite: false,
-        },
-        &|_| {},
-    )
-    .expect("run");
+    let outcome = run_with(
+        &config,
+        portfolio.clone(),
+        &Store::local(dir.path().join("out")),
+        (2026, 11, 25),
+        1,
+    );
     let risk = outcome.report.risk.as_ref().expect("risk");
     // The table's cash flows are exact to 1/10,000 USD a month: a PV error of about 1e-4
     // USD on a duration of about 8 moves the spread by about 1e-6 bp.
@@ -708,19 +695,13 @@ fn the_pv_control_variate_beats_plain_antithetics() {
         .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
         .replace("history = \"hpi_history.csv\"", "");
     let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
-    let outcome = run_sharded(
-        LocalRun {
-            portfolio: &PortfolioSource::File(portfolio.clone()),
-            config: &config,
-            store: &Store::local(dir.path().join("out")),
-            default_run_date: NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
-            sizing: Sizing::Count(2),
-            inputs: Default::default(),
-            overwrite: false,
-        },
-        &|_| {},
-    )
-    .expect("run");
+    let outcome = run_with(
+        &config,
+        portfolio.clone(),
+        &Store::local(dir.path().join("out")),
+        (2026, 11, 30),
+        2,
+    );
     let pv = outcome.report.pv.as_ref().expect("pv");
     let cv = pv.control_variate.expect("cv");
     assert!(
