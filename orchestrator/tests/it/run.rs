@@ -337,13 +337,9 @@ fn stress_paths_are_reported_apart_from_the_monte_carlo_figures() {
     );
 }
 
-/// `horizon_months` bounds the `portfolio_cashflows` table and nothing else: one loan
-/// (6%, 360 months, new), no volatility, no prepayments or defaults, at horizons 120 and
-/// 360, has the same PV and WAL, and the WAL is the level-payment closed form.
-#[test]
-fn a_shorter_horizon_cuts_only_the_cash_flow_table() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = dir.path().join("one.parquet");
+/// One new level-payment loan: $100,000 at 6% over 360 months, no servicing strip.
+fn one_new_loan(dir: &Path) -> std::path::PathBuf {
+    let portfolio = dir.join("one.parquet");
     worker::portfolio_file::write_portfolio_parquet(
         &portfolio,
         &[engine::LoanRecord {
@@ -357,12 +353,12 @@ fn a_shorter_horizon_cuts_only_the_cash_flow_table() {
         }],
     )
     .expect("portfolio");
-    let run_at = |horizon: u32| {
-        let text = format!(
-            r#"
-run_id = "h{horizon}"
-as_of = "2026-11-25"
-horizon_months = {horizon}
+    portfolio
+}
+
+/// A stochastic model whose paths are all the initial curve (flat 4%, no volatility, flat
+/// house prices) and whose loans neither prepay nor default: closed forms apply.
+const ZERO_VOLATILITY_NO_PREPAYMENT_OR_DEFAULT: &str = r#"
 [model]
 kind = "stochastic"
 scenarios = 2
@@ -371,31 +367,32 @@ seed = 1
 model = "hull-white"
 mean_reversion = 0.03
 volatility = 0.0
-curve = {{ flat_pct = 4.0 }}
+curve = { flat_pct = 4.0 }
 mortgage_spread_pct = 1.7
 [house_prices]
-drift_pct = 3.0
 volatility_pct = 0.0
-persistence = 0.6
-rate_correlation = 0.0
 [prepay]
 turnover_pct = 0.0
 refi_max_pct = 0.0
-refi_midpoint_pct = 0.75
-refi_slope_per_pct = 2.5
-burnout_floor = 0.3
-seasoning_months = 30
-seasonality = false
 [default]
 floor_pct = 0.0
 max_pct = 0.0
-ltv_midpoint_pct = 115.0
-ltv_slope_per_pct = 0.1
-fico_slope_per_100 = 0.9
-seasoning_months = 30
-missing_ltv_pct = 80.0
-missing_fico = 700
-"#
+"#;
+
+/// `horizon_months` bounds the `portfolio_cashflows` table and nothing else: one loan
+/// (6%, 360 months, new), no volatility, no prepayments or defaults, at horizons 120 and
+/// 360, has the same PV and WAL, and the WAL is the level-payment closed form.
+#[test]
+fn a_shorter_horizon_cuts_only_the_cash_flow_table() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = one_new_loan(dir.path());
+    let run_at = |horizon: u32| {
+        let text = format!(
+            r#"
+run_id = "h{horizon}"
+as_of = "2026-11-25"
+horizon_months = {horizon}
+{ZERO_VOLATILITY_NO_PREPAYMENT_OR_DEFAULT}"#
         );
         let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
         run_with(
@@ -591,20 +588,7 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
 #[test]
 fn the_oas_solved_for_a_price_is_the_z_spread_at_zero_volatility() {
     let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = dir.path().join("one.parquet");
-    worker::portfolio_file::write_portfolio_parquet(
-        &portfolio,
-        &[engine::LoanRecord {
-            loan_id: "one".into(),
-            current_upb: 100_000.0,
-            note_rate_pct: 6.0,
-            servicing_fee_pct: Some(0.0),
-            orig_term_months: 360,
-            loan_age_months: 0,
-            ..Default::default()
-        }],
-    )
-    .expect("portfolio");
+    let portfolio = one_new_loan(dir.path());
     let c: f64 = 0.005;
     let payment = 100_000.0 * c / (1.0 - (1.0 + c).powi(-360));
     let z = 0.0075;
@@ -617,24 +601,7 @@ fn the_oas_solved_for_a_price_is_the_z_spread_at_zero_volatility() {
             r#"
 run_id = "oas"
 as_of = "2026-11-25"
-[model]
-kind = "stochastic"
-scenarios = 2
-seed = 1
-[rates]
-model = "hull-white"
-mean_reversion = 0.03
-volatility = 0.0
-curve = {{ flat_pct = 4.0 }}
-mortgage_spread_pct = 1.7
-[house_prices]
-volatility_pct = 0.0
-[prepay]
-turnover_pct = 0.0
-refi_max_pct = 0.0
-[default]
-floor_pct = 0.0
-max_pct = 0.0
+{ZERO_VOLATILITY_NO_PREPAYMENT_OR_DEFAULT}
 [risk]
 price_pct = {price_pct}
 "#
