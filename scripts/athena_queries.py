@@ -5,7 +5,7 @@ Usage: athena_queries.py OUT_DIR [--doc PATH] [--query NAME ...]
 
 Extracts every ```sql block preceded by a line `<!-- query: NAME -->` from the doc
 (default: docs/athena.md next to this script's parent), creates DuckDB views named like
-the Athena tables (portfolio_cashflows, scenario_results, loan_results) over
+the Athena tables (portfolio_cashflows, scenario_results, loan_results, loan_risk) over
 
     read_parquet('OUT_DIR/<table>/**/*.parquet', hive_partitioning = true,
                  hive_types_autocast = false)
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-TABLES = ("portfolio_cashflows", "scenario_results", "loan_results")
+TABLES = ("portfolio_cashflows", "scenario_results", "loan_results", "loan_risk")
 
 QUERY_BLOCK = re.compile(
     r"^<!--\s*query:\s*([A-Za-z0-9_]+)\s*-->[ \t]*\n```sql[ \t]*\n(.*?)^```[ \t]*$",

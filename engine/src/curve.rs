@@ -54,6 +54,49 @@ impl ZeroCurve {
         }
     }
 
+    /// The curve with a triangular key-rate bump of `shift` (a fraction) added to its zero
+    /// rates: weight 1 at `keys[index]` years, falling linearly to 0 at the neighbouring
+    /// keys, flat at 1 before the first key and after the last. The weights of all keys
+    /// sum to 1 at every tenor, so the bumps together are the parallel shift.
+    ///
+    /// Both the curve and the bump are piecewise linear in the tenor, so their sum is
+    /// exactly piecewise linear on the union of the knots and the keys: the bumped curve
+    /// keeps that union as its knots and is the exact sum, not an approximation.
+    ///
+    /// # Panics
+    /// When `keys` is empty, not strictly increasing and positive, or `index` is out of
+    /// range (the config validates keys first).
+    pub fn with_key_rate_bump(&self, keys: &[f64], index: usize, shift: f64) -> ZeroCurve {
+        assert!(index < keys.len(), "key {index} of {}", keys.len());
+        assert!(
+            keys[0] > 0.0 && keys.windows(2).all(|w| w[0] < w[1]),
+            "key tenors must be positive and increasing"
+        );
+        let weight = |t: f64| key_rate_weight(keys, index, t);
+        let mut knots: Vec<f64> = self.tenors_years.iter().chain(keys).copied().collect();
+        knots.sort_by(f64::total_cmp);
+        knots.dedup();
+        ZeroCurve {
+            zeros: knots
+                .iter()
+                .map(|&t| self.zero(t) + shift * weight(t))
+                .collect(),
+            tenors_years: knots,
+        }
+    }
+
+    /// Checks that every zero rate is within the range [`ZeroCurve::from_points`]
+    /// accepts (a shifted or bumped curve can leave it).
+    pub fn check_rates(&self) -> Result<(), CurveError> {
+        for (index, z) in self.zeros.iter().enumerate() {
+            let zero_pct = z * 100.0;
+            if !(zero_pct.is_finite() && (-5.0..=30.0).contains(&zero_pct)) {
+                return Err(CurveError::Rate { index, zero_pct });
+            }
+        }
+        Ok(())
+    }
+
     /// Zero rate and its slope at `t` years.
     fn zero_and_slope(&self, t: f64) -> (f64, f64) {
         let n = self.tenors_years.len();
@@ -89,6 +132,25 @@ impl ZeroCurve {
     }
 }
 
+/// The triangular weight of key `index` at `t` years (see
+/// [`ZeroCurve::with_key_rate_bump`]).
+pub fn key_rate_weight(keys: &[f64], index: usize, t: f64) -> f64 {
+    let k = keys[index];
+    if t <= k {
+        match index.checked_sub(1).map(|i| keys[i]) {
+            None => 1.0,
+            Some(previous) if t <= previous => 0.0,
+            Some(previous) => (t - previous) / (k - previous),
+        }
+    } else {
+        match keys.get(index + 1) {
+            None => 1.0,
+            Some(&next) if t >= next => 0.0,
+            Some(&next) => (next - t) / (next - k),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +178,35 @@ mod tests {
         assert_eq!(ZeroCurve::from_points(&[]), Err(CurveError::Empty));
         assert!(ZeroCurve::from_points(&[(2.0, 4.0), (1.0, 4.0)]).is_err());
         assert!(ZeroCurve::from_points(&[(1.0, 40.0)]).is_err());
+    }
+
+    #[test]
+    fn key_rate_bumps_add_up_to_the_parallel_shift() {
+        let c = ZeroCurve::from_points(&[(0.5, 3.9), (3.0, 4.1), (10.0, 4.4), (30.0, 4.6)])
+            .expect("valid");
+        let keys = [2.0, 5.0, 10.0, 30.0];
+        let shift = 0.0025;
+        for t in [
+            0.1, 0.5, 1.0, 2.0, 2.7, 3.0, 4.2, 5.0, 7.5, 10.0, 17.0, 29.9, 30.0, 45.0,
+        ] {
+            let weights: f64 = (0..keys.len()).map(|i| key_rate_weight(&keys, i, t)).sum();
+            assert!((weights - 1.0).abs() < 1e-15, "t = {t}: weights {weights}");
+            // Each bumped curve is the base curve plus the triangle at every tenor, knots
+            // or not, and the bumps together move every zero rate by the shift.
+            let bumped: f64 = (0..keys.len())
+                .map(|i| c.with_key_rate_bump(&keys, i, shift).zero(t) - c.zero(t))
+                .sum();
+            assert!((bumped - shift).abs() < 1e-15, "t = {t}: {bumped}");
+            let five = c.with_key_rate_bump(&keys, 1, shift).zero(t) - c.zero(t);
+            let expected = match t {
+                t if t <= 2.0 || t >= 10.0 => 0.0,
+                t if t <= 5.0 => (t - 2.0) / 3.0 * shift,
+                t => (10.0 - t) / 5.0 * shift,
+            };
+            assert!(
+                (five - expected).abs() < 1e-15,
+                "t = {t}: {five} vs {expected}"
+            );
+        }
     }
 }

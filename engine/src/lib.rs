@@ -25,6 +25,7 @@
 //! The `serde` feature adds derives (and nothing else) to the parameter and summary
 //! types the worker reads from config files and writes into reports.
 
+pub mod bumps;
 pub mod cashflow;
 pub mod curve;
 pub mod deterministic;
@@ -36,6 +37,7 @@ pub mod portfolio;
 pub mod risk;
 pub mod sample;
 pub mod scenario;
+pub mod sensitivities;
 pub mod speed;
 pub mod stochastic;
 

@@ -24,6 +24,10 @@ pub struct LoanSums {
     pub credit_loss_units: i128,
     /// Sum of defaulted balance, [`Money`] units.
     pub default_units: i128,
+    /// Sums of present values under the effective-duration shift up and down (the same
+    /// random scenarios, curve moved), [`Money`] units; 0 without `[risk] effective`.
+    pub pv_up_units: i128,
+    pub pv_down_units: i128,
     pub scenarios: u32,
 }
 
@@ -53,7 +57,23 @@ impl LoanSums {
         self.loss_units += other.loss_units;
         self.credit_loss_units += other.credit_loss_units;
         self.default_units += other.default_units;
+        self.pv_up_units += other.pv_up_units;
+        self.pv_down_units += other.pv_down_units;
         self.scenarios += other.scenarios;
+    }
+
+    /// The loan's effective duration (years) and convexity from its PV sums at the
+    /// base curve and +/- `shift_bp` (the same draws): differences are taken exactly in
+    /// integers before the one division. `None` when the loan has no value.
+    pub fn effective_risk(&self, shift_bp: f64) -> Option<(f64, f64)> {
+        if self.pv_units == 0 {
+            return None;
+        }
+        let dy = shift_bp / 10_000.0;
+        let p0 = self.pv_units as f64;
+        let fall = (self.pv_down_units - self.pv_up_units) as f64;
+        let curvature = (self.pv_up_units + self.pv_down_units - 2 * self.pv_units) as f64;
+        Some((fall / (2.0 * dy * p0), curvature / (dy * dy * p0)))
     }
 
     /// Mean and results over the scenarios; `current_upb` scales default probability.
@@ -485,6 +505,8 @@ pub struct OasSolution {
     pub std_error_bp: f64,
     /// Newton steps taken.
     pub iterations: u32,
+    /// dPV/ds at the solution, USD per basis point (negative).
+    pub pv_per_bp: f64,
 }
 
 /// Why no spread prices the paths to the target.
@@ -549,6 +571,7 @@ pub fn solve_oas(
                 oas_bp: base_bp + s * 10_000.0,
                 std_error_bp: standard_error(&pvs, antithetic) / slope.abs() * 10_000.0,
                 iterations: iteration,
+                pv_per_bp: slope / 10_000.0,
             });
         }
     }

@@ -477,24 +477,71 @@ impl ScenarioSet {
         &self.hull_white
     }
 
-    /// The same generator on a curve shifted in parallel (same random numbers): for
-    /// effective duration and convexity.
-    pub fn with_curve_shift(&self, shift: f64) -> ScenarioSet {
-        let hw = HullWhite {
-            curve: self.hull_white.curve.shifted(shift),
-            ..self.hull_white.clone()
-        };
-        ScenarioSet::new(
-            hw,
-            self.house_prices,
+    /// The same generator (same seed, so the same random numbers) with another
+    /// Hull-White model, house-price model, or scenario count: the risk bumps.
+    fn rebuilt(
+        &self,
+        hull_white: HullWhite,
+        house_prices: HousePrices,
+        count: u32,
+        antithetic: bool,
+    ) -> Result<ScenarioSet, ScenarioError> {
+        Ok(ScenarioSet::new(
+            hull_white,
+            house_prices,
             self.mortgage_spread * 100.0,
             self.months,
             self.seed,
-            self.count,
-            self.antithetic,
-        )
-        .expect("a shifted valid set stays valid")
-        .with_stress_paths(self.stress.clone())
+            count,
+            antithetic,
+        )?
+        .with_stress_paths(self.stress.clone()))
+    }
+
+    /// The same generator on a curve shifted in parallel (same random numbers): for
+    /// effective duration and convexity.
+    pub fn with_curve_shift(&self, shift: f64) -> ScenarioSet {
+        self.with_curve(self.hull_white.curve.shifted(shift))
+            .expect("a shifted valid set stays valid")
+    }
+
+    /// The same generator on another initial curve (same random numbers); fails only if
+    /// the curve moves the model out of its valid range.
+    pub fn with_curve(&self, curve: ZeroCurve) -> Result<ScenarioSet, ScenarioError> {
+        let hw = HullWhite {
+            curve,
+            ..self.hull_white.clone()
+        };
+        self.rebuilt(hw, self.house_prices, self.count, self.antithetic)
+    }
+
+    /// The same generator with the Hull-White volatility moved by `shift` (same random
+    /// numbers): for vega.
+    pub fn with_volatility_shift(&self, shift: f64) -> Result<ScenarioSet, ScenarioError> {
+        let hw = HullWhite::new(
+            self.hull_white.a,
+            self.hull_white.sigma + shift,
+            self.hull_white.curve.clone(),
+        )?;
+        self.rebuilt(hw, self.house_prices, self.count, self.antithetic)
+    }
+
+    /// The zero-volatility scenario: one path with no rate or house-price volatility,
+    /// so its short rates are the initial curve's forwards, its discount factors the
+    /// curve's, and house prices grow along their mean. The zero-volatility spread is
+    /// solved on it.
+    pub fn zero_volatility(&self) -> ScenarioSet {
+        let hw = HullWhite {
+            sigma: 0.0,
+            ..self.hull_white.clone()
+        };
+        let hp = HousePrices {
+            volatility_pct: 0.0,
+            ..self.house_prices
+        };
+        self.rebuilt(hw, hp, 1, false)
+            .expect("no volatility keeps a valid set valid")
+            .with_stress_paths(Vec::new())
     }
 
     /// Builds scenario `k` (0-based). With antithetic pairs, scenarios 2j and 2j+1 use

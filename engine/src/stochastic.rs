@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::bumps::{Bump, RiskBumps};
 use crate::cashflow::CashflowTable;
 use crate::fastexp::exp_rate as exp;
 use crate::kernel::{
@@ -175,6 +176,44 @@ pub struct StochasticModel {
     oas_bp: f64,
     /// Calendar month (1-12) of the first projected payment, for seasonality.
     first_month_of_year: u32,
+    /// Every property's value at the run date is multiplied by this (1 but in a house
+    /// price bump).
+    property_value_factor: f64,
+    /// The risk bumps, one scenario block each after the base scenarios.
+    bumps: Vec<Bump>,
+    /// The effective-duration shift, bp: its +/- blocks also feed per-loan sums.
+    effective_shift_bp: Option<f64>,
+}
+
+/// A contiguous block of a run's scenario index space: the base scenarios (random, then
+/// stress) or one bump's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// `None` for the base block, else the index into [`StochasticModel::bumps`].
+    pub bump: Option<usize>,
+    /// Global scenario indices.
+    pub scenarios: Range<u32>,
+    /// How many of them (from the start) are random draws.
+    pub random: u32,
+}
+
+/// Where a block's per-loan PVs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoanSlot {
+    Base,
+    EffectiveUp,
+    EffectiveDown,
+    Unused,
+}
+
+/// Why a bump cannot be applied to a model (a shock that pushes the curve out of range,
+/// say): the config key and the model's complaint.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {bump}: {message}")]
+pub struct BumpModelError {
+    pub key: &'static str,
+    pub bump: String,
+    pub message: String,
 }
 
 impl StochasticModel {
@@ -236,7 +275,191 @@ impl StochasticModel {
             loss,
             oas_bp,
             first_month_of_year,
+            property_value_factor: 1.0,
+            bumps: Vec::new(),
+            effective_shift_bp: None,
         })
+    }
+
+    /// The model with the `[risk]` bumps as scenario blocks after the base scenarios.
+    /// Fails when a bump is invalid or moves the model out of its valid range.
+    pub fn with_bumps(self, risk: &RiskBumps) -> Result<StochasticModel, BumpModelError> {
+        risk.validate().map_err(|e| BumpModelError {
+            key: e.key,
+            bump: String::new(),
+            message: format!("{} {}", e.value, e.rule),
+        })?;
+        let bumps = risk.blocks();
+        for b in &bumps {
+            self.bumped(b)?;
+        }
+        Ok(StochasticModel {
+            bumps,
+            effective_shift_bp: risk.effective_shift_bp,
+            ..self
+        })
+    }
+
+    pub fn bumps(&self) -> &[Bump] {
+        &self.bumps
+    }
+
+    /// The same model discounted at another option-adjusted spread, bp.
+    pub fn with_oas_bp(&self, oas_bp: f64) -> StochasticModel {
+        StochasticModel {
+            oas_bp,
+            ..self.clone()
+        }
+    }
+
+    /// The model under one bump, without bump blocks of its own.
+    pub fn bumped(&self, bump: &Bump) -> Result<StochasticModel, BumpModelError> {
+        let fail = |key: &'static str, message: String| BumpModelError {
+            key,
+            bump: bump.label(),
+            message,
+        };
+        let mut m = StochasticModel {
+            bumps: Vec::new(),
+            effective_shift_bp: None,
+            ..self.clone()
+        };
+        let curve = self.scenarios.hull_white().curve();
+        match bump {
+            Bump::Parallel { shift_bp } => {
+                let key = if Some(shift_bp.abs()) == self.effective_shift_bp {
+                    "risk.effective.shift_bp"
+                } else {
+                    "risk.shocks_bp"
+                };
+                let shifted = curve.shifted(shift_bp / 10_000.0);
+                shifted
+                    .check_rates()
+                    .map_err(|e| fail(key, e.to_string()))?;
+                m.scenarios = self
+                    .scenarios
+                    .with_curve(shifted)
+                    .map_err(|e| fail(key, e.to_string()))?;
+            }
+            Bump::KeyRate {
+                keys_years,
+                index,
+                shift_bp,
+            } => {
+                let key = "risk.key_rates_years";
+                let bumped = curve.with_key_rate_bump(keys_years, *index, shift_bp / 10_000.0);
+                bumped.check_rates().map_err(|e| fail(key, e.to_string()))?;
+                m.scenarios = self
+                    .scenarios
+                    .with_curve(bumped)
+                    .map_err(|e| fail(key, e.to_string()))?;
+            }
+            Bump::Volatility { shift } => {
+                m.scenarios = self
+                    .scenarios
+                    .with_volatility_shift(*shift)
+                    .map_err(|e| fail("risk.vega.volatility_shift", e.to_string()))?;
+            }
+            Bump::PrepaySpeed { shift_pct } => {
+                // Turnover and refinancing are the two terms of the hazard: scaling both
+                // scales the hazard.
+                let f = 1.0 + shift_pct / 100.0;
+                m.prepay.turnover_pct *= f;
+                m.prepay.refi_max_pct *= f;
+                m = StochasticModel::new(
+                    m.scenarios,
+                    m.prepay,
+                    m.default,
+                    m.loss,
+                    m.oas_bp,
+                    m.first_month_of_year,
+                )
+                .map_err(|e| fail("risk.prepay_duration.shift_pct", e.to_string()))?;
+            }
+            Bump::HpiLevel { shift_pct } => {
+                m.property_value_factor = 1.0 + shift_pct / 100.0;
+            }
+            Bump::ZeroVolatility => {
+                m.scenarios = self.scenarios.zero_volatility();
+            }
+        }
+        Ok(m)
+    }
+
+    /// The blocks of the scenario index space: the base scenarios, then one per bump.
+    pub fn blocks(&self) -> Vec<Block> {
+        let random = self.scenarios.random_count();
+        let mut out = vec![Block {
+            bump: None,
+            scenarios: 0..self.scenarios.count(),
+            random,
+        }];
+        let mut start = self.scenarios.count();
+        for (i, b) in self.bumps.iter().enumerate() {
+            let n = match b {
+                Bump::ZeroVolatility => 1,
+                _ => random,
+            };
+            out.push(Block {
+                bump: Some(i),
+                scenarios: start..start + n,
+                random: n,
+            });
+            start += n;
+        }
+        out
+    }
+
+    /// Every scenario of the run: the base scenarios and every bump block's.
+    pub fn scenario_count(&self) -> u32 {
+        self.blocks().last().map_or(0, |b| b.scenarios.end)
+    }
+
+    /// The model of a block (the base model, or the base under the block's bump).
+    pub fn block_model(&self, block: &Block) -> StochasticModel {
+        match block.bump {
+            None => StochasticModel {
+                bumps: Vec::new(),
+                effective_shift_bp: None,
+                ..self.clone()
+            },
+            Some(i) => self
+                .bumped(&self.bumps[i])
+                .expect("validated in with_bumps"),
+        }
+    }
+
+    fn loan_slot(&self, block: &Block) -> LoanSlot {
+        match (block.bump.map(|i| &self.bumps[i]), self.effective_shift_bp) {
+            (None, _) => LoanSlot::Base,
+            (Some(Bump::Parallel { shift_bp }), Some(e)) if *shift_bp == e => LoanSlot::EffectiveUp,
+            (Some(Bump::Parallel { shift_bp }), Some(e)) if *shift_bp == -e => {
+                LoanSlot::EffectiveDown
+            }
+            _ => LoanSlot::Unused,
+        }
+    }
+
+    /// Discount factors (OAS included) of every scenario of the run, global indices
+    /// `range`, each from its block's model.
+    pub fn discount_factors_of(&self, range: Range<u32>) -> Vec<Vec<f64>> {
+        let mut out = Vec::with_capacity(range.len());
+        for block in self.blocks() {
+            let (start, end) = (
+                range.start.max(block.scenarios.start),
+                range.end.min(block.scenarios.end),
+            );
+            if start >= end {
+                continue;
+            }
+            let model = self.block_model(&block);
+            out.par_extend(
+                (start..end).into_par_iter().map(|k| {
+                    model.discount_factors(&model.scenarios.path(k - block.scenarios.start))
+                }),
+            );
+        }
+        out
     }
 
     pub fn scenarios(&self) -> &ScenarioSet {
@@ -252,9 +475,19 @@ impl StochasticModel {
     /// Whether a scenario range would separate the two halves of an antithetic pair
     /// (a shard boundary at an odd random scenario index).
     pub fn splits_a_pair(&self, range: &Range<u32>) -> bool {
-        let random = self.scenarios.random_count();
-        let odd_inside = |k: u32| k % 2 == 1 && k < random;
-        self.scenarios.antithetic() && (odd_inside(range.start) || odd_inside(range.end))
+        if !self.scenarios.antithetic() {
+            return false;
+        }
+        // Within each block, pairs start at even offsets among its random draws.
+        let odd_inside = |k: u32| {
+            self.blocks().iter().any(|b| {
+                b.random > 1
+                    && k > b.scenarios.start
+                    && k - b.scenarios.start < b.random
+                    && (k - b.scenarios.start) % 2 == 1
+            })
+        };
+        odd_inside(range.start) || odd_inside(range.end)
     }
 
     /// The same model on a parallel-shifted curve with the same random numbers.
@@ -343,7 +576,8 @@ impl LoanTraits {
             let annuity = annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem);
             t.upb_per_annuity.push(upb / annuity);
             let value = loans.marked_value()[j]
-                .unwrap_or_else(|| loans.origination_value(j, d.missing_ltv_pct));
+                .unwrap_or_else(|| loans.origination_value(j, d.missing_ltv_pct))
+                * model.property_value_factor;
             t.ltv_scale.push(100.0 / value);
             t.value_per_scaled.push(value * annuity / upb);
             let fico = loans.fico()[j].map_or(d.missing_fico, f64::from);
@@ -555,7 +789,7 @@ pub fn project_stochastic_on(
     scenarios: Range<u32>,
 ) -> StochasticProjection {
     assert!(
-        !scenarios.is_empty() && scenarios.end <= model.scenarios.count(),
+        !scenarios.is_empty() && scenarios.end <= model.scenario_count(),
         "scenario range {scenarios:?}"
     );
     assert!(
@@ -570,9 +804,71 @@ pub fn project_stochastic_on(
         Isa::available().contains(&isa),
         "{isa:?} is not supported by this CPU"
     );
-    let pipeline = model.loss.pipeline;
     let (sorted, original_position) = portfolio.sorted_by_remaining_term();
-    let portfolio = &sorted;
+    let mut tables = Vec::with_capacity(scenarios.len());
+    let mut discount = Vec::with_capacity(scenarios.len());
+    let mut sorted_sums = vec![LoanSums::default(); portfolio.len()];
+    let mut loan_months = 0;
+    // Each block (the base scenarios, then one per bump) is projected with its own
+    // model over its part of the range; bumps replay the base run's random numbers.
+    for block in model.blocks() {
+        let (start, end) = (
+            scenarios.start.max(block.scenarios.start),
+            scenarios.end.min(block.scenarios.end),
+        );
+        if start >= end {
+            continue;
+        }
+        let slot = model.loan_slot(&block);
+        let block_model = model.block_model(&block);
+        let local = start - block.scenarios.start..end - block.scenarios.start;
+        let part = project_block(isa, &sorted, &block_model, horizon_months, local, slot);
+        tables.extend(part.tables);
+        discount.extend(part.discount);
+        loan_months += part.loan_months;
+        for (total, s) in sorted_sums.iter_mut().zip(&part.sorted_sums) {
+            match slot {
+                LoanSlot::Base => total.merge(s),
+                LoanSlot::EffectiveUp => total.pv_up_units += s.pv_units,
+                LoanSlot::EffectiveDown => total.pv_down_units += s.pv_units,
+                LoanSlot::Unused => {}
+            }
+        }
+    }
+    // Back to the caller's loan order.
+    let mut loan_sums = vec![LoanSums::default(); portfolio.len()];
+    for (sums, &original) in sorted_sums.into_iter().zip(&original_position) {
+        loan_sums[original] = sums;
+    }
+    StochasticProjection {
+        scenarios,
+        tables,
+        discount,
+        loan_sums,
+        loan_months,
+    }
+}
+
+/// One block's projection over the loans sorted by remaining term.
+struct BlockPart {
+    tables: Vec<CashflowTable>,
+    discount: Vec<Vec<f64>>,
+    /// Per sorted loan (all zero for a block whose loan sums nobody uses).
+    sorted_sums: Vec<LoanSums>,
+    loan_months: u64,
+}
+
+/// Projects `portfolio` (sorted by remaining term) under scenarios `scenarios` of
+/// `model` (a block's model, local indices).
+fn project_block(
+    isa: Isa,
+    portfolio: &Portfolio,
+    model: &StochasticModel,
+    horizon_months: u32,
+    scenarios: Range<u32>,
+    slot: LoanSlot,
+) -> BlockPart {
+    let pipeline = model.loss.pipeline;
     let paths: Vec<ScenarioPath> = scenarios
         .clone()
         .into_par_iter()
@@ -582,6 +878,7 @@ pub fn project_stochastic_on(
     // Per-loan statistics are Monte Carlo statistics: stress paths (appended after the
     // random scenarios) are reported per scenario only, never averaged in.
     let random = model.scenarios.random_count();
+    let keep_sums = slot != LoanSlot::Unused;
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
     let groups = group_count(portfolio.len(), rayon::current_num_threads());
     let per_group = chunks.div_ceil(groups);
@@ -619,7 +916,7 @@ pub fn project_stochastic_on(
                         &behaviour,
                         &mut scratch,
                         &mut tables[k],
-                        if is_random {
+                        if is_random && keep_sums {
                             Some(&mut chunk_sums[..])
                         } else {
                             None
@@ -641,16 +938,10 @@ pub fn project_stochastic_on(
         sorted_sums.extend(group_sums);
         loan_months += lm;
     }
-    // Back to the caller's loan order.
-    let mut loan_sums = vec![LoanSums::default(); portfolio.len()];
-    for (sums, &original) in sorted_sums.into_iter().zip(&original_position) {
-        loan_sums[original] = sums;
-    }
-    StochasticProjection {
-        scenarios,
+    BlockPart {
         tables,
         discount,
-        loan_sums,
+        sorted_sums,
         loan_months,
     }
 }

@@ -296,8 +296,13 @@ pub fn accesses(component: Component) -> Vec<Access> {
     let shard_files = |run: &str| {
         [SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, MARKER_FILE].map(|f| shard_file_key(run, 0, f))
     };
-    let tables = ["portfolio_cashflows", "scenario_results", "loan_results"]
-        .map(|t| table_key(t, date, run));
+    let tables = [
+        "portfolio_cashflows",
+        "scenario_results",
+        "loan_results",
+        "loan_risk",
+    ]
+    .map(|t| table_key(t, date, run));
     // The worker, in any store (the deployment's, or the golden one under a prefix).
     let worker_in = |root: &str, portfolio: &str| {
         let at = |k: String| {

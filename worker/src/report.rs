@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use engine::risk::{CashflowBand, LossSummary, PvSummary};
+use engine::sensitivities::{Estimate, Shock};
 use engine::{CashflowTable, Money, Summed};
 use serde::{Deserialize, Serialize};
 
@@ -97,15 +98,104 @@ pub struct RunReport {
 /// `report.json` `risk`: what `[risk]` asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskReport {
-    /// The configured price, percent of the current balance, and in USD.
-    pub price_pct: f64,
-    pub price: f64,
-    /// The option-adjusted spread over each path's short rates that prices the random
-    /// scenarios' mean PV to `price`, basis points, with its Monte Carlo standard error
-    /// (delta method, pair means when antithetic) and the Newton steps taken.
-    pub oas_bp: f64,
-    pub oas_std_error_bp: f64,
-    pub oas_iterations: u32,
+    /// The configured price, percent of the current balance, and in USD (when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// The option-adjusted spread every risk figure is discounted at, bp: with a price,
+    /// the spread over each path's short rates that prices the random scenarios' mean PV
+    /// to it (Newton on the stored cash flows; standard error by the delta method, pair
+    /// means when antithetic); without one, `[discount] oas_bp` (standard error 0).
+    pub oas_bp: Estimate,
+    /// Newton steps taken, when solved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oas_iterations: Option<u32>,
+    /// The spread over the initial curve at which the zero-volatility path's cash flows
+    /// are worth the price (or, without one, the mean PV), bp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_vol_spread_bp: Option<Estimate>,
+    /// `zero_vol_spread_bp - oas_bp`: the cost of the borrowers' options, bp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_cost_bp: Option<Estimate>,
+    /// Effective duration (years) and convexity from +/- `effective_shift_bp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_shift_bp: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_duration: Option<Estimate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_convexity: Option<Estimate>,
+    /// Key-rate durations by tenor in years, in tenor order.
+    #[serde(default, skip_serializing_if = "KeyRateDurations::is_empty")]
+    pub key_rate_durations: KeyRateDurations,
+    /// Their sum, which equals the effective duration within Monte Carlo error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_rate_duration_sum: Option<Estimate>,
+    /// Percent change of PV per +1 bp of Hull-White volatility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vega: Option<Estimate>,
+    /// Percent fall of PV per 1% faster prepayment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepay_duration: Option<Estimate>,
+    /// Percent fall of PV per 1% higher house prices (negative: the book gains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpi_duration: Option<Estimate>,
+    /// Parallel shocks: PV, its change from the base, WAL and expected loss.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shocks: Vec<Shock>,
+    /// The bump blocks the run projected, in scenario order after the base scenarios.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bumps: Vec<String>,
+    /// All scenarios projected over the base run's: what the risk figures cost.
+    pub cost_multiplier: f64,
+}
+
+/// Key-rate durations, written as a JSON object `{"2": {...}, "10": {...}}` in tenor
+/// order (a map keyed by tenor, which serde would otherwise sort as text).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyRateDurations(pub Vec<(f64, Estimate)>);
+
+impl KeyRateDurations {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for KeyRateDurations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (years, e) in &self.0 {
+            map.serialize_entry(&years.to_string(), e)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyRateDurations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeyRateDurations;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map from tenor in years to an estimate")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((years, e)) = map.next_entry::<String, Estimate>()? {
+                    let years = years.parse::<f64>().map_err(|_| {
+                        serde::de::Error::custom(format!("{years:?} is not a tenor in years"))
+                    })?;
+                    out.push((years, e));
+                }
+                Ok(KeyRateDurations(out))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use crate::store::Store;
 
 pub const SCENARIO_TABLE: &str = "scenario_results";
 pub const LOAN_TABLE: &str = "loan_results";
+pub const LOAN_RISK_TABLE: &str = "loan_risk";
 
 fn put_batch(
     store: &Store,
@@ -166,6 +167,43 @@ pub fn write_loan_results(
         Arc::new(Float64Array::from_iter_values(
             marks.value_usd.iter().copied(),
         )),
+    ];
+    put_batch(store, key, schema, columns)
+}
+
+/// Columns: loan_id STRING, pv_mean DOUBLE (USD, at the configured spread),
+/// effective_duration DOUBLE (years) and effective_convexity DOUBLE from the loan's PV
+/// under +/- `shift_bp` over the same draws (NULL for a loan worth nothing), shift_bp
+/// DOUBLE.
+pub fn write_loan_risk(
+    store: &Store,
+    key: &str,
+    portfolio: &Portfolio,
+    sums: &[LoanSums],
+    shift_bp: f64,
+) -> Result<(), CashflowFileError> {
+    assert_eq!(portfolio.len(), sums.len());
+    let risk: Vec<Option<(f64, f64)>> = sums.iter().map(|s| s.effective_risk(shift_bp)).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("loan_id", DataType::Utf8, false),
+        Field::new("pv_mean", DataType::Float64, false),
+        Field::new("effective_duration", DataType::Float64, true),
+        Field::new("effective_convexity", DataType::Float64, true),
+        Field::new("shift_bp", DataType::Float64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(portfolio.loan_id().iter())),
+        Arc::new(Float64Array::from_iter_values(
+            sums.iter()
+                .zip(portfolio.current_upb())
+                .map(|(s, &upb)| s.result(upb).pv_mean),
+        )),
+        Arc::new(Float64Array::from_iter(risk.iter().map(|r| r.map(|r| r.0)))),
+        Arc::new(Float64Array::from_iter(risk.iter().map(|r| r.map(|r| r.1)))),
+        Arc::new(Float64Array::from_iter_values(std::iter::repeat_n(
+            shift_bp,
+            sums.len(),
+        ))),
     ];
     put_batch(store, key, schema, columns)
 }

@@ -130,13 +130,11 @@ pub fn run_shard(
         Model::Stochastic(spec) => {
             let model = spec.model(task.horizon_months, first_payment_month(run_date))?;
             let range = task.scenarios();
-            if range.is_empty()
-                || range.end > model.scenarios().count()
-                || model.splits_a_pair(&range)
+            if range.is_empty() || range.end > model.scenario_count() || model.splits_a_pair(&range)
             {
                 return Err(task_error(format!(
                     "scenario range {range:?} is empty, beyond {} scenarios, or splits an antithetic pair",
-                    model.scenarios().count()
+                    model.scenario_count()
                 )));
             }
             // Properties valued at the run date; a pure function of each loan, so every
@@ -251,6 +249,8 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_field("loss_units"),
         units_field("default_units"),
         units_field("credit_loss_units"),
+        units_field("pv_up_units"),
+        units_field("pv_down_units"),
         Field::new("scenarios", DataType::Int32, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
@@ -263,6 +263,8 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_array(sums.iter().map(|s| s.loss_units).collect()),
         units_array(sums.iter().map(|s| s.default_units).collect()),
         units_array(sums.iter().map(|s| s.credit_loss_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_up_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_down_units).collect()),
         Arc::new(Int32Array::from_iter_values(
             sums.iter().map(|s| s.scenarios as i32),
         )),
@@ -405,8 +407,8 @@ pub fn read_partial_in(
             let index = batch.column(0).as_primitive::<Int64Type>();
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
             let (pv, cents, sq, loss, default) = (col(1), col(2), col(3), col(4), col(5));
-            let credit_loss = col(6);
-            let count = batch.column(7).as_primitive::<Int32Type>();
+            let (credit_loss, pv_up, pv_down) = (col(6), col(7), col(8));
+            let count = batch.column(9).as_primitive::<Int32Type>();
             for i in 0..batch.num_rows() {
                 let Some(slot) = (index.value(i) as u64)
                     .checked_sub(task.loan_start)
@@ -425,6 +427,8 @@ pub fn read_partial_in(
                     loss_units: loss.value(i),
                     default_units: default.value(i),
                     credit_loss_units: credit_loss.value(i),
+                    pv_up_units: pv_up.value(i),
+                    pv_down_units: pv_down.value(i),
                     scenarios: count.value(i) as u32,
                 };
             }

@@ -3,6 +3,7 @@
 //! validation into engine types.
 
 use engine::YearMonth;
+use engine::bumps::RiskBumps;
 use engine::curve::{CurveError, ZeroCurve};
 use engine::kernel::Pipeline;
 use engine::marks::{HpiHistory, Marks};
@@ -128,6 +129,67 @@ pub struct RiskFile {
     /// The portfolio's price, percent of its current balance: the run then solves the
     /// option-adjusted spread that prices the random scenarios' mean PV to it.
     pub price_pct: Option<f64>,
+    /// `effective = { shift_bp = 25 }`: effective duration and convexity from parallel
+    /// +/- shifts of the initial curve.
+    pub effective: Option<EffectiveFile>,
+    /// Key-rate tenors, years: triangular bumps of the zero curve by the effective shift.
+    pub key_rates_years: Vec<f64>,
+    /// `vega = { volatility_shift = 0.001 }`: +/- the Hull-White volatility.
+    pub vega: Option<VegaFile>,
+    /// Parallel shocks, bp: PV, WAL and expected loss under each.
+    pub shocks_bp: Vec<f64>,
+    /// `prepay_duration = { shift_pct = 10 }`: prepayment speed x (1 +/- 10%).
+    pub prepay_duration: Option<ShiftPctFile>,
+    /// `hpi_duration = { shift_pct = 5 }`: house-price level x (1 +/- 5%).
+    pub hpi_duration: Option<ShiftPctFile>,
+}
+
+/// `[risk] effective`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectiveFile {
+    #[serde(default = "default_effective_shift_bp")]
+    pub shift_bp: f64,
+}
+
+fn default_effective_shift_bp() -> f64 {
+    25.0
+}
+
+/// `[risk] vega`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VegaFile {
+    #[serde(default = "default_volatility_shift")]
+    pub volatility_shift: f64,
+}
+
+fn default_volatility_shift() -> f64 {
+    0.001
+}
+
+/// `[risk] prepay_duration` and `hpi_duration`: `shift_pct` is required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftPctFile {
+    pub shift_pct: f64,
+}
+
+impl RiskFile {
+    /// The bumps these keys ask for. The zero-volatility path comes with any of them.
+    pub fn bumps(&self) -> RiskBumps {
+        let mut b = RiskBumps {
+            effective_shift_bp: self.effective.as_ref().map(|e| e.shift_bp),
+            key_rates_years: self.key_rates_years.clone(),
+            vega_shift: self.vega.as_ref().map(|v| v.volatility_shift),
+            shocks_bp: self.shocks_bp.clone(),
+            prepay_shift_pct: self.prepay_duration.as_ref().map(|p| p.shift_pct),
+            hpi_shift_pct: self.hpi_duration.as_ref().map(|p| p.shift_pct),
+            zero_volatility: false,
+        };
+        b.zero_volatility = self.price_pct.is_some() || !b.is_empty();
+        b
+    }
 }
 
 /// Why the stochastic sections were rejected.
@@ -148,6 +210,8 @@ pub enum StochasticConfigError {
     },
     #[error("risk.price_pct: {0} must be above 0 and at most 500")]
     Price(f64),
+    #[error(transparent)]
+    Bump(#[from] engine::stochastic::BumpModelError),
     #[error("house_prices.history: {path}: {message}")]
     HistoryFile {
         path: std::path::PathBuf,
@@ -174,6 +238,8 @@ pub struct StochasticSpec {
     pub hpi_history: Option<HpiHistory>,
     /// `[risk] price_pct`: the price the OAS is solved for.
     pub price_pct: Option<f64>,
+    /// The `[risk]` bumps: scenario blocks after the base scenarios.
+    pub risk: RiskBumps,
 }
 
 /// All the stochastic sections of one file.
@@ -213,6 +279,7 @@ impl StochasticSpec {
             initial_hpa_pct: hp.initial_hpa_pct.unwrap_or(hp.drift_pct),
         };
         let l = s.loss.unwrap_or_default();
+        let risk = s.risk.unwrap_or_default();
         let spec = StochasticSpec {
             scenarios: model.scenarios,
             seed: model.seed,
@@ -238,7 +305,8 @@ impl StochasticSpec {
                 .iter()
                 .map(|p| read_stress_path_with(&base_dir.join(p), read))
                 .collect::<Result<_, _>>()?,
-            price_pct: match s.risk.unwrap_or_default().price_pct {
+            risk: risk.bumps(),
+            price_pct: match risk.price_pct {
                 Some(p) if !(p.is_finite() && p > 0.0 && p <= 500.0) => {
                     return Err(StochasticConfigError::Price(p));
                 }
@@ -280,7 +348,8 @@ impl StochasticSpec {
             self.loss,
             self.oas_bp,
             first_month_of_year,
-        )?)
+        )?
+        .with_bumps(&self.risk)?)
     }
 }
 

@@ -18,7 +18,7 @@ use worker::report::{
     InputFingerprint, ModelSummary, PortfolioSummary, ReportError, RunReport, ShardCounts,
     StressReport, Timing, Totals,
 };
-use worker::results_parquet::{self, LOAN_TABLE, SCENARIO_TABLE};
+use worker::results_parquet::{self, LOAN_RISK_TABLE, LOAN_TABLE, SCENARIO_TABLE};
 use worker::stochastic_config::StochasticConfigError;
 use worker::store::Store;
 
@@ -63,6 +63,8 @@ struct StochasticOutcome {
     mark_counts: engine::marks::MarkCounts,
     risk: Option<worker::report::RiskReport>,
     convergence: Vec<engine::risk::ConvergenceRow>,
+    /// The effective shift, bp, when per-loan durations are written (`loan_risk`).
+    loan_risk: Option<f64>,
 }
 
 /// Everything projected for a run: one exact table per scenario, per-loan sums in
@@ -145,7 +147,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         ..
     } = *facts;
     let Projected {
-        tables,
+        mut tables,
         loan_sums,
         loan_months,
     } = projected;
@@ -157,9 +159,11 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         Model::Deterministic(_) => None,
         Model::Stochastic(spec) => {
             let model = spec.model(facts.horizon_months, first_payment_month(run_date))?;
-            let discount: Vec<Vec<f64>> = (0..tables.len() as u32)
-                .map(|k| model.discount_factors(&model.scenarios().path(k)))
-                .collect();
+            // The base scenarios (random, then stress) come first; the risk bumps'
+            // blocks after them feed the `risk` section only.
+            let base_count = model.scenarios().count() as usize;
+            let risk_tables = tables.split_off(base_count);
+            let discount = model.discount_factors_of(0..base_count as u32);
             let results: Vec<ScenarioResult> = tables
                 .iter()
                 .zip(&discount)
@@ -215,35 +219,14 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 .collect();
             // The same marks the shards projected with (a pure function of each loan).
             let marks = spec.marks(portfolio, run_date);
-            // The OAS at the configured price, from the random scenarios' cash flows.
-            let risk = match spec.price_pct {
-                None => None,
-                Some(price_pct) => {
-                    let price = price_pct / 100.0 * start_upb.to_usd();
-                    let flows: Vec<Vec<f64>> = tables[..random]
-                        .iter()
-                        .map(|t| {
-                            t.rows()
-                                .map(|r| r.investor_cash_flow(t.advancing()).to_usd())
-                                .collect()
-                        })
-                        .collect();
-                    let oas = engine::risk::solve_oas(
-                        &flows,
-                        &discount[..random],
-                        model.oas_bp(),
-                        price,
-                        spec.antithetic,
-                    )?;
-                    Some(worker::report::RiskReport {
-                        price_pct,
-                        price,
-                        oas_bp: oas.oas_bp,
-                        oas_std_error_bp: oas.std_error_bp,
-                        oas_iterations: oas.iterations,
-                    })
-                }
-            };
+            // OAS, spreads and sensitivities, from every block's exact tables.
+            let all: Vec<CashflowTable> = tables
+                .iter()
+                .chain(&risk_tables)
+                .cloned()
+                .collect::<Vec<_>>();
+            let risk = super::risk::risk_report(spec, &model, &all, start_upb)?;
+            let loan_risk = spec.risk.effective_shift_bp;
             let mut mark_counts = engine::marks::MarkCounts::default();
             for &m in &marks.method {
                 mark_counts.add(m);
@@ -251,6 +234,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             let convergence =
                 engine::risk::convergence(&results[..random], start_upb.to_usd(), spec.antithetic);
             Some(StochasticOutcome {
+                loan_risk,
                 convergence,
                 risk,
                 marks,
@@ -299,6 +283,11 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         let key = part_key(LOAN_TABLE);
         results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums, &s.marks)?;
         outputs.push(key);
+        if let Some(shift_bp) = s.loan_risk {
+            let key = part_key(LOAN_RISK_TABLE);
+            results_parquet::write_loan_risk(store, &key, portfolio, &s.loan_sums, shift_bp)?;
+            outputs.push(key);
+        }
     }
 
     // Totals of the exact sum over the Monte Carlo scenarios (stress paths are reported

@@ -19,3 +19,4 @@ pub mod finalize;
 pub mod local;
 pub mod plan;
 pub mod reduce;
+pub mod risk;

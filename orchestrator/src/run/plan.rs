@@ -68,8 +68,12 @@ pub struct RunShape {
     /// else the full life. It bounds that table and nothing else.
     pub table_months: u32,
     pub loans: u64,
-    /// All scenarios (random, then stress).
+    /// All scenarios: the base (random, then stress), then each risk bump's block.
     pub scenarios: u32,
+    /// The blocks of the scenario index space (the base, then one per risk bump), in
+    /// order: a shard range that does not cover everything stays inside one block, so
+    /// that each block's antithetic pairs stay whole.
+    pub blocks: Vec<std::ops::Range<u32>>,
     /// With antithetic pairs, scenario ranges start at even indices.
     pub antithetic: bool,
     /// Loan-months the run computes: each loan's remaining months within the horizon,
@@ -91,11 +95,12 @@ impl RunShape {
         let table_months = config.horizon_months.unwrap_or(full_life);
         let horizon = full_life.max(table_months);
         let run_date = config.as_of.unwrap_or(default_run_date);
-        let (scenarios, antithetic) = match &config.model {
-            Model::Deterministic(_) => (1, false),
+        let (scenarios, antithetic, blocks) = match &config.model {
+            Model::Deterministic(_) => (1, false, std::iter::once(0..1).collect()),
             Model::Stochastic(spec) => {
                 let model = spec.model(horizon, first_payment_month(run_date))?;
-                (model.scenarios().count(), spec.antithetic)
+                let blocks = model.blocks().into_iter().map(|b| b.scenarios).collect();
+                (model.scenario_count(), spec.antithetic, blocks)
             }
         };
         Ok(RunShape {
@@ -105,6 +110,7 @@ impl RunShape {
             table_months,
             loans: portfolio.len() as u64,
             scenarios,
+            blocks,
             antithetic,
             planned_loan_months: portfolio.remaining_terms_up_to(0..portfolio.len(), horizon)
                 * u64::from(scenarios),
@@ -147,9 +153,24 @@ pub fn plan(shape: &RunShape, sizing: Sizing) -> Result<Vec<ShardTask>, SizingEr
         } else {
             scenarios_per
         };
+    // All scenarios in one range, or each block cut on its own.
+    let scenario_ranges: Vec<(u64, u64)> = if scenarios_per >= shape.scenarios {
+        vec![(0, u64::from(shape.scenarios))]
+    } else {
+        shape
+            .blocks
+            .iter()
+            .flat_map(|b| {
+                let start = u64::from(b.start);
+                ranges(u64::from(b.end - b.start), u64::from(scenarios_per))
+                    .into_iter()
+                    .map(move |(s0, s1)| (start + s0, start + s1))
+            })
+            .collect()
+    };
     let mut tasks = Vec::new();
     for (loan_start, loan_end) in ranges(shape.loans, loans_per) {
-        for (s0, s1) in ranges(u64::from(shape.scenarios), u64::from(scenarios_per)) {
+        for &(s0, s1) in &scenario_ranges {
             tasks.push(ShardTask {
                 run_id: shape.run_id.clone(),
                 run_date: shape.run_date.clone(),
@@ -177,6 +198,7 @@ mod tests {
             table_months: 360,
             loans,
             scenarios,
+            blocks: std::iter::once(0..scenarios).collect(),
             antithetic,
             planned_loan_months: loans * u64::from(scenarios) * 360,
         }

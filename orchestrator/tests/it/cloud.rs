@@ -61,10 +61,15 @@ fn local_run(dir: &Path, portfolio: &Path, config: &Path) -> Store {
 }
 
 fn table_keys(store: &Store) -> Vec<String> {
-    let mut keys: Vec<String> = ["portfolio_cashflows", "scenario_results", "loan_results"]
-        .iter()
-        .flat_map(|t| store.list(t).expect("list"))
-        .collect();
+    let mut keys: Vec<String> = [
+        "portfolio_cashflows",
+        "scenario_results",
+        "loan_results",
+        "loan_risk",
+    ]
+    .iter()
+    .flat_map(|t| store.list(t).expect("list"))
+    .collect();
     keys.sort();
     keys
 }
@@ -73,6 +78,12 @@ fn table_keys(store: &Store) -> Vec<String> {
 fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
     let dir = tempfile::tempdir().expect("tmp");
     let (portfolio, config) = inputs(dir.path(), 300);
+    // Risk bumps are scenario blocks the workers run like any other: the risk figures
+    // and `loan_risk` must match too.
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text += "[risk]\nprice_pct = 100.5\neffective = { shift_bp = 25 }\n\
+             key_rates_years = [5]\nshocks_bp = [100]\n";
+    std::fs::write(&config, text).expect("config with risk");
     let cloud = Cloud::new(3, 30);
     let uri = cloud.upload(&portfolio, "inputs/portfolio.parquet");
     let store = cloud.store("results");
@@ -116,7 +127,7 @@ fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
 
     let local = local_run(dir.path(), &portfolio, &config);
     let keys = table_keys(&local);
-    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(keys.len(), 4, "{keys:?}");
     assert_eq!(table_keys(&store), keys);
     for key in &keys {
         assert_eq!(
@@ -134,6 +145,9 @@ fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
     assert_eq!(cloud_report.pv, local_report.pv);
     assert_eq!(cloud_report.loss, local_report.loss);
     assert_eq!(cloud_report.totals, local_report.totals);
+    assert_eq!(cloud_report.risk, local_report.risk);
+    let risk = cloud_report.risk.as_ref().expect("risk");
+    assert!(risk.effective_duration.is_some() && risk.shocks.len() == 1);
     assert_eq!(cloud_report.shards.completed, sent);
     let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
     assert_eq!(st.state, RunState::Succeeded);

@@ -159,6 +159,7 @@ fn reduce_needs_every_marker_and_is_independent_of_grouping() {
         table_months: 360,
         loans: 400,
         scenarios: 1,
+        blocks: std::iter::once(0..1).collect(),
         antithetic: false,
         planned_loan_months: 0,
     };
@@ -337,6 +338,25 @@ fn stress_paths_are_reported_apart_from_the_monte_carlo_figures() {
     );
 }
 
+/// The bundled config's text without its `[risk]` bumps (its price stays): for tests
+/// about other things, which need not pay for the bump blocks.
+fn bundled_config_without_bumps() -> String {
+    let bumps = [
+        "effective",
+        "key_rates_years",
+        "vega",
+        "shocks_bp",
+        "prepay_duration",
+        "hpi_duration",
+    ];
+    std::fs::read_to_string(repo().join("data/run.toml"))
+        .expect("bundled config")
+        .lines()
+        .filter(|l| !bumps.iter().any(|k| l.starts_with(k)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One new level-payment loan: $100,000 at 6% over 360 months, no servicing strip.
 fn one_new_loan(dir: &Path) -> std::path::PathBuf {
     let portfolio = dir.join("one.parquet");
@@ -472,8 +492,7 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
     ];
     worker::portfolio_file::write_portfolio_parquet(&portfolio, &records).expect("portfolio");
     let history = repo().join("data/hpi_history.csv");
-    let text = std::fs::read_to_string(repo().join("data/run.toml"))
-        .expect("bundled config")
+    let text = bundled_config_without_bumps()
         .replace("scenarios = 200", "scenarios = 8")
         .replace(
             "stress/severely_adverse.csv",
@@ -584,7 +603,11 @@ fn marks_and_total_credit_loss_reach_the_report_and_loan_results() {
 /// `[risk] price_pct`: at zero volatility, with no prepayment or default, the OAS solved
 /// for a price equals the z-spread that price was computed at, here, in closed form: one
 /// level-payment loan (6%, 360 months) on a flat 4% continuously compounded curve,
-/// discounted at 4% + 75 bp. A bad price is refused naming the key.
+/// discounted at 4% + 75 bp. So does the zero-volatility spread (no option cost). The
+/// effective duration and convexity, at the solved OAS, are the closed-form finite
+/// differences of the same sum; the key-rate durations add up to the effective one; the
+/// shocks' PVs are the closed form; `loan_risk` has the loan's. A bad price is refused
+/// naming the key.
 #[test]
 fn the_oas_solved_for_a_price_is_the_z_spread_at_zero_volatility() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -604,6 +627,9 @@ as_of = "2026-11-25"
 {ZERO_VOLATILITY_NO_PREPAYMENT_OR_DEFAULT}
 [risk]
 price_pct = {price_pct}
+effective = {{ shift_bp = 25 }}
+key_rates_years = [2, 5, 10, 30]
+shocks_bp = [-100, 100]
 "#
         )
     };
@@ -619,8 +645,117 @@ price_pct = {price_pct}
     let risk = outcome.report.risk.as_ref().expect("risk");
     // The table's cash flows are exact to 1/10,000 USD a month: a PV error of about 1e-4
     // USD on a duration of about 8 moves the spread by about 1e-6 bp.
-    assert!((risk.oas_bp - 75.0).abs() < 1e-4, "OAS {} bp", risk.oas_bp);
-    assert_eq!(risk.oas_std_error_bp, 0.0, "identical paths");
+    let oas = risk.oas_bp;
+    assert!((oas.value - 75.0).abs() < 1e-4, "OAS {oas:?} bp");
+    assert_eq!(oas.std_error, 0.0, "identical paths");
+    let zero_vol = risk.zero_vol_spread_bp.expect("zero-vol spread");
+    assert!((zero_vol.value - 75.0).abs() < 1e-4, "{zero_vol:?}");
+    let option_cost = risk.option_cost_bp.expect("option cost");
+    assert!(option_cost.value.abs() < 1e-4, "{option_cost:?}");
+    // Closed-form PV on the curve moved by dy, at the 75 bp spread.
+    let pv_at = |dy: f64| -> f64 {
+        (1..=360)
+            .map(|m| payment * (-(0.04 + z + dy) * f64::from(m) / 12.0).exp())
+            .sum()
+    };
+    let dy = 0.0025;
+    let (p0, up, down) = (pv_at(0.0), pv_at(dy), pv_at(-dy));
+    let duration = (down - up) / (2.0 * dy * p0);
+    let convexity = (up + down - 2.0 * p0) / (dy * dy * p0);
+    let d = risk.effective_duration.expect("duration");
+    assert!((d.value - duration).abs() < 1e-6, "{d:?} vs {duration}");
+    assert_eq!(d.std_error, 0.0);
+    let c = risk.effective_convexity.expect("convexity");
+    assert!((c.value - convexity).abs() < 1e-3, "{c:?} vs {convexity}");
+    // The triangular bumps add up to the parallel shift, so their durations add up to
+    // the effective duration up to second-order cross terms.
+    let keys = &risk.key_rate_durations.0;
+    assert_eq!(
+        keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+        [2.0, 5.0, 10.0, 30.0]
+    );
+    let sum = risk.key_rate_duration_sum.expect("sum").value;
+    let by_hand: f64 = keys.iter().map(|k| k.1.value).sum();
+    assert!((sum - by_hand).abs() < 1e-9);
+    assert!(
+        (sum - duration).abs() < 1e-3 * duration,
+        "{sum} vs {duration}"
+    );
+    // Each key-rate duration is the closed form under the triangular bump, written out
+    // here: weight 1 at the key, linear to 0 at its neighbours, flat beyond the ends.
+    let knots = [2.0, 5.0, 10.0, 30.0];
+    let weight = |i: usize, t: f64| -> f64 {
+        let k = knots[i];
+        if (i == 0 && t <= k) || (i == knots.len() - 1 && t >= k) {
+            1.0
+        } else if i > 0 && t > knots[i - 1] && t <= k {
+            (t - knots[i - 1]) / (k - knots[i - 1])
+        } else if i + 1 < knots.len() && t > k && t < knots[i + 1] {
+            (knots[i + 1] - t) / (knots[i + 1] - k)
+        } else {
+            0.0
+        }
+    };
+    for (i, (years, krd)) in keys.iter().enumerate() {
+        let bumped = |dy: f64| -> f64 {
+            (1..=360)
+                .map(|m| {
+                    let t = f64::from(m) / 12.0;
+                    payment * (-(0.04 + z + dy * weight(i, t)) * t).exp()
+                })
+                .sum()
+        };
+        let expected = (bumped(-dy) - bumped(dy)) / (2.0 * dy * p0);
+        assert!(
+            (krd.value - expected).abs() < 1e-6,
+            "{years}y: {krd:?} vs {expected}"
+        );
+    }
+    for shock in &risk.shocks {
+        let expected = pv_at(shock.shift_bp / 10_000.0);
+        assert!(
+            (shock.pv.value - expected).abs() < 1e-3,
+            "{shock:?} vs {expected}"
+        );
+        assert!((shock.pv_change.value - (expected - p0)).abs() < 2e-3);
+    }
+    assert_eq!(risk.shocks.len(), 2);
+    // 1 base + 2 effective + 8 key-rate + 2 shocks + 1 zero-volatility path, over 2
+    // base scenarios.
+    assert!((risk.cost_multiplier - (2.0 + 12.0 * 2.0 + 1.0) / 2.0).abs() < 1e-12);
+    // Per loan, at the configured spread (0): the closed form at z = 0.
+    let loan_risk = outcome
+        .report
+        .outputs
+        .iter()
+        .find(|k| k.starts_with("loan_risk/"))
+        .expect("loan_risk written");
+    let store = Store::local(dir.path().join("out"));
+    let batches = worker::parquet_file::decode_batches(
+        store.get(loan_risk).expect("get").expect("loan_risk"),
+    )
+    .expect("parquet");
+    use arrow::array::AsArray;
+    let batch = &batches[0];
+    let duration_column = batch
+        .column(
+            batch
+                .schema()
+                .index_of("effective_duration")
+                .expect("column"),
+        )
+        .as_primitive::<arrow::datatypes::Float64Type>()
+        .value(0);
+    let at_zero = |dy: f64| -> f64 {
+        (1..=360)
+            .map(|m| payment * (-(0.04 + dy) * f64::from(m) / 12.0).exp())
+            .sum()
+    };
+    let loan_duration = (at_zero(-dy) - at_zero(dy)) / (2.0 * dy * at_zero(0.0));
+    assert!(
+        (duration_column - loan_duration).abs() < 1e-6,
+        "{duration_column} vs {loan_duration}"
+    );
     // With no prepayment or default the PV is its own control: the control's closed-form
     // value is the loan's flows on the flat 4% curve, computed here, and the estimate is it.
     let cv = outcome
@@ -638,7 +773,7 @@ price_pct = {price_pct}
         "{cv:?} vs {on_curve}"
     );
     assert!((cv.mean - on_curve).abs() < 1e-3, "{cv:?} vs {on_curve}");
-    assert!((risk.price - price).abs() < 1e-6);
+    assert!((risk.price.expect("price") - price).abs() < 1e-6);
     let e = RunConfig::parse(&config_text(-1.0), Path::new("inline.toml"))
         .expect_err("negative price")
         .to_string();
@@ -656,8 +791,7 @@ fn the_pv_control_variate_beats_plain_antithetics() {
         &engine::sample::synthetic_loans(40, 3),
     )
     .expect("portfolio");
-    let text = std::fs::read_to_string(repo().join("data/run.toml"))
-        .expect("bundled config")
+    let text = bundled_config_without_bumps()
         .replace("scenarios = 200", "scenarios = 64")
         .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
         .replace("history = \"hpi_history.csv\"", "");
@@ -682,4 +816,77 @@ fn the_pv_control_variate_beats_plain_antithetics() {
         "{cv:?} vs {}",
         pv.mean
     );
+}
+
+/// With the default prepayment model, a pool of new loans at the market mortgage rate (a
+/// par pool) has negative effective convexity: falling rates speed up refinancing and cap
+/// its gain. Its key-rate durations add up to its effective duration within Monte Carlo
+/// error, and the effective duration is below the no-prepayment one.
+#[test]
+fn a_par_pool_has_negative_convexity_and_key_rates_add_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = r#"
+run_id = "par"
+as_of = "2026-11-25"
+[model]
+kind = "stochastic"
+scenarios = 128
+seed = 11
+antithetic = true
+[rates]
+model = "hull-white"
+mean_reversion = 0.03
+volatility = 0.01
+curve = { flat_pct = 4.0 }
+mortgage_spread_pct = 1.7
+[risk]
+effective = { shift_bp = 50 }
+key_rates_years = [3, 10]
+"#;
+    let config = RunConfig::parse(text, Path::new("inline.toml")).expect("config");
+    let worker::config::Model::Stochastic(spec) = &config.model else {
+        panic!("stochastic");
+    };
+    // The market mortgage rate at the run date, from the model itself.
+    let market_pct = spec
+        .model(360, 12)
+        .expect("model")
+        .scenarios()
+        .run_date_mortgage_rate()
+        * 100.0;
+    let loans: Vec<engine::LoanRecord> = (0..10)
+        .map(|i| engine::LoanRecord {
+            loan_id: format!("par-{i}"),
+            current_upb: 200_000.0 + 1_000.0 * f64::from(i),
+            note_rate_pct: market_pct,
+            orig_term_months: 360,
+            loan_age_months: 0,
+            fico: Some(760),
+            orig_ltv_pct: Some(75.0),
+            ..Default::default()
+        })
+        .collect();
+    let portfolio = dir.path().join("par.parquet");
+    worker::portfolio_file::write_portfolio_parquet(&portfolio, &loans).expect("portfolio");
+    let outcome = run_with(
+        &config,
+        portfolio,
+        &Store::local(dir.path().join("out")),
+        (2026, 11, 25),
+        2,
+    );
+    let risk = outcome.report.risk.as_ref().expect("risk");
+    let c = risk.effective_convexity.expect("convexity");
+    assert!(
+        c.value + 3.0 * c.std_error < 0.0,
+        "convexity {c:?} is not significantly negative"
+    );
+    let d = risk.effective_duration.expect("duration");
+    let sum = risk.key_rate_duration_sum.expect("sum");
+    let tolerance = 3.0 * (d.std_error.powi(2) + sum.std_error.powi(2)).sqrt() + 0.02 * d.value;
+    assert!(
+        (sum.value - d.value).abs() < tolerance,
+        "key rates {sum:?} vs effective {d:?}"
+    );
+    assert!(d.value > 0.0 && d.value < 8.0, "{d:?}");
 }

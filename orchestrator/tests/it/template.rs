@@ -311,10 +311,19 @@ fn glue_tables_declare_the_columns_the_writers_write() {
         &marks,
     )
     .expect("write");
+    worker::results_parquet::write_loan_risk(
+        &store,
+        "r.parquet",
+        &portfolio,
+        &[engine::risk::LoanSums::default()],
+        25.0,
+    )
+    .expect("write");
     for (glue, key) in [
         ("portfolio_cashflows", "c.parquet"),
         ("scenario_results", "s.parquet"),
         ("loan_results", "l.parquet"),
+        ("loan_risk", "r.parquet"),
     ] {
         assert_eq!(glue_columns(glue), file_columns(key), "{glue}");
     }

@@ -33,6 +33,88 @@ fn scenarios(r: &RunReport) -> String {
     }
 }
 
+/// "1.23 +/- 0.04" at `decimals`.
+fn estimate(e: &engine::sensitivities::Estimate, decimals: usize) -> String {
+    format!("{:.decimals$} +/- {:.decimals$}", e.value, e.std_error)
+}
+
+/// The risk section: spreads, then sensitivities, then shocks.
+fn risk_rows(risk: &worker::report::RiskReport, rows: &mut Vec<(&str, String)>) {
+    let oas = match (risk.price_pct, risk.price) {
+        (Some(pct), Some(price)) => format!(
+            "{} bp at {pct}% of UPB ({})",
+            estimate(&risk.oas_bp, 1),
+            money(price)
+        ),
+        _ => format!("{} bp (configured)", estimate(&risk.oas_bp, 1)),
+    };
+    rows.push(("OAS", oas));
+    if let (Some(z), Some(c)) = (&risk.zero_vol_spread_bp, &risk.option_cost_bp) {
+        rows.push((
+            "zero-vol spread",
+            format!("{} bp, option cost {} bp", estimate(z, 1), estimate(c, 1)),
+        ));
+    }
+    if let (Some(d), Some(c)) = (&risk.effective_duration, &risk.effective_convexity) {
+        rows.push((
+            "eff. duration / cvx",
+            format!(
+                "{} years / {} (+/-{} bp)",
+                estimate(d, 2),
+                estimate(c, 1),
+                risk.effective_shift_bp.unwrap_or_default()
+            ),
+        ));
+    }
+    if !risk.key_rate_durations.is_empty() {
+        let keys = risk
+            .key_rate_durations
+            .0
+            .iter()
+            .map(|(y, e)| format!("{y}y {}", estimate(e, 2)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sum = risk
+            .key_rate_duration_sum
+            .map(|s| format!("; sum {}", estimate(&s, 2)))
+            .unwrap_or_default();
+        rows.push(("key-rate durations", format!("{keys}{sum}")));
+    }
+    for (label, value, unit) in [
+        ("vega", &risk.vega, "% per bp of volatility"),
+        ("prepay duration", &risk.prepay_duration, "% per 1% faster"),
+        ("HPI duration", &risk.hpi_duration, "% per 1% higher HPI"),
+    ] {
+        if let Some(v) = value {
+            rows.push((label, format!("{} {unit}", estimate(v, 3))));
+        }
+    }
+    for s in &risk.shocks {
+        rows.push((
+            "rate shock",
+            format!(
+                "{:+} bp: PV {} ({:+.2}% +/- {:.2}), WAL {:.2}, loss {}",
+                s.shift_bp,
+                money(s.pv.value),
+                s.pv_change_pct.value,
+                s.pv_change_pct.std_error,
+                s.wal_years,
+                money(s.expected_loss.value)
+            ),
+        ));
+    }
+    if risk.cost_multiplier > 1.0 {
+        rows.push((
+            "risk cost",
+            format!(
+                "{:.2}x the base run ({} bump blocks)",
+                risk.cost_multiplier,
+                risk.bumps.len()
+            ),
+        ));
+    }
+}
+
 /// Formats a report as an aligned two-column table.
 pub fn render(r: &RunReport) -> String {
     let t = &r.totals;
@@ -144,16 +226,7 @@ pub fn render(r: &RunReport) -> String {
         ));
     }
     if let Some(risk) = &r.risk {
-        rows.push((
-            "OAS",
-            format!(
-                "{:.1} +/- {:.1} bp at {}% of UPB ({})",
-                risk.oas_bp,
-                risk.oas_std_error_bp,
-                risk.price_pct,
-                money(risk.price)
-            ),
-        ));
+        risk_rows(risk, &mut rows);
     }
     if let Some(m) = &r.marks {
         rows.push((

@@ -178,8 +178,8 @@ fn thread_count_does_not_change_a_single_byte() {
             .collect();
         assert_eq!(
             tables.len(),
-            3,
-            "cash flows, scenario results, loan results"
+            4,
+            "cash flows, scenario results, loan results, loan risk"
         );
         outputs.push((tables, report["pv"].clone(), report["loss"].clone()));
     }
@@ -228,11 +228,18 @@ fn one_shard_and_many_give_identical_tables_and_numbers() {
         &["--loans-per-shard", "86", "--scenarios-per-shard", "3"],
     );
     assert_eq!(one["shards"]["planned"], 1);
+    // Scenario ranges of 4 (3 rounded up to whole antithetic pairs) within each block:
+    // the base block's 8 random + 1 stress scenarios in 3, each risk bump's 8 in 2, the
+    // zero-volatility path in 1.
+    let bumps = many["risk"]["bumps"].as_array().expect("bumps").len();
+    assert!(bumps > 10, "the sample config asks for the full risk run");
+    let ranges = 3 + 2 * (bumps - 1) + 1;
     assert_eq!(
-        many["shards"]["planned"], 21,
-        "7 loan ranges x 3 scenario ranges"
+        many["shards"]["planned"],
+        7 * ranges,
+        "7 loan ranges x {ranges} scenario ranges"
     );
-    assert_eq!(many["shards"]["completed"], 21);
+    assert_eq!(many["shards"]["completed"], 7 * ranges);
     assert_eq!(one_tables, many_tables);
     for key in [
         "pv",
@@ -243,6 +250,7 @@ fn one_shard_and_many_give_identical_tables_and_numbers() {
         "loan_months",
         "wal_years",
         "cumulative_default_pct",
+        "risk",
     ] {
         assert_eq!(one[key], many[key], "{key}");
     }
