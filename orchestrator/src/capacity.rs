@@ -85,6 +85,10 @@ pub struct Workload {
     pub loan_months: f64,
     /// Months projected (the longest remaining term, or the configured horizon).
     pub horizon_months: u32,
+    /// `scenarios` over the base run's (random plus stress): what the `[risk]` bump
+    /// blocks multiply the run by (1 without them). `scenarios` and `loan_months`
+    /// already include them.
+    pub risk_multiplier: f64,
 }
 
 impl Calibration {
@@ -237,6 +241,7 @@ mod tests {
             scenarios: 500,
             loan_months: 20_000_000.0 * 500.0 * 300.0,
             horizon_months: 360,
+            risk_multiplier: 1.0,
         }
     }
 
@@ -294,6 +299,7 @@ mod tests {
             scenarios: 5000,
             loan_months: 100_000.0 * 5000.0 * 300.0,
             horizon_months: 360,
+            risk_multiplier: 1.0,
         };
         let c = Calibration::default();
         let small = plan_point(&w, &c, 512, 100);

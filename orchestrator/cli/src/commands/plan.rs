@@ -39,6 +39,8 @@ pub(crate) fn plan_capacity(args: &PlanArgs, aws: &LazyAws) -> Result<()> {
                 scenarios: shape.scenarios,
                 loan_months: shape.planned_loan_months as f64,
                 horizon_months: shape.horizon_months,
+                risk_multiplier: f64::from(shape.scenarios)
+                    / f64::from(shape.blocks[0].end - shape.blocks[0].start),
             }
         }
         (None, None, Some(loans), Some(scenarios)) => {
@@ -51,6 +53,7 @@ pub(crate) fn plan_capacity(args: &PlanArgs, aws: &LazyAws) -> Result<()> {
                 scenarios,
                 loan_months: loans as f64 * f64::from(scenarios) * f64::from(args.months),
                 horizon_months: args.months,
+                risk_multiplier: 1.0,
             }
         }
         _ => anyhow::bail!("give --portfolio and --config, or --loans and --scenarios"),
@@ -90,7 +93,7 @@ pub(crate) fn plan_capacity(args: &PlanArgs, aws: &LazyAws) -> Result<()> {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "workload": {"loans": workload.loans, "scenarios": workload.scenarios, "loan_months": workload.loan_months},
+                "workload": {"loans": workload.loans, "scenarios": workload.scenarios, "loan_months": workload.loan_months, "risk_multiplier": workload.risk_multiplier},
                 "calibration": calibration,
                 "prices_read_on": PRICES_READ_ON,
                 "points": points,

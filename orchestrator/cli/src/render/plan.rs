@@ -25,6 +25,14 @@ pub fn table(
         calibration.source
     )
     .expect("a String takes writes");
+    if workload.risk_multiplier > 1.0 {
+        writeln!(
+            out,
+            "[risk] bump blocks: {:.2}x the base run's scenarios (included above)",
+            workload.risk_multiplier
+        )
+        .expect("a String takes writes");
+    }
     writeln!(out, "prices: us-east-1, read {}", PRICES_READ_ON).expect("a String takes writes");
     writeln!(
         out,

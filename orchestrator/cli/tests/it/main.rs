@@ -336,9 +336,59 @@ fn a_stochastic_run_reports_risk_measures_bands_and_charts() {
         bands.len() as u64,
         report["horizon_months"].as_u64().expect("horizon")
     );
-    for chart in ["cashflow_fan.svg", "pv_histogram.svg"] {
+    for chart in ["cashflow_fan.svg", "pv_histogram.svg", "pv_by_shift.svg"] {
         let svg = std::fs::read_to_string(out.join("runs/sample").join(chart)).expect(chart);
         assert!(svg.starts_with("<svg") && svg.contains("sample"), "{chart}");
+    }
+    // The sample's `[risk]`: every figure with its standard error, in the summary too.
+    let risk = &report["risk"];
+    for key in [
+        "oas_bp",
+        "zero_vol_spread_bp",
+        "option_cost_bp",
+        "effective_duration",
+        "effective_convexity",
+        "key_rate_duration_sum",
+        "vega",
+        "prepay_duration",
+        "hpi_duration",
+    ] {
+        let value = risk[key]["value"].as_f64();
+        let se = risk[key]["std_error"].as_f64();
+        assert!(
+            value.is_some_and(f64::is_finite) && se.is_some_and(|e| e >= 0.0),
+            "risk.{key}: {}",
+            risk[key]
+        );
+    }
+    assert_eq!(
+        risk["key_rate_durations"].as_object().expect("map").len(),
+        4
+    );
+    // Written in tenor order (a parsed JSON object sorts its keys, so read the text).
+    let raw = std::fs::read_to_string(out.join("runs/sample/report.json")).expect("report");
+    let at = |tenor: &str| {
+        raw.find(&format!("\"{tenor}\": {{"))
+            .unwrap_or_else(|| panic!("no key rate {tenor}"))
+    };
+    assert!(at("2") < at("5") && at("5") < at("10") && at("10") < at("30"));
+    let shocks = risk["shocks"].as_array().expect("shocks");
+    assert_eq!(shocks.len(), 6);
+    // Rates up, value down: PV falls across the shocks in shift order.
+    let pvs: Vec<f64> = shocks
+        .iter()
+        .map(|s| s["pv"]["value"].as_f64().expect("pv"))
+        .collect();
+    assert!(pvs.windows(2).all(|w| w[0] > w[1]), "{pvs:?}");
+    assert!(risk["effective_duration"]["value"].as_f64().expect("d") > 0.0);
+    for line in [
+        "OAS",
+        "zero-vol spread",
+        "eff. duration",
+        "key-rate durations",
+        "rate shock",
+    ] {
+        assert!(stdout.contains(line), "no {line} in {stdout}");
     }
     let b = &bands[11];
     let band = |k: &str| b[k].as_f64().unwrap_or_else(|| panic!("no {k} in {b}"));
@@ -766,5 +816,11 @@ fn plan_prices_a_fannie_scale_run_and_refuses_an_impossible_deadline() {
     let o = mcflow(&["plan"]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("10000 loans x 201 scenarios"), "{stdout}");
+    // 200 random + 1 stress, then the sample's 22 risk bumps of 200 and the
+    // zero-volatility path: the plan prices every block.
+    assert!(stdout.contains("10000 loans x 4602 scenarios"), "{stdout}");
+    assert!(
+        stdout.contains("[risk] bump blocks: 22.90x the base run"),
+        "{stdout}"
+    );
 }
