@@ -26,6 +26,7 @@
 //! types the worker reads from config files and writes into reports.
 
 pub mod bumps;
+pub mod calibration;
 pub mod cashflow;
 pub mod curve;
 pub mod deterministic;

@@ -76,6 +76,11 @@ pub struct RunReport {
     /// N/2 and N random scenarios (stochastic mode only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub convergence: Vec<engine::risk::ConvergenceRow>,
+    /// The Hull-White fit to swaption volatilities (`[rates] calibrate`): the fitted mean
+    /// reversion and volatility, each quote's market and model volatility, and the RMS
+    /// errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<engine::calibration::CalibrationFit>,
     /// Risk figures (`[risk]`; stochastic mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<RiskReport>,

@@ -4,6 +4,7 @@
 
 use engine::YearMonth;
 use engine::bumps::RiskBumps;
+use engine::calibration::{CalibrationFit, SwaptionQuote, calibrate_hull_white};
 use engine::curve::{CurveError, ZeroCurve};
 use engine::kernel::Pipeline;
 use engine::marks::{HpiHistory, Marks};
@@ -32,10 +33,22 @@ pub struct StochasticModelFile {
 #[serde(deny_unknown_fields)]
 pub struct RatesFile {
     pub model: RateModelName,
-    pub mean_reversion: f64,
-    pub volatility: f64,
+    /// Required unless `calibrate` fits it (then the starting guess, default 0.03).
+    pub mean_reversion: Option<f64>,
+    /// Required unless `calibrate` fits it (then the starting guess, default 0.01).
+    pub volatility: Option<f64>,
     pub curve: CurveFile,
     pub mortgage_spread_pct: f64,
+    /// `calibrate = { normal_vols_bp = [[expiry_years, tenor_years, vol_bp], ...] }`:
+    /// fit mean reversion and volatility to ATM swaption normal volatilities.
+    pub calibrate: Option<CalibrateFile>,
+}
+
+/// `[rates] calibrate`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrateFile {
+    pub normal_vols_bp: Vec<(f64, f64, f64)>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -203,6 +216,10 @@ pub enum StochasticConfigError {
     Param(#[from] ParamError),
     #[error("[rates] is required when model.kind = \"stochastic\"")]
     MissingRates,
+    #[error("rates.{0} is required unless rates.calibrate fits it")]
+    MissingRateKey(&'static str),
+    #[error(transparent)]
+    Calibration(#[from] engine::calibration::CalibrationError),
     #[error("model.stress_paths: {path}: {message}")]
     StressFile {
         path: std::path::PathBuf,
@@ -240,6 +257,8 @@ pub struct StochasticSpec {
     pub price_pct: Option<f64>,
     /// The `[risk]` bumps: scenario blocks after the base scenarios.
     pub risk: RiskBumps,
+    /// The Hull-White fit, when `[rates] calibrate` asked for one.
+    pub calibration: Option<CalibrationFit>,
 }
 
 /// All the stochastic sections of one file.
@@ -269,7 +288,39 @@ impl StochasticSpec {
             CurveFile::FlatPct(z) => ZeroCurve::flat(*z)?,
             CurveFile::ZeroPct(points) => ZeroCurve::from_points(points)?,
         };
-        let hull_white = HullWhite::new(rates.mean_reversion, rates.volatility, curve)?;
+        let (hull_white, calibration) = match &rates.calibrate {
+            None => {
+                let a = rates
+                    .mean_reversion
+                    .ok_or(StochasticConfigError::MissingRateKey("mean_reversion"))?;
+                let sigma = rates
+                    .volatility
+                    .ok_or(StochasticConfigError::MissingRateKey("volatility"))?;
+                (HullWhite::new(a, sigma, curve)?, None)
+            }
+            Some(c) => {
+                let quotes: Vec<SwaptionQuote> = c
+                    .normal_vols_bp
+                    .iter()
+                    .map(
+                        |&(expiry_years, tenor_years, normal_vol_bp)| SwaptionQuote {
+                            expiry_years,
+                            tenor_years,
+                            normal_vol_bp,
+                        },
+                    )
+                    .collect();
+                let start = (
+                    rates.mean_reversion.unwrap_or(0.03),
+                    rates.volatility.unwrap_or(0.01),
+                );
+                let fit = calibrate_hull_white(&curve, &quotes, start)?;
+                (
+                    HullWhite::new(fit.mean_reversion, fit.volatility, curve)?,
+                    Some(fit),
+                )
+            }
+        };
         let hp = s.house_prices.unwrap_or_default();
         let house_prices = HousePrices {
             drift_pct: hp.drift_pct,
@@ -306,6 +357,7 @@ impl StochasticSpec {
                 .map(|p| read_stress_path_with(&base_dir.join(p), read))
                 .collect::<Result<_, _>>()?,
             risk: risk.bumps(),
+            calibration,
             price_pct: match risk.price_pct {
                 Some(p) if !(p.is_finite() && p > 0.0 && p <= 500.0) => {
                     return Err(StochasticConfigError::Price(p));

@@ -338,6 +338,10 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         credit_loss: stochastic.as_ref().map(|s| s.summary.credit_loss.clone()),
         marks: stochastic.as_ref().map(|s| s.mark_counts),
         risk: stochastic.as_ref().and_then(|s| s.risk.clone()),
+        calibration: match &config.model {
+            Model::Stochastic(spec) => spec.calibration.clone(),
+            Model::Deterministic(_) => None,
+        },
         convergence: stochastic
             .as_ref()
             .map(|s| s.convergence.clone())

@@ -3,6 +3,7 @@
 //! deployment template against the code (`template`), and IAM as AWS enforces it
 //! (`iam`: statically, and on an emulator with enforcement on).
 
+mod calibration;
 mod cloud;
 mod emulator;
 mod iam;

@@ -225,6 +225,18 @@ pub fn render(r: &RunReport) -> String {
             ),
         ));
     }
+    if let Some(c) = &r.calibration {
+        rows.push((
+            "Hull-White fit",
+            format!(
+                "a = {:.5}, sigma = {:.6} to {} swaptions, RMS error {:.2} bp of normal vol",
+                c.mean_reversion,
+                c.volatility,
+                c.instruments.len(),
+                c.rms_error_bp
+            ),
+        ));
+    }
     if let Some(risk) = &r.risk {
         risk_rows(risk, &mut rows);
     }
