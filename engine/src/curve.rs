@@ -1,5 +1,8 @@
-//! The initial yield curve: continuously compounded zero rates, linear in time between
-//! knots and flat beyond the ends, with discount factors and instantaneous forwards.
+//! The initial yield curve: continuously compounded zero rates at knots, with discount
+//! factors and instantaneous forwards. Given as zero rates, it is linear in the zero rate
+//! between knots and flat beyond the ends; bootstrapped from par swap rates, it is
+//! log-linear in the discount factor (piecewise-constant forwards, so no saw-tooth) and
+//! flat-forward beyond the last knot.
 
 /// Why a curve was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -10,6 +13,14 @@ pub enum CurveError {
     Tenor { index: usize, tenor_years: f64 },
     #[error("curve point {index}: zero rate {zero_pct}% must be between -5 and 30")]
     Rate { index: usize, zero_pct: f64 },
+    #[error(
+        "par rate {index} ({tenor_years} years, {rate_pct}%): no zero rate between -5% and 30% reprices it"
+    )]
+    Bootstrap {
+        index: usize,
+        tenor_years: f64,
+        rate_pct: f64,
+    },
 }
 
 /// A validated zero curve. Rates are fractions internally.
@@ -17,6 +28,17 @@ pub enum CurveError {
 pub struct ZeroCurve {
     tenors_years: Vec<f64>,
     zeros: Vec<f64>,
+    interpolation: Interpolation,
+}
+
+/// How a curve interpolates between its knots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Linear in the zero rate; flat zero rate beyond the ends.
+    LinearZero,
+    /// Linear in ln P(t) = -z(t) t: constant forwards between knots; flat zero rate
+    /// before the first knot, the last segment's forward beyond the last.
+    LogLinearDiscount,
 }
 
 impl ZeroCurve {
@@ -43,7 +65,78 @@ impl ZeroCurve {
         Ok(ZeroCurve {
             tenors_years: points.iter().map(|p| p.0).collect(),
             zeros: points.iter().map(|p| p.1 / 100.0).collect(),
+            interpolation: Interpolation::LinearZero,
         })
+    }
+
+    /// Bootstraps a curve from par swap rates `(tenor in years, rate in percent)`,
+    /// increasing tenors, log-linear in the discount factor. A tenor up to one year is a
+    /// simple-interest deposit, P = 1 / (1 + S T); a longer one a swap paying S annually
+    /// (year fractions of one, a shorter first period when the tenor is not whole) whose
+    /// floating leg is worth 1 - P(T) on this one curve: each knot's zero rate is the root
+    /// of S x sum(tau_i P(t_i)) + P(T) = 1, with the payment dates between knots on the
+    /// curve being built.
+    pub fn bootstrap_par(points: &[(f64, f64)]) -> Result<ZeroCurve, CurveError> {
+        // Validates tenors and rates as zero rates would be.
+        ZeroCurve::from_points(points)?;
+        let mut curve = ZeroCurve {
+            tenors_years: Vec::new(),
+            zeros: Vec::new(),
+            interpolation: Interpolation::LogLinearDiscount,
+        };
+        for (index, &(tenor, rate_pct)) in points.iter().enumerate() {
+            let s = rate_pct / 100.0;
+            let gap = |z: f64| -> f64 {
+                let mut c = curve.clone();
+                c.tenors_years.push(tenor);
+                c.zeros.push(z);
+                if tenor <= 1.0 {
+                    c.discount(tenor) * (1.0 + s * tenor) - 1.0
+                } else {
+                    let mut t = tenor;
+                    let mut fixed = 0.0;
+                    while t > 1e-9 {
+                        let tau = t.min(1.0);
+                        fixed += tau * c.discount(t);
+                        t -= tau;
+                    }
+                    s * fixed + c.discount(tenor) - 1.0
+                }
+            };
+            // The gap falls as the zero rate rises: bisection to the last bit.
+            let (mut lo, mut hi) = (-0.05, 0.30);
+            if gap(lo) < 0.0 || gap(hi) > 0.0 {
+                return Err(CurveError::Bootstrap {
+                    index,
+                    tenor_years: tenor,
+                    rate_pct,
+                });
+            }
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if gap(mid) > 0.0 {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            curve.tenors_years.push(tenor);
+            curve.zeros.push(0.5 * (lo + hi));
+        }
+        Ok(curve)
+    }
+
+    pub fn interpolation(&self) -> Interpolation {
+        self.interpolation
+    }
+
+    /// The knots: `(tenor in years, zero rate in percent)`.
+    pub fn points(&self) -> Vec<(f64, f64)> {
+        self.tenors_years
+            .iter()
+            .zip(&self.zeros)
+            .map(|(&t, &z)| (t, z * 100.0))
+            .collect()
     }
 
     /// The same curve moved in parallel by `shift` (a fraction; 0.0001 is one basis point).
@@ -51,6 +144,7 @@ impl ZeroCurve {
         ZeroCurve {
             tenors_years: self.tenors_years.clone(),
             zeros: self.zeros.iter().map(|z| z + shift).collect(),
+            interpolation: self.interpolation,
         }
     }
 
@@ -82,6 +176,7 @@ impl ZeroCurve {
                 .map(|&t| self.zero(t) + shift * weight(t))
                 .collect(),
             tenors_years: knots,
+            interpolation: self.interpolation,
         }
     }
 
@@ -103,13 +198,28 @@ impl ZeroCurve {
         if t <= self.tenors_years[0] {
             return (self.zeros[0], 0.0);
         }
+        let log_linear = self.interpolation == Interpolation::LogLinearDiscount;
         if t >= self.tenors_years[n - 1] {
-            return (self.zeros[n - 1], 0.0);
+            if !log_linear || n == 1 {
+                return (self.zeros[n - 1], 0.0);
+            }
+            // The last segment's forward, held: y(t) = -ln P(t) grows at it.
+            let (t0, t1) = (self.tenors_years[n - 2], self.tenors_years[n - 1]);
+            let (y0, y1) = (self.zeros[n - 2] * t0, self.zeros[n - 1] * t1);
+            let f = (y1 - y0) / (t1 - t0);
+            let z = (y1 + f * (t - t1)) / t;
+            return (z, (f - z) / t);
         }
         // First knot strictly above t; t lies in [knot i-1, knot i).
         let i = self.tenors_years.partition_point(|&k| k <= t);
         let (t0, t1) = (self.tenors_years[i - 1], self.tenors_years[i]);
         let (z0, z1) = (self.zeros[i - 1], self.zeros[i]);
+        if log_linear {
+            // -ln P linear in t: the forward f is constant on the segment, z = y / t.
+            let f = (z1 * t1 - z0 * t0) / (t1 - t0);
+            let z = (z0 * t0 + f * (t - t0)) / t;
+            return (z, (f - z) / t);
+        }
         let slope = (z1 - z0) / (t1 - t0);
         (z0 + slope * (t - t0), slope)
     }
@@ -208,5 +318,54 @@ mod tests {
                 "t = {t}: {five} vs {expected}"
             );
         }
+    }
+
+    #[test]
+    fn a_bootstrapped_curve_reprices_its_par_swaps_with_flat_forwards() {
+        let par = [
+            (0.5, 3.9),
+            (1.0, 3.95),
+            (2.0, 4.0),
+            (3.0, 4.1),
+            (5.0, 4.25),
+            (7.0, 4.3),
+            (10.0, 4.4),
+            (20.0, 4.6),
+            (30.0, 4.55),
+        ];
+        let c = ZeroCurve::bootstrap_par(&par).expect("bootstraps");
+        assert_eq!(c.interpolation(), Interpolation::LogLinearDiscount);
+        // Every instrument reprices: the deposits at simple interest, the swaps' annual
+        // fixed legs plus the final discount factor at par. Written out here, not through
+        // the bootstrap's own closure.
+        for &(tenor, rate_pct) in &par {
+            let s = rate_pct / 100.0;
+            let value = if tenor <= 1.0 {
+                c.discount(tenor) * (1.0 + s * tenor)
+            } else {
+                let whole = tenor as u32;
+                s * (1..=whole).map(|i| c.discount(f64::from(i))).sum::<f64>() + c.discount(tenor)
+            };
+            assert!((value - 1.0).abs() < 1e-13, "{tenor}y: {value}");
+        }
+        // Forwards are constant between knots (no saw-tooth), and the forward on each
+        // segment is ln(P(t0) / P(t1)) / (t1 - t0).
+        let knots: Vec<f64> = par.iter().map(|p| p.0).collect();
+        for w in knots.windows(2) {
+            let (t0, t1) = (w[0], w[1]);
+            let expected = (c.discount(t0) / c.discount(t1)).ln() / (t1 - t0);
+            for k in 0..10 {
+                let t = t0 + (t1 - t0) * (f64::from(k) + 0.5) / 10.0;
+                assert!((c.forward(t) - expected).abs() < 1e-12, "t = {t}");
+            }
+        }
+        // Beyond the last knot the last forward holds.
+        let last = (c.discount(20.0) / c.discount(30.0)).ln() / 10.0;
+        assert!((c.forward(40.0) - last).abs() < 1e-12);
+        assert!((c.discount(40.0) - c.discount(30.0) * (-last * 10.0).exp()).abs() < 1e-14);
+        assert!(matches!(
+            ZeroCurve::bootstrap_par(&[(1.0, 4.0), (2.0, 90.0)]),
+            Err(CurveError::Bootstrap { index: 1, .. }) | Err(CurveError::Rate { index: 1, .. })
+        ));
     }
 }

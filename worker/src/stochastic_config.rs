@@ -58,7 +58,9 @@ pub enum RateModelName {
 }
 
 /// `curve = { flat_pct = 4.0 }` or `curve = { zero_pct = [[1.0, 4.1], [10.0, 4.4]] }`:
-/// continuously compounded zero rates in percent, tenors in years.
+/// continuously compounded zero rates in percent, tenors in years; or `curve = {
+/// par_swap_pct = [[1.0, 4.0], [10.0, 4.4]] }`: par swap rates (annual fixed; a deposit
+/// up to one year), bootstrapped log-linear in the discount factor.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum CurveFile {
@@ -66,6 +68,8 @@ pub enum CurveFile {
     FlatPct(f64),
     #[serde(rename = "zero_pct")]
     ZeroPct(Vec<(f64, f64)>),
+    #[serde(rename = "par_swap_pct")]
+    ParSwapPct(Vec<(f64, f64)>),
 }
 
 /// `[house_prices]`; every key optional.
@@ -287,6 +291,7 @@ impl StochasticSpec {
         let curve = match &rates.curve {
             CurveFile::FlatPct(z) => ZeroCurve::flat(*z)?,
             CurveFile::ZeroPct(points) => ZeroCurve::from_points(points)?,
+            CurveFile::ParSwapPct(points) => ZeroCurve::bootstrap_par(points)?,
         };
         let (hull_white, calibration) = match &rates.calibrate {
             None => {
