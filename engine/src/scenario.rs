@@ -4,6 +4,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
 
 use crate::curve::ZeroCurve;
 
@@ -213,6 +214,9 @@ pub struct ScenarioSet {
     step: Step,
     /// Deterministic stress paths, scenarios `count..count + stress.len()`.
     stress: Vec<StressPath>,
+    /// Moment matching: each month's factor on the random paths' discount factors so that
+    /// their mean is the curve's discount factor exactly (`None`: off).
+    discount_match: Option<Vec<f64>>,
 }
 
 /// A deterministic scenario supplied by the user (for example a CCAR-style severely
@@ -427,7 +431,46 @@ impl ScenarioSet {
             antithetic,
             step,
             stress: Vec::new(),
+            discount_match: None,
         })
+    }
+
+    /// Moment matching of discount factors: every random path's discount factor at month
+    /// m is multiplied by P(0, m/12) / (mean over the random paths of theirs), so that
+    /// the finite path set reprices the initial curve exactly and a cash flow that does
+    /// not depend on the path (a no-prepayment annuity) prices to its closed form. The
+    /// short rates, and so the loans' behaviour, are unchanged. The factors depend on
+    /// every random path, so each shard computes them from all of them (the paths are a
+    /// function of (seed, k)): the same bits whatever the shard layout.
+    pub fn with_moment_matching(mut self) -> ScenarioSet {
+        self.discount_match = None;
+        let discounts: Vec<Vec<f64>> = (0..self.count)
+            .into_par_iter()
+            .map(|k| self.path(k).discount)
+            .collect();
+        let n = self.months as usize;
+        let mut sums = vec![0.0; n + 1];
+        // In scenario order, so the factors are the same bits on every machine.
+        for d in &discounts {
+            for (s, x) in sums.iter_mut().zip(d) {
+                *s += x;
+            }
+        }
+        let curve = &self.hull_white.curve;
+        let factors = sums
+            .iter()
+            .enumerate()
+            .map(|(m, s)| {
+                let mean = s / f64::from(self.count);
+                curve.discount(m as f64 * DT_YEARS) / mean
+            })
+            .collect();
+        self.discount_match = Some(factors);
+        self
+    }
+
+    pub fn moment_matched(&self) -> bool {
+        self.discount_match.is_some()
     }
 
     /// Adds deterministic stress paths after the random scenarios.
@@ -486,7 +529,7 @@ impl ScenarioSet {
         count: u32,
         antithetic: bool,
     ) -> Result<ScenarioSet, ScenarioError> {
-        Ok(ScenarioSet::new(
+        let set = ScenarioSet::new(
             hull_white,
             house_prices,
             self.mortgage_spread * 100.0,
@@ -495,7 +538,13 @@ impl ScenarioSet {
             count,
             antithetic,
         )?
-        .with_stress_paths(self.stress.clone()))
+        .with_stress_paths(self.stress.clone());
+        // A bumped set is matched to its own curve.
+        Ok(if self.moment_matched() {
+            set.with_moment_matching()
+        } else {
+            set
+        })
     }
 
     /// The same generator on a curve shifted in parallel (same random numbers): for
@@ -606,6 +655,11 @@ impl ScenarioSet {
             path.mortgage_rate.push(mortgage(m, r));
             path.hpi.push(libm::exp(log_hpi));
             path.discount.push(libm::exp(-integral));
+        }
+        if let Some(factors) = &self.discount_match {
+            for (d, f) in path.discount.iter_mut().zip(factors) {
+                *d *= f;
+            }
         }
         path
     }

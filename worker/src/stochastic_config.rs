@@ -26,6 +26,10 @@ pub struct StochasticModelFile {
     /// scenarios and reported separately.
     #[serde(default)]
     pub stress_paths: Vec<std::path::PathBuf>,
+    /// Scale each month's discount factors on the random paths so that their mean is the
+    /// curve's (moment matching).
+    #[serde(default)]
+    pub moment_matching: bool,
 }
 
 /// `[rates]`: Hull-White one-factor.
@@ -247,6 +251,8 @@ pub struct StochasticSpec {
     pub scenarios: u32,
     pub seed: u64,
     pub antithetic: bool,
+    /// `[model] moment_matching`.
+    pub moment_matching: bool,
     pub hull_white: HullWhite,
     pub mortgage_spread_pct: f64,
     pub house_prices: HousePrices,
@@ -340,6 +346,7 @@ impl StochasticSpec {
             scenarios: model.scenarios,
             seed: model.seed,
             antithetic: model.antithetic,
+            moment_matching: model.moment_matching,
             hull_white,
             mortgage_spread_pct: rates.mortgage_spread_pct,
             house_prices,
@@ -398,6 +405,11 @@ impl StochasticSpec {
             self.antithetic,
         )?
         .with_stress_paths(self.stress.clone());
+        let scenarios = if self.moment_matching {
+            scenarios.with_moment_matching()
+        } else {
+            scenarios
+        };
         Ok(StochasticModel::new(
             scenarios,
             self.prepay,

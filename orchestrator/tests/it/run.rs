@@ -890,3 +890,47 @@ key_rates_years = [3, 10]
     );
     assert!(d.value > 0.0 && d.value < 8.0, "{d:?}");
 }
+
+/// `[model] moment_matching`: with volatile rates but no prepayment or default, one
+/// level-payment loan's mean PV is its closed form on the initial curve (the path set
+/// reprices the curve exactly); without it, the finite path set misses it.
+#[test]
+fn moment_matching_prices_a_no_prepay_annuity_to_its_closed_form() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = one_new_loan(dir.path());
+    let c: f64 = 0.005;
+    let payment = 100_000.0 * c / (1.0 - (1.0 + c).powi(-360));
+    let closed_form: f64 = (1..=360)
+        .map(|m| payment * (-0.04 * f64::from(m) / 12.0).exp())
+        .sum();
+    let mean_pv = |matching: bool, id: &str| -> f64 {
+        let text = format!(
+            "run_id = \"{id}\"\nas_of = \"2026-11-25\"\n{}",
+            ZERO_VOLATILITY_NO_PREPAYMENT_OR_DEFAULT
+                .replace("volatility = 0.0\n", "volatility = 0.015\n")
+                .replace(
+                    "scenarios = 2\nseed = 1\n",
+                    &format!("scenarios = 16\nseed = 1\nmoment_matching = {matching}\n"),
+                ),
+        );
+        let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
+        let outcome = run_with(
+            &config,
+            portfolio.clone(),
+            &Store::local(dir.path().join(id)),
+            (2026, 11, 25),
+            2,
+        );
+        outcome.report.pv.as_ref().expect("pv").mean
+    };
+    let matched = mean_pv(true, "matched");
+    assert!(
+        (matched - closed_form).abs() < 1e-6 * closed_form,
+        "{matched} vs {closed_form}"
+    );
+    let plain = mean_pv(false, "plain");
+    assert!(
+        (plain - closed_form).abs() > 1e-4 * closed_form,
+        "16 plain paths should miss the curve: {plain} vs {closed_form}"
+    );
+}
