@@ -37,6 +37,7 @@ pub mod money;
 pub mod portfolio;
 pub mod risk;
 pub mod sample;
+pub mod sampler;
 pub mod scenario;
 pub mod sensitivities;
 pub mod speed;

@@ -159,10 +159,19 @@ impl Model {
                 }
             ),
             Model::Stochastic(s) => format!(
-                "stochastic: {} scenarios{} (seed {}), Hull-White a={} sigma={}, mortgage spread {}%, {}-month recovery lag, P&I {}",
+                "stochastic: {} scenarios{}{}{} (seed {}), Hull-White a={} sigma={}, mortgage spread {}%, {}-month recovery lag, P&I {}",
                 s.scenarios,
                 if s.antithetic {
                     " in antithetic pairs"
+                } else {
+                    ""
+                },
+                match s.sampler {
+                    engine::sampler::Sampler::Sobol => ", Sobol with a Brownian bridge",
+                    engine::sampler::Sampler::Pseudo => "",
+                },
+                if s.moment_matching {
+                    ", discount factors moment-matched"
                 } else {
                     ""
                 },

@@ -8,6 +8,7 @@ use engine::calibration::{CalibrationFit, SwaptionQuote, calibrate_hull_white};
 use engine::curve::{CurveError, ZeroCurve};
 use engine::kernel::Pipeline;
 use engine::marks::{HpiHistory, Marks};
+use engine::sampler::Sampler;
 use engine::scenario::{HousePrices, HullWhite, ScenarioError, ScenarioSet, StressPath};
 use engine::stochastic::{DefaultParams, LossParams, ParamError, PrepayParams, StochasticModel};
 use serde::Deserialize;
@@ -30,6 +31,19 @@ pub struct StochasticModelFile {
     /// curve's (moment matching).
     #[serde(default)]
     pub moment_matching: bool,
+    /// `"pseudo"` (default) or `"sobol"`: digitally shifted Sobol points with a Brownian
+    /// bridge.
+    #[serde(default)]
+    pub sampler: SamplerName,
+}
+
+/// `[model] sampler`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerName {
+    #[default]
+    Pseudo,
+    Sobol,
 }
 
 /// `[rates]`: Hull-White one-factor.
@@ -253,6 +267,8 @@ pub struct StochasticSpec {
     pub antithetic: bool,
     /// `[model] moment_matching`.
     pub moment_matching: bool,
+    /// `[model] sampler`.
+    pub sampler: Sampler,
     pub hull_white: HullWhite,
     pub mortgage_spread_pct: f64,
     pub house_prices: HousePrices,
@@ -347,6 +363,10 @@ impl StochasticSpec {
             seed: model.seed,
             antithetic: model.antithetic,
             moment_matching: model.moment_matching,
+            sampler: match model.sampler {
+                SamplerName::Pseudo => Sampler::Pseudo,
+                SamplerName::Sobol => Sampler::Sobol,
+            },
             hull_white,
             mortgage_spread_pct: rates.mortgage_spread_pct,
             house_prices,
@@ -404,7 +424,8 @@ impl StochasticSpec {
             self.scenarios,
             self.antithetic,
         )?
-        .with_stress_paths(self.stress.clone());
+        .with_stress_paths(self.stress.clone())
+        .with_sampler(self.sampler);
         let scenarios = if self.moment_matching {
             scenarios.with_moment_matching()
         } else {

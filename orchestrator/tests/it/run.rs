@@ -934,3 +934,58 @@ fn moment_matching_prices_a_no_prepay_annuity_to_its_closed_form() {
         "16 plain paths should miss the curve: {plain} vs {closed_form}"
     );
 }
+
+/// `[model] sampler = "sobol"`: Sobol points are computed per scenario from its index,
+/// so one shard and many give the same bits, and the run says which sampler it used.
+#[test]
+fn a_sobol_run_is_the_same_bits_for_any_shard_layout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let portfolio = dir.path().join("p.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &portfolio,
+        &engine::sample::synthetic_loans(60, 9),
+    )
+    .expect("portfolio");
+    let text = bundled_config_without_bumps()
+        .replace("scenarios = 200", "scenarios = 16\nsampler = \"sobol\"")
+        .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
+        .replace("history = \"hpi_history.csv\"", "");
+    let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
+    let run_in = |name: &str, sizing: Sizing| {
+        let store = Store::local(dir.path().join(name));
+        run_sharded(
+            LocalRun {
+                portfolio: &PortfolioSource::File(portfolio.clone()),
+                config: &config,
+                store: &store,
+                default_run_date: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+                sizing,
+                inputs: Default::default(),
+                overwrite: false,
+            },
+            &|_| {},
+        )
+        .expect("run")
+    };
+    let one = run_in("one", Sizing::Count(1));
+    let many = run_in(
+        "many",
+        Sizing::PerShard {
+            loans: Some(25),
+            scenarios: Some(4),
+        },
+    );
+    assert!(many.report.shards.planned > 4);
+    assert_eq!(one.report.pv, many.report.pv);
+    assert_eq!(one.report.loss, many.report.loss);
+    assert_eq!(one.report.risk, many.report.risk);
+    assert_eq!(one.tables, many.tables);
+    assert!(
+        one.report
+            .model
+            .description
+            .contains("Sobol with a Brownian bridge"),
+        "{}",
+        one.report.model.description
+    );
+}
