@@ -31,6 +31,9 @@ pub enum Bump {
     HpiLevel { shift_pct: f64 },
     /// One path with no rate or house-price volatility: the initial curve's forwards.
     ZeroVolatility,
+    /// The discounting spread (OAS) moved by `shift_bp`: the same cash flows discounted
+    /// differently, for each loan's OAS.
+    Spread { shift_bp: f64 },
 }
 
 impl Bump {
@@ -47,6 +50,7 @@ impl Bump {
             Bump::PrepaySpeed { shift_pct } => format!("prepayment speed {shift_pct:+}%"),
             Bump::HpiLevel { shift_pct } => format!("house prices {shift_pct:+}%"),
             Bump::ZeroVolatility => "zero volatility".to_string(),
+            Bump::Spread { shift_bp } => format!("spread {shift_bp:+} bp"),
         }
     }
 }
@@ -69,7 +73,12 @@ pub struct RiskBumps {
     pub hpi_shift_pct: Option<f64>,
     /// Add the zero-volatility path (for the zero-volatility spread and option cost).
     pub zero_volatility: bool,
+    /// Solve each priced loan's OAS: adds the +/- [`LOAN_OAS_SHIFT_BP`] spread blocks.
+    pub loan_oas: bool,
 }
+
+/// The spread shift behind each loan's OAS, bp.
+pub const LOAN_OAS_SHIFT_BP: f64 = 25.0;
 
 /// The key-rate shift when no effective shift is configured, bp.
 pub const DEFAULT_KEY_RATE_SHIFT_BP: f64 = 25.0;
@@ -194,6 +203,14 @@ impl RiskBumps {
             push(Bump::HpiLevel { shift_pct: s });
             push(Bump::HpiLevel { shift_pct: -s });
         }
+        if self.loan_oas {
+            push(Bump::Spread {
+                shift_bp: LOAN_OAS_SHIFT_BP,
+            });
+            push(Bump::Spread {
+                shift_bp: -LOAN_OAS_SHIFT_BP,
+            });
+        }
         if self.zero_volatility {
             push(Bump::ZeroVolatility);
         }
@@ -215,6 +232,7 @@ mod tests {
             prepay_shift_pct: None,
             hpi_shift_pct: Some(5.0),
             zero_volatility: true,
+            loan_oas: false,
         };
         bumps.validate().expect("valid");
         let labels: Vec<String> = bumps.blocks().iter().map(Bump::label).collect();

@@ -37,6 +37,8 @@ pub struct LoanRecord {
     pub orig_date: Option<String>,
     /// Mark-to-market LTV at the run date, percent, when the data provider has one.
     pub current_ltv_pct: Option<f64>,
+    /// The loan's price, percent of its current balance: `[risk] loan_oas` solves its OAS.
+    pub price_pct: Option<f64>,
 }
 
 /// A calendar month, counted from January of year 0 so months subtract directly.
@@ -192,6 +194,7 @@ pub struct Portfolio {
     mi_pct: Vec<f64>,
     orig_date: Vec<Option<YearMonth>>,
     current_ltv_pct: Vec<Option<f64>>,
+    price_pct: Vec<Option<f64>>,
     /// Property value at the run date, set by [`Portfolio::with_marked_values`]; `None`
     /// until a mark is applied (the behaviour models then use the origination value).
     marked_value: Vec<Option<f64>>,
@@ -327,6 +330,11 @@ impl Portfolio {
             {
                 sink.push(row, "current_ltv_pct", ltv, "must be between 1 and 300");
             }
+            if let Some(price) = r.price_pct
+                && !(price.is_finite() && price > 0.0 && price <= 500.0)
+            {
+                sink.push(row, "price_pct", price, "must be above 0 and at most 500");
+            }
         }
         sink.into_result()?;
 
@@ -345,6 +353,7 @@ impl Portfolio {
             mi_pct: Vec::with_capacity(n),
             orig_date: Vec::with_capacity(n),
             current_ltv_pct: Vec::with_capacity(n),
+            price_pct: Vec::with_capacity(n),
             marked_value: vec![None; n],
         };
         for r in records {
@@ -365,6 +374,7 @@ impl Portfolio {
             p.orig_date
                 .push(r.orig_date.as_deref().and_then(YearMonth::parse));
             p.current_ltv_pct.push(r.current_ltv_pct);
+            p.price_pct.push(r.price_pct);
             p.loan_id.push(r.loan_id);
         }
         Ok(p)
@@ -415,6 +425,10 @@ impl Portfolio {
     }
     pub fn orig_date(&self) -> &[Option<YearMonth>] {
         &self.orig_date
+    }
+    /// Each loan's price, percent of its current balance, when the file has one.
+    pub fn price_pct(&self) -> &[Option<f64>] {
+        &self.price_pct
     }
     pub fn current_ltv_pct(&self) -> &[Option<f64>] {
         &self.current_ltv_pct
@@ -481,6 +495,7 @@ impl Portfolio {
             mi_pct: pick(&self.mi_pct),
             orig_date: order.iter().map(|&i| self.orig_date[i]).collect(),
             current_ltv_pct: order.iter().map(|&i| self.current_ltv_pct[i]).collect(),
+            price_pct: order.iter().map(|&i| self.price_pct[i]).collect(),
             marked_value: order.iter().map(|&i| self.marked_value[i]).collect(),
         };
         (std::borrow::Cow::Owned(sorted), order)
@@ -511,6 +526,7 @@ mod tests {
             mi_pct: Some(25.0),
             orig_date: Some("2025-10".into()),
             current_ltv_pct: None,
+            price_pct: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! reports (mean PV with its Monte Carlo standard error, percentiles, VaR and expected
 //! shortfall of lifetime loss).
 
+use crate::bumps::LOAN_OAS_SHIFT_BP;
 use crate::cashflow::{CashflowTable, Summed};
 use crate::money::{Money, usd_to_units_wide};
 
@@ -28,6 +29,10 @@ pub struct LoanSums {
     /// random scenarios, curve moved), [`Money`] units; 0 without `[risk] effective`.
     pub pv_up_units: i128,
     pub pv_down_units: i128,
+    /// Sums of present values discounted at the spread +/- [`LOAN_OAS_SHIFT_BP`] (the
+    /// same cash flows), [`Money`] units; 0 without `[risk] loan_oas`.
+    pub pv_spread_up_units: i128,
+    pub pv_spread_down_units: i128,
     pub scenarios: u32,
 }
 
@@ -59,6 +64,8 @@ impl LoanSums {
         self.default_units += other.default_units;
         self.pv_up_units += other.pv_up_units;
         self.pv_down_units += other.pv_down_units;
+        self.pv_spread_up_units += other.pv_spread_up_units;
+        self.pv_spread_down_units += other.pv_spread_down_units;
         self.scenarios += other.scenarios;
     }
 
@@ -74,6 +81,43 @@ impl LoanSums {
         let fall = (self.pv_down_units - self.pv_up_units) as f64;
         let curvature = (self.pv_up_units + self.pv_down_units - 2 * self.pv_units) as f64;
         Some((fall / (2.0 * dy * p0), curvature / (dy * dy * p0)))
+    }
+
+    /// The loan's OAS, bp, for a price of `price_usd`: the spread at which its mean PV
+    /// equals the price. Its PV is known at three spreads (the run's `base_bp` and +/-
+    /// [`LOAN_OAS_SHIFT_BP`], the same paths and cash flows); ln PV is fitted by the
+    /// parabola through them (exact for one cash flow; for a loan's flows the error is
+    /// third order in the distance from `base_bp`) and solved for the price. `None`
+    /// without the spread sums or a positive PV.
+    pub fn oas_bp(&self, price_usd: f64, base_bp: f64) -> Option<f64> {
+        let sums = [
+            self.pv_spread_down_units,
+            self.pv_units,
+            self.pv_spread_up_units,
+        ];
+        if self.scenarios == 0
+            || sums.iter().any(|&u| u <= 0)
+            || price_usd.is_nan()
+            || price_usd <= 0.0
+        {
+            return None;
+        }
+        let ln = |u: i128| (u as f64 / 10_000.0 / f64::from(self.scenarios)).ln();
+        let (ld, l0, lu) = (ln(sums[0]), ln(sums[1]), ln(sums[2]));
+        let h = LOAN_OAS_SHIFT_BP / 10_000.0;
+        let slope = (lu - ld) / (2.0 * h);
+        let curvature = (lu + ld - 2.0 * l0) / (h * h);
+        // 0.5 curvature x^2 + slope x + (l0 - ln price) = 0, the root nearest the linear
+        // one (-c / b), in the cancellation-free form c / q.
+        let c = l0 - price_usd.ln();
+        let discriminant = slope * slope - 2.0 * curvature * c;
+        let x = if curvature.abs() < 1e-12 || discriminant < 0.0 {
+            -c / slope
+        } else {
+            let q = -0.5 * (slope - discriminant.sqrt());
+            c / q
+        };
+        Some(base_bp + x * 10_000.0)
     }
 
     /// Mean and results over the scenarios; `current_upb` scales default probability.

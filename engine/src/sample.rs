@@ -120,6 +120,7 @@ pub fn synthetic_loans(count: usize, seed: u64) -> Vec<LoanRecord> {
                 mi_pct: agency_mi_coverage_pct(orig_ltv_pct),
                 orig_date: None,
                 current_ltv_pct: None,
+                price_pct: None,
             }
         })
         .collect()

@@ -5,6 +5,7 @@
 //! delta method on per-draw values (pair means when antithetic), which keeps the common
 //! noise out of the difference.
 
+use crate::CashflowTable;
 use crate::bumps::{Bump, RiskBumps};
 use crate::risk::{ScenarioResult, standard_error};
 
@@ -40,6 +41,30 @@ pub fn ratio_estimate(a: &[f64], b: &[f64], antithetic: bool) -> Estimate {
     }
 }
 
+/// The weighted average life of the mean cash flow over `tables` (one per draw, in
+/// scenario order), years, with its standard error: a ratio of means, sum(month x
+/// principal) / 12 over sum(principal) per draw, principal = scheduled (expected when
+/// advancing, actual otherwise) + prepayments + recoveries.
+pub fn wal_estimate(tables: &[CashflowTable], antithetic: bool) -> Estimate {
+    let (mut weighted, mut principal) = (Vec::new(), Vec::new());
+    for t in tables {
+        let (mut w, mut p) = (0.0, 0.0);
+        for row in t.rows() {
+            let scheduled = if t.advancing() {
+                row.expected_amortization
+            } else {
+                row.actual_amortization
+            };
+            let x = (scheduled + row.voluntary_prepayment + row.principal_recovery).to_usd();
+            p += x;
+            w += f64::from(row.month) * x / 12.0;
+        }
+        weighted.push(w);
+        principal.push(p);
+    }
+    ratio_estimate(&weighted, &principal, antithetic)
+}
+
 /// A mean and its standard error.
 pub fn mean_estimate(values: &[f64], antithetic: bool) -> Estimate {
     Estimate {
@@ -60,9 +85,10 @@ pub struct Shock {
     pub pv_change_pct: Estimate,
     /// Expected lifetime principal loss.
     pub expected_loss: Estimate,
-    /// The WAL of the mean cash flow, years; filled in by the caller, which holds the
-    /// tables.
+    /// The WAL of the mean cash flow, years, and its standard error; filled in by the
+    /// caller, which holds the tables.
     pub wal_years: f64,
+    pub wal_years_std_error: f64,
 }
 
 /// Every sensitivity a run's bumps allow; `None` (or empty) where not configured.
@@ -190,6 +216,7 @@ pub fn sensitivities(
             pv_change_pct: ratio_estimate(&change, &hundred_p0, antithetic),
             expected_loss: mean_estimate(&losses, antithetic),
             wal_years: 0.0,
+            wal_years_std_error: 0.0,
         });
     }
     out

@@ -203,6 +203,8 @@ enum LoanSlot {
     Base,
     EffectiveUp,
     EffectiveDown,
+    SpreadUp,
+    SpreadDown,
     Unused,
 }
 
@@ -382,6 +384,15 @@ impl StochasticModel {
             Bump::ZeroVolatility => {
                 m.scenarios = self.scenarios.zero_volatility();
             }
+            Bump::Spread { shift_bp } => {
+                m.oas_bp = self.oas_bp + shift_bp;
+                if !(-1000.0..=5000.0).contains(&m.oas_bp) {
+                    return Err(fail(
+                        "risk.loan_oas",
+                        format!("discount.oas_bp {} moves out of -1000..=5000", m.oas_bp),
+                    ));
+                }
+            }
         }
         Ok(m)
     }
@@ -436,6 +447,8 @@ impl StochasticModel {
             (Some(Bump::Parallel { shift_bp }), Some(e)) if *shift_bp == -e => {
                 LoanSlot::EffectiveDown
             }
+            (Some(Bump::Spread { shift_bp }), _) if *shift_bp > 0.0 => LoanSlot::SpreadUp,
+            (Some(Bump::Spread { .. }), _) => LoanSlot::SpreadDown,
             _ => LoanSlot::Unused,
         }
     }
@@ -831,6 +844,8 @@ pub fn project_stochastic_on(
                 LoanSlot::Base => total.merge(s),
                 LoanSlot::EffectiveUp => total.pv_up_units += s.pv_units,
                 LoanSlot::EffectiveDown => total.pv_down_units += s.pv_units,
+                LoanSlot::SpreadUp => total.pv_spread_up_units += s.pv_units,
+                LoanSlot::SpreadDown => total.pv_spread_down_units += s.pv_units,
                 LoanSlot::Unused => {}
             }
         }

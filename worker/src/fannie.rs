@@ -210,6 +210,7 @@ pub fn import(
             mi_pct: num(col::MI_PCT),
             orig_date: orig_month(f(col::ORIG_DATE)),
             current_ltv_pct: None,
+            price_pct: None,
         };
         // Keep only loans the portfolio accepts, naming what is wrong with the others.
         let check = Portfolio::from_records(vec![record.clone()], ProblemSink::default());

@@ -50,7 +50,7 @@ pub struct Column {
 }
 
 /// The portfolio schema, in file order.
-pub const COLUMNS: [Column; 13] = [
+pub const COLUMNS: [Column; 14] = [
     Column {
         name: "loan_id",
         kind: Kind::Text,
@@ -142,6 +142,13 @@ pub const COLUMNS: [Column; 13] = [
         get: |l| Cell::Number(l.current_ltv_pct),
         set: |l, c| l.current_ltv_pct = c.number(),
     },
+    Column {
+        name: "price_pct",
+        kind: Kind::Number,
+        required: false,
+        get: |l| Cell::Number(l.price_pct),
+        set: |l, c| l.price_pct = c.number(),
+    },
 ];
 
 /// The names of the columns every portfolio must have.
@@ -194,6 +201,7 @@ fn blank_record() -> LoanRecord {
         mi_pct: None,
         orig_date: None,
         current_ltv_pct: None,
+        price_pct: None,
     }
 }
 

@@ -49,6 +49,10 @@ pub struct RunReport {
     pub totals: Totals,
     /// Weighted average life of the (mean) investor principal cash flow, years.
     pub wal_years: f64,
+    /// Monte Carlo standard error of `wal_years` (a ratio of means; delta method, pair
+    /// means when antithetic), years (stochastic mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_years_std_error: Option<f64>,
     /// (Mean) defaulted balance / starting balance, percent.
     pub cumulative_default_pct: f64,
     /// Monte Carlo standard error of `cumulative_default_pct`, percentage points

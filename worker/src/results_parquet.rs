@@ -171,25 +171,41 @@ pub fn write_loan_results(
     put_batch(store, key, schema, columns)
 }
 
-/// Columns: loan_id STRING, pv_mean DOUBLE (USD, at the configured spread),
+/// Columns: loan_id STRING; pv_mean DOUBLE (USD, at the configured spread);
 /// effective_duration DOUBLE (years) and effective_convexity DOUBLE from the loan's PV
-/// under +/- `shift_bp` over the same draws (NULL for a loan worth nothing), shift_bp
-/// DOUBLE.
+/// under +/- `shift_bp` over the same draws (NULL without `[risk] effective` or for a loan
+/// worth nothing); shift_bp DOUBLE (NULL without it); price_pct DOUBLE (the portfolio's,
+/// NULL when none); oas_bp DOUBLE (with `[risk] loan_oas` and a price, else NULL).
 pub fn write_loan_risk(
     store: &Store,
     key: &str,
     portfolio: &Portfolio,
     sums: &[LoanSums],
-    shift_bp: f64,
+    effective_shift_bp: Option<f64>,
+    loan_oas_base_bp: Option<f64>,
 ) -> Result<(), CashflowFileError> {
     assert_eq!(portfolio.len(), sums.len());
-    let risk: Vec<Option<(f64, f64)>> = sums.iter().map(|s| s.effective_risk(shift_bp)).collect();
+    let risk: Vec<Option<(f64, f64)>> = sums
+        .iter()
+        .map(|s| effective_shift_bp.and_then(|shift| s.effective_risk(shift)))
+        .collect();
+    let oas: Vec<Option<f64>> = sums
+        .iter()
+        .zip(portfolio.price_pct())
+        .zip(portfolio.current_upb())
+        .map(|((s, price_pct), upb)| {
+            let base = loan_oas_base_bp?;
+            s.oas_bp(price_pct.as_ref()? / 100.0 * upb, base)
+        })
+        .collect();
     let schema = Arc::new(Schema::new(vec![
         Field::new("loan_id", DataType::Utf8, false),
         Field::new("pv_mean", DataType::Float64, false),
         Field::new("effective_duration", DataType::Float64, true),
         Field::new("effective_convexity", DataType::Float64, true),
-        Field::new("shift_bp", DataType::Float64, false),
+        Field::new("shift_bp", DataType::Float64, true),
+        Field::new("price_pct", DataType::Float64, true),
+        Field::new("oas_bp", DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(portfolio.loan_id().iter())),
@@ -200,10 +216,14 @@ pub fn write_loan_risk(
         )),
         Arc::new(Float64Array::from_iter(risk.iter().map(|r| r.map(|r| r.0)))),
         Arc::new(Float64Array::from_iter(risk.iter().map(|r| r.map(|r| r.1)))),
-        Arc::new(Float64Array::from_iter_values(std::iter::repeat_n(
-            shift_bp,
+        Arc::new(Float64Array::from_iter(std::iter::repeat_n(
+            effective_shift_bp,
             sums.len(),
         ))),
+        Arc::new(Float64Array::from_iter(
+            portfolio.price_pct().iter().copied(),
+        )),
+        Arc::new(Float64Array::from_iter(oas)),
     ];
     put_batch(store, key, schema, columns)
 }

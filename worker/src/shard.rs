@@ -251,6 +251,8 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_field("credit_loss_units"),
         units_field("pv_up_units"),
         units_field("pv_down_units"),
+        units_field("pv_spread_up_units"),
+        units_field("pv_spread_down_units"),
         Field::new("scenarios", DataType::Int32, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
@@ -265,6 +267,8 @@ fn loan_sum_columns(first_loan: u64, sums: &[LoanSums]) -> (Arc<Schema>, Vec<Arr
         units_array(sums.iter().map(|s| s.credit_loss_units).collect()),
         units_array(sums.iter().map(|s| s.pv_up_units).collect()),
         units_array(sums.iter().map(|s| s.pv_down_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_spread_up_units).collect()),
+        units_array(sums.iter().map(|s| s.pv_spread_down_units).collect()),
         Arc::new(Int32Array::from_iter_values(
             sums.iter().map(|s| s.scenarios as i32),
         )),
@@ -408,7 +412,8 @@ pub fn read_partial_in(
             let col = |c: usize| batch.column(c).as_primitive::<Decimal128Type>().clone();
             let (pv, cents, sq, loss, default) = (col(1), col(2), col(3), col(4), col(5));
             let (credit_loss, pv_up, pv_down) = (col(6), col(7), col(8));
-            let count = batch.column(9).as_primitive::<Int32Type>();
+            let (spread_up, spread_down) = (col(9), col(10));
+            let count = batch.column(11).as_primitive::<Int32Type>();
             for i in 0..batch.num_rows() {
                 let Some(slot) = (index.value(i) as u64)
                     .checked_sub(task.loan_start)
@@ -429,6 +434,8 @@ pub fn read_partial_in(
                     credit_loss_units: credit_loss.value(i),
                     pv_up_units: pv_up.value(i),
                     pv_down_units: pv_down.value(i),
+                    pv_spread_up_units: spread_up.value(i),
+                    pv_spread_down_units: spread_down.value(i),
                     scenarios: count.value(i) as u32,
                 };
             }

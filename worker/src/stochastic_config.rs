@@ -177,6 +177,9 @@ pub struct RiskFile {
     pub prepay_duration: Option<ShiftPctFile>,
     /// `hpi_duration = { shift_pct = 5 }`: house-price level x (1 +/- 5%).
     pub hpi_duration: Option<ShiftPctFile>,
+    /// Solve each loan's OAS from the portfolio's `price_pct` column (adds two spread
+    /// blocks).
+    pub loan_oas: bool,
 }
 
 /// `[risk] effective`.
@@ -221,6 +224,7 @@ impl RiskFile {
             prepay_shift_pct: self.prepay_duration.as_ref().map(|p| p.shift_pct),
             hpi_shift_pct: self.hpi_duration.as_ref().map(|p| p.shift_pct),
             zero_volatility: false,
+            loan_oas: self.loan_oas,
         };
         b.zero_volatility = self.price_pct.is_some() || !b.is_empty();
         b

@@ -63,8 +63,11 @@ struct StochasticOutcome {
     mark_counts: engine::marks::MarkCounts,
     risk: Option<worker::report::RiskReport>,
     convergence: Vec<engine::risk::ConvergenceRow>,
-    /// The effective shift, bp, when per-loan durations are written (`loan_risk`).
-    loan_risk: Option<f64>,
+    /// When `loan_risk` is written: the effective shift (bp) for per-loan durations, and
+    /// the configured spread (bp) per-loan OAS are solved from.
+    loan_risk: Option<(Option<f64>, Option<f64>)>,
+    /// The standard error of the WAL of the mean cash flow.
+    wal_std_error: f64,
 }
 
 /// Everything projected for a run: one exact table per scenario, per-loan sums in
@@ -226,7 +229,11 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 .cloned()
                 .collect::<Vec<_>>();
             let risk = super::risk::risk_report(spec, &model, &all, start_upb)?;
-            let loan_risk = spec.risk.effective_shift_bp;
+            let loan_risk = (spec.risk.effective_shift_bp.is_some() || spec.risk.loan_oas)
+                .then_some((
+                    spec.risk.effective_shift_bp,
+                    spec.risk.loan_oas.then_some(model.oas_bp()),
+                ));
             let mut mark_counts = engine::marks::MarkCounts::default();
             for &m in &marks.method {
                 mark_counts.add(m);
@@ -234,6 +241,11 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
             let convergence =
                 engine::risk::convergence(&results[..random], start_upb.to_usd(), spec.antithetic);
             Some(StochasticOutcome {
+                wal_std_error: engine::sensitivities::wal_estimate(
+                    &tables[..random],
+                    spec.antithetic,
+                )
+                .std_error,
                 loan_risk,
                 convergence,
                 risk,
@@ -283,9 +295,16 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         let key = part_key(LOAN_TABLE);
         results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums, &s.marks)?;
         outputs.push(key);
-        if let Some(shift_bp) = s.loan_risk {
+        if let Some((shift_bp, oas_base_bp)) = s.loan_risk {
             let key = part_key(LOAN_RISK_TABLE);
-            results_parquet::write_loan_risk(store, &key, portfolio, &s.loan_sums, shift_bp)?;
+            results_parquet::write_loan_risk(
+                store,
+                &key,
+                portfolio,
+                &s.loan_sums,
+                shift_bp,
+                oas_base_bp,
+            )?;
             outputs.push(key);
         }
     }
@@ -320,6 +339,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         full_life: horizon >= portfolio.max_remaining_term_months(),
         loan_months,
         wal_years: totals.wal_years,
+        wal_years_std_error: stochastic.as_ref().map(|s| s.wal_std_error),
         cumulative_default_pct: totals.cumulative_default_pct,
         cumulative_default_pct_std_error: stochastic
             .as_ref()

@@ -130,6 +130,8 @@ pub fn risk_report(
             sum.merge(t);
         }
         shock.wal_years = Totals::of(&sum, start_upb).wal_years;
+        shock.wal_years_std_error =
+            engine::sensitivities::wal_estimate(&tables[range], spec.antithetic).std_error;
     }
     let option_cost = zero_vol.map(|z| Estimate {
         value: z.value - oas.value,

@@ -316,7 +316,8 @@ fn glue_tables_declare_the_columns_the_writers_write() {
         "r.parquet",
         &portfolio,
         &[engine::risk::LoanSums::default()],
-        25.0,
+        Some(25.0),
+        Some(0.0),
     )
     .expect("write");
     for (glue, key) in [

@@ -93,12 +93,13 @@ fn risk_rows(risk: &worker::report::RiskReport, rows: &mut Vec<(&str, String)>) 
         rows.push((
             "rate shock",
             format!(
-                "{:+} bp: PV {} ({:+.2}% +/- {:.2}), WAL {:.2}, loss {}",
+                "{:+} bp: PV {} ({:+.2}% +/- {:.2}), WAL {:.2} +/- {:.2}, loss {}",
                 s.shift_bp,
                 money(s.pv.value),
                 s.pv_change_pct.value,
                 s.pv_change_pct.std_error,
                 s.wal_years,
+                s.wal_years_std_error,
                 money(s.expected_loss.value)
             ),
         ));
@@ -167,7 +168,13 @@ pub fn render(r: &RunReport) -> String {
             ),
         ),
         ("net interest", money(t.net_interest)),
-        ("WAL (years)", format!("{:.2}", t.wal_years)),
+        (
+            "WAL (years)",
+            match r.wal_years_std_error {
+                Some(se) => format!("{:.2} +/- {se:.2}", t.wal_years),
+                None => format!("{:.2}", t.wal_years),
+            },
+        ),
     ];
     let mut rows = rows;
     if let Some(pv) = &r.pv {

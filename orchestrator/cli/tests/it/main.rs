@@ -327,6 +327,9 @@ fn a_stochastic_run_reports_risk_measures_bands_and_charts() {
         report["credit_loss"]["expected"]
     );
     assert!(report["wal_years"].as_f64().expect("wal") > 1.0);
+    // The WAL's standard error (a ratio of means, by the delta method).
+    let wal_se = report["wal_years_std_error"].as_f64().expect("wal se");
+    assert!(wal_se > 0.0 && wal_se < 1.0, "{wal_se}");
     // The stress path runs after the 8 random scenarios and is reported on its own.
     assert_eq!(report["stress"][0]["scenario"], 8);
     assert_eq!(report["stress"][0]["name"], "severely_adverse");
