@@ -228,7 +228,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 .chain(&risk_tables)
                 .cloned()
                 .collect::<Vec<_>>();
-            let risk = super::risk::risk_report(spec, &model, &all, start_upb)?;
+            let risk = super::risk::risk_report(spec, &model, &all, portfolio, start_upb)?;
             let loan_risk = (spec.risk.effective_shift_bp.is_some() || spec.risk.loan_oas)
                 .then_some((
                     spec.risk.effective_shift_bp,

@@ -8,7 +8,7 @@ use engine::bumps::Bump;
 use engine::risk::{ScenarioResult, solve_oas, standard_error};
 use engine::sensitivities::{Estimate, sensitivities};
 use engine::stochastic::StochasticModel;
-use engine::{CashflowTable, Money};
+use engine::{CashflowTable, Money, Portfolio};
 use worker::report::{KeyRateDurations, RiskReport, Totals};
 use worker::stochastic_config::StochasticSpec;
 
@@ -39,6 +39,7 @@ pub fn risk_report(
     spec: &StochasticSpec,
     model: &StochasticModel,
     tables: &[CashflowTable],
+    portfolio: &Portfolio,
     start_upb: Money,
 ) -> Result<Option<RiskReport>, engine::risk::OasError> {
     if spec.price_pct.is_none() && spec.risk.is_empty() {
@@ -49,7 +50,21 @@ pub fn risk_report(
     let random = base.random as usize;
     let configured_bp = model.oas_bp();
     let discount = model.discount_factors_of(0..tables.len() as u32);
-    let price = spec.price_pct.map(|p| p / 100.0 * start_upb.to_usd());
+    // The configured price, else the portfolio's `price_pct` column when every loan has
+    // one (the loans' prices in USD, added up).
+    let column_price: Option<f64> = portfolio
+        .price_pct()
+        .iter()
+        .zip(portfolio.current_upb())
+        .map(|(p, upb)| p.map(|p| p / 100.0 * upb))
+        .sum();
+    let price = spec
+        .price_pct
+        .map(|p| p / 100.0 * start_upb.to_usd())
+        .or(column_price.filter(|_| !portfolio.is_empty()));
+    let price_pct = spec
+        .price_pct
+        .or(price.map(|p| 100.0 * p / start_upb.to_usd()));
     let (oas, iterations) = match price {
         Some(price) => {
             let flows: Vec<Vec<f64>> = tables[..random].iter().map(investor_flows).collect();
@@ -142,7 +157,7 @@ pub fn risk_report(
         },
     });
     Ok(Some(RiskReport {
-        price_pct: spec.price_pct,
+        price_pct,
         price,
         oas_bp: oas,
         oas_iterations: iterations,
