@@ -21,6 +21,17 @@ pub struct SwaptionQuote {
     pub normal_vol_bp: f64,
 }
 
+impl From<(f64, f64, f64)> for SwaptionQuote {
+    /// `(expiry_years, tenor_years, normal_vol_bp)`, as the config writes a quote.
+    fn from((expiry_years, tenor_years, normal_vol_bp): (f64, f64, f64)) -> SwaptionQuote {
+        SwaptionQuote {
+            expiry_years,
+            tenor_years,
+            normal_vol_bp,
+        }
+    }
+}
+
 /// One quote's fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -722,6 +722,11 @@ mod tests {
     use super::*;
 
     fn flat_set(count: u32, antithetic: bool, months: u32) -> ScenarioSet {
+        flat_set_seeded(count, antithetic, months, 42)
+    }
+
+    /// Hull-White on a flat 4% curve and the tests' house-price model.
+    fn flat_set_seeded(count: u32, antithetic: bool, months: u32, seed: u64) -> ScenarioSet {
         let hw = HullWhite::new(0.03, 0.01, ZeroCurve::flat(4.0).expect("curve")).expect("hw");
         let hp = HousePrices {
             drift_pct: 3.0,
@@ -730,7 +735,7 @@ mod tests {
             rate_correlation: -0.3,
             initial_hpa_pct: 3.0,
         };
-        ScenarioSet::new(hw, hp, 1.7, months, 42, count, antithetic).expect("valid")
+        ScenarioSet::new(hw, hp, 1.7, months, seed, count, antithetic).expect("valid")
     }
 
     /// QuantLib 1.44 `HullWhite(ts, a, sigma).discountBond(t, T, r)`; QuantLib takes
@@ -888,22 +893,12 @@ mod tests {
     /// cancel its linear part.)
     #[test]
     fn sobol_with_a_bridge_beats_antithetic_pairs_at_equal_n() {
-        let hw = HullWhite::new(0.03, 0.01, ZeroCurve::flat(4.0).expect("curve")).expect("hw");
-        let hp = HousePrices {
-            drift_pct: 3.0,
-            volatility_pct: 5.0,
-            persistence: 0.5,
-            rate_correlation: -0.3,
-            initial_hpa_pct: 3.0,
-        };
         let n = 64;
         let months = 120;
         // The mean payoff max(0, 4% - r) summed monthly and discounted (a floor, the
         // shape of a prepayment option), against a 4,096-path reference.
         let estimate = |sampler: Sampler, antithetic: bool, seed: u64, count: u32| {
-            let set = ScenarioSet::new(hw.clone(), hp, 1.7, months, seed, count, antithetic)
-                .expect("set")
-                .with_sampler(sampler);
+            let set = flat_set_seeded(count, antithetic, months, seed).with_sampler(sampler);
             let mut floor = 0.0;
             for k in 0..count {
                 let p = set.path(k);

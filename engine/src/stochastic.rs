@@ -197,6 +197,15 @@ pub struct Block {
     pub random: u32,
 }
 
+impl Block {
+    /// The part of global scenario range `range` inside this block, if any.
+    pub fn overlap(&self, range: &Range<u32>) -> Option<Range<u32>> {
+        let start = range.start.max(self.scenarios.start);
+        let end = range.end.min(self.scenarios.end);
+        (start < end).then_some(start..end)
+    }
+}
+
 /// Where a block's per-loan PVs go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LoanSlot {
@@ -458,16 +467,12 @@ impl StochasticModel {
     pub fn discount_factors_of(&self, range: Range<u32>) -> Vec<Vec<f64>> {
         let mut out = Vec::with_capacity(range.len());
         for block in self.blocks() {
-            let (start, end) = (
-                range.start.max(block.scenarios.start),
-                range.end.min(block.scenarios.end),
-            );
-            if start >= end {
+            let Some(part) = block.overlap(&range) else {
                 continue;
-            }
+            };
             let model = self.block_model(&block);
             out.par_extend(
-                (start..end).into_par_iter().map(|k| {
+                part.into_par_iter().map(|k| {
                     model.discount_factors(&model.scenarios.path(k - block.scenarios.start))
                 }),
             );
@@ -825,16 +830,12 @@ pub fn project_stochastic_on(
     // Each block (the base scenarios, then one per bump) is projected with its own
     // model over its part of the range; bumps replay the base run's random numbers.
     for block in model.blocks() {
-        let (start, end) = (
-            scenarios.start.max(block.scenarios.start),
-            scenarios.end.min(block.scenarios.end),
-        );
-        if start >= end {
+        let Some(part) = block.overlap(&scenarios) else {
             continue;
-        }
+        };
         let slot = model.loan_slot(&block);
         let block_model = model.block_model(&block);
-        let local = start - block.scenarios.start..end - block.scenarios.start;
+        let local = part.start - block.scenarios.start..part.end - block.scenarios.start;
         let part = project_block(isa, &sorted, &block_model, horizon_months, local, slot);
         tables.extend(part.tables);
         discount.extend(part.discount);

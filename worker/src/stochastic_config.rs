@@ -330,17 +330,8 @@ impl StochasticSpec {
                 (HullWhite::new(a, sigma, curve)?, None)
             }
             Some(c) => {
-                let quotes: Vec<SwaptionQuote> = c
-                    .normal_vols_bp
-                    .iter()
-                    .map(
-                        |&(expiry_years, tenor_years, normal_vol_bp)| SwaptionQuote {
-                            expiry_years,
-                            tenor_years,
-                            normal_vol_bp,
-                        },
-                    )
-                    .collect();
+                let quotes: Vec<SwaptionQuote> =
+                    c.normal_vols_bp.iter().copied().map(Into::into).collect();
                 let start = (
                     rates.mean_reversion.unwrap_or(0.03),
                     rates.volatility.unwrap_or(0.01),

@@ -56,16 +56,7 @@ fn the_calibrated_mean_reversion_and_volatility_match_quantlib() {
     );
     let ql: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let curve = ZeroCurve::from_points(&curve_points).expect("curve");
-    let quotes: Vec<SwaptionQuote> = quotes
-        .iter()
-        .map(
-            |&(expiry_years, tenor_years, normal_vol_bp)| SwaptionQuote {
-                expiry_years,
-                tenor_years,
-                normal_vol_bp,
-            },
-        )
-        .collect();
+    let quotes: Vec<SwaptionQuote> = quotes.iter().copied().map(Into::into).collect();
     let fit = calibrate_hull_white(&curve, &quotes, start).expect("fit");
     let number = |v: &serde_json::Value| v.as_f64().expect("number");
     // The market prices agree first: the conventions are the same.

@@ -357,6 +357,27 @@ fn bundled_config_without_bumps() -> String {
         .join("\n")
 }
 
+/// The bundled config without its bumps, stress path or house-price history, with
+/// `model_lines` in place of its scenario count (`scenarios = N` and any other `[model]`
+/// keys).
+fn plain_bundled_config(model_lines: &str) -> String {
+    bundled_config_without_bumps()
+        .replace("scenarios = 200", model_lines)
+        .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
+        .replace("history = \"hpi_history.csv\"", "")
+}
+
+/// `mcflow sample`'s synthetic loans as a Parquet portfolio in `dir`.
+fn synthetic_parquet(dir: &Path, loans: usize, seed: u64) -> std::path::PathBuf {
+    let portfolio = dir.join("p.parquet");
+    worker::portfolio_file::write_portfolio_parquet(
+        &portfolio,
+        &engine::sample::synthetic_loans(loans, seed),
+    )
+    .expect("portfolio");
+    portfolio
+}
+
 /// One new level-payment loan: $100,000 at 6% over 360 months, no servicing strip.
 fn one_new_loan(dir: &Path) -> std::path::PathBuf {
     let portfolio = dir.join("one.parquet");
@@ -785,16 +806,8 @@ shocks_bp = [-100, 100]
 #[test]
 fn the_pv_control_variate_beats_plain_antithetics() {
     let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = dir.path().join("p.parquet");
-    worker::portfolio_file::write_portfolio_parquet(
-        &portfolio,
-        &engine::sample::synthetic_loans(40, 3),
-    )
-    .expect("portfolio");
-    let text = bundled_config_without_bumps()
-        .replace("scenarios = 200", "scenarios = 64")
-        .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
-        .replace("history = \"hpi_history.csv\"", "");
+    let portfolio = synthetic_parquet(dir.path(), 40, 3);
+    let text = plain_bundled_config("scenarios = 64");
     let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
     let outcome = run_with(
         &config,
@@ -940,16 +953,8 @@ fn moment_matching_prices_a_no_prepay_annuity_to_its_closed_form() {
 #[test]
 fn a_sobol_run_is_the_same_bits_for_any_shard_layout() {
     let dir = tempfile::tempdir().expect("tmp");
-    let portfolio = dir.path().join("p.parquet");
-    worker::portfolio_file::write_portfolio_parquet(
-        &portfolio,
-        &engine::sample::synthetic_loans(60, 9),
-    )
-    .expect("portfolio");
-    let text = bundled_config_without_bumps()
-        .replace("scenarios = 200", "scenarios = 16\nsampler = \"sobol\"")
-        .replace("stress_paths = [\"stress/severely_adverse.csv\"]", "")
-        .replace("history = \"hpi_history.csv\"", "");
+    let portfolio = synthetic_parquet(dir.path(), 60, 9);
+    let text = plain_bundled_config("scenarios = 16\nsampler = \"sobol\"");
     let config = RunConfig::parse(&text, Path::new("inline.toml")).expect("config");
     let run_in = |name: &str, sizing: Sizing| {
         let store = Store::local(dir.path().join(name));
