@@ -503,6 +503,14 @@ impl ScenarioSet {
         self
     }
 
+    /// The same set with its discount factors left unmatched.
+    pub fn without_moment_matching(&self) -> ScenarioSet {
+        ScenarioSet {
+            discount_match: None,
+            ..self.clone()
+        }
+    }
+
     pub fn moment_matched(&self) -> bool {
         self.discount_match.is_some()
     }

@@ -301,8 +301,15 @@ impl StochasticModel {
             message: format!("{} {}", e.value, e.rule),
         })?;
         let bumps = risk.blocks();
+        // Every bump must apply. The probe skips moment matching, whose factors need every
+        // path and say nothing about whether a bump is valid.
+        let probe = StochasticModel {
+            scenarios: self.scenarios.without_moment_matching(),
+            effective_shift_bp: risk.effective_shift_bp,
+            ..self.clone()
+        };
         for b in &bumps {
-            self.bumped(b)?;
+            probe.bumped(b)?;
         }
         Ok(StochasticModel {
             bumps,

@@ -163,10 +163,14 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         Model::Stochastic(spec) => {
             let model = spec.model(facts.horizon_months, first_payment_month(run_date))?;
             // The base scenarios (random, then stress) come first; the risk bumps'
-            // blocks after them feed the `risk` section only.
+            // blocks after them feed the `risk` section only, and are dropped after it.
             let base_count = model.scenarios().count() as usize;
-            let risk_tables = tables.split_off(base_count);
-            let discount = model.discount_factors_of(0..base_count as u32);
+            // OAS, spreads and sensitivities, from every block's exact tables.
+            let mut discount = model.discount_factors_of(0..tables.len() as u32);
+            let risk =
+                super::risk::risk_report(spec, &model, &tables, &discount, portfolio, start_upb)?;
+            tables.truncate(base_count);
+            discount.truncate(base_count);
             let results: Vec<ScenarioResult> = tables
                 .iter()
                 .zip(&discount)
@@ -222,13 +226,6 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
                 .collect();
             // The same marks the shards projected with (a pure function of each loan).
             let marks = spec.marks(portfolio, run_date);
-            // OAS, spreads and sensitivities, from every block's exact tables.
-            let all: Vec<CashflowTable> = tables
-                .iter()
-                .chain(&risk_tables)
-                .cloned()
-                .collect::<Vec<_>>();
-            let risk = super::risk::risk_report(spec, &model, &all, portfolio, start_upb)?;
             let loan_risk = (spec.risk.effective_shift_bp.is_some() || spec.risk.loan_oas)
                 .then_some((
                     spec.risk.effective_shift_bp,

@@ -34,11 +34,13 @@ fn respread(discount: &[f64], base_bp: f64, oas_bp: f64) -> Vec<f64> {
 }
 
 /// The `risk` section, when `[risk]` asks for anything. `tables` holds every scenario
-/// of the run (the base, then each bump block's).
+/// of the run (the base, then each bump block's), `discount` their discount factors at
+/// the configured spread.
 pub fn risk_report(
     spec: &StochasticSpec,
     model: &StochasticModel,
     tables: &[CashflowTable],
+    discount: &[Vec<f64>],
     portfolio: &Portfolio,
     start_upb: Money,
 ) -> Result<Option<RiskReport>, engine::risk::OasError> {
@@ -49,7 +51,6 @@ pub fn risk_report(
     let base = &blocks[0];
     let random = base.random as usize;
     let configured_bp = model.oas_bp();
-    let discount = model.discount_factors_of(0..tables.len() as u32);
     // The configured price, else the portfolio's `price_pct` column when every loan has
     // one (the loans' prices in USD, added up).
     let column_price: Option<f64> = portfolio
@@ -88,7 +89,7 @@ pub fn risk_report(
     // Every scenario's results at the one spread.
     let results: Vec<ScenarioResult> = tables
         .iter()
-        .zip(&discount)
+        .zip(discount)
         .enumerate()
         .map(|(k, (t, df))| {
             ScenarioResult::from_table(k as u32, t, &respread(df, configured_bp, oas.value))
