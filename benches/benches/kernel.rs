@@ -1,5 +1,8 @@
-//! Criterion benchmarks of the deterministic kernel: loan-months per second on one and
-//! two threads (150% PSA, 100% SDA, 12-month lag, advancing; 360-month new loans).
+//! Criterion benchmarks of the kernels: loan-months per second of the deterministic model
+//! (150% PSA, 100% SDA, 12-month lag, advancing; 360-month new loans) on one and two
+//! threads and per instruction set, and of the full stochastic model; each beside its
+//! minimal kernel (`mcflow_benches::minimal`), which gives the same bits, so the ratio of
+//! the two is how close the engine's general kernel comes to the plainest fast code.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::sample::{benchmark_deterministic_model, benchmark_loans, benchmark_stochastic_model};
@@ -25,6 +28,9 @@ fn kernel(c: &mut Criterion) {
             b.iter(|| pool.install(|| project_deterministic(&portfolio, &model, MONTHS)))
         });
     }
+    group.bench_function("minimal_threads_1", |b| {
+        b.iter(|| mcflow_benches::minimal::deterministic(&portfolio, &model, MONTHS))
+    });
     // Single-threaded, each compiled variant: what runtime dispatch buys.
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -60,6 +66,16 @@ fn stochastic(c: &mut Criterion) {
         .expect("pool");
     group.bench_function("threads_1", |b| {
         b.iter(|| single.install(|| project_stochastic(&portfolio, &model, MONTHS, 0..SCENARIOS)))
+    });
+    group.bench_function("minimal_threads_1", |b| {
+        b.iter(|| mcflow_benches::minimal::stochastic(&portfolio, &model, MONTHS, SCENARIOS))
+    });
+    let pair = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+    group.bench_function("threads_2", |b| {
+        b.iter(|| pair.install(|| project_stochastic(&portfolio, &model, MONTHS, 0..SCENARIOS)))
     });
     group.finish();
 }

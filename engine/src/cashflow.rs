@@ -101,12 +101,28 @@ impl CashflowRow {
 
 /// Exact per-month totals of one scenario. Adding two tables is exact and commutative,
 /// so tables from any split of the loans combine to the same bits.
+///
+/// Totals are `i64` [`Money`] units, half the memory of `i128`, and they cannot overflow
+/// for a valid portfolio. Per loan and month, every summed amount is at most about 5.1
+/// times the loan's balance at the run date:
+/// - balances (performing, foreclosure, new default, liquidated, amortization,
+///   prepayment, principal loss, foreclosure cost) never exceed it: balances only fall
+///   (the schedule ratio is at most 1 for a note rate of at least 0) and every flow is a
+///   part of a balance;
+/// - a month's interest is at most the note rate (below 30%) / 12 of it;
+/// - interest loss and recouped interest cover at most lag + 1 <= 121 months of the net
+///   rate: 121 x 0.025 = 3.025 times it;
+/// - mortgage insurance is at most the uncovered loss: 1 + 3.025 + 1 times it.
+///
+/// So a month total is at most 5.1 x [`crate::portfolio::MAX_PORTFOLIO_UPB_USD`]
+/// (1e14 USD) = 5.1e18 units, below `i64::MAX` (9.22e18), plus half a unit of rounding
+/// per loan. `engine/tests/it/properties.rs` projects a portfolio at that limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CashflowTable {
     horizon_months: u32,
     advancing: bool,
     /// `horizon_months x SUMMED_COUNT`, month-major, in [`Money`] units.
-    totals: Vec<i128>,
+    totals: Vec<i64>,
 }
 
 impl CashflowTable {
@@ -123,7 +139,7 @@ impl CashflowTable {
     pub fn from_units(
         horizon_months: u32,
         advancing: bool,
-        units: Vec<i128>,
+        units: Vec<i64>,
     ) -> Option<CashflowTable> {
         (units.len() == horizon_months as usize * SUMMED_COUNT).then_some(CashflowTable {
             horizon_months,
@@ -144,7 +160,7 @@ impl CashflowTable {
         .expect("a prefix of a valid table")
     }
 
-    pub fn units(&self) -> &[i128] {
+    pub fn units(&self) -> &[i64] {
         &self.totals
     }
 
@@ -160,7 +176,7 @@ impl CashflowTable {
     pub(crate) fn add_month(&mut self, month: u32, sums: &[i64; SUMMED_COUNT]) {
         let base = (month as usize - 1) * SUMMED_COUNT;
         for (t, s) in self.totals[base..base + SUMMED_COUNT].iter_mut().zip(sums) {
-            *t += i128::from(*s);
+            *t += *s;
         }
     }
 
@@ -181,7 +197,9 @@ impl CashflowTable {
 
     /// The raw summed amount of one column in one month (1-based).
     pub fn summed(&self, month: u32, column: Summed) -> Money {
-        Money::from_units(self.totals[(month as usize - 1) * SUMMED_COUNT + column as usize])
+        Money::from_units(i128::from(
+            self.totals[(month as usize - 1) * SUMMED_COUNT + column as usize],
+        ))
     }
 
     /// The full row of month `month` (1-based), derived columns included.

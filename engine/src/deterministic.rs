@@ -186,24 +186,26 @@ impl DeterministicModel {
     }
 }
 
+/// Age months 0..=[`MAX_TERM_MONTHS`]: a live loan never exceeds the last, and matured
+/// loans' rates are ignored by the kernel, so lookups clamp to it.
+const AGES: usize = MAX_TERM_MONTHS as usize + 1;
+
 /// The deterministic [`Behaviour`]: rates looked up by age month in tables built once, so
 /// the kernel's month loop does no `pow`.
 #[derive(Debug, Clone)]
 struct AgeCurves {
-    smm_by_age: Vec<f64>,
-    mdr_by_age: Vec<f64>,
+    // Fixed-size: an age clamped to the last entry indexes them without a bounds check.
+    smm_by_age: [f64; AGES],
+    mdr_by_age: [f64; AGES],
     severity: f64,
     foreclosure_cost: f64,
 }
 
 impl AgeCurves {
     fn new(model: &DeterministicModel) -> AgeCurves {
-        // Index = age month; a live loan never exceeds MAX_TERM_MONTHS, and matured loans'
-        // rates are ignored by the kernel, so lookups clamp to the last entry.
-        let ages = 0..=MAX_TERM_MONTHS;
         AgeCurves {
-            smm_by_age: ages.clone().map(|m| model.smm(m)).collect(),
-            mdr_by_age: ages.map(|m| model.mdr(m)).collect(),
+            smm_by_age: std::array::from_fn(|m| model.smm(m as u32)),
+            mdr_by_age: std::array::from_fn(|m| model.mdr(m as u32)),
             severity: model.severity_pct / 100.0,
             foreclosure_cost: model.foreclosure_cost_pct / 100.0,
         }
@@ -226,11 +228,14 @@ impl Behaviour for AgeCurves {
         rates: &mut MonthRates,
     ) {
         let last = MAX_TERM_MONTHS as usize;
-        for (j, &age) in loans.loan_age_months().iter().enumerate() {
+        let ages = loans.loan_age_months();
+        let n = ages.len();
+        let (smm, mdr) = (&mut rates.smm[..n], &mut rates.mdr[..n]);
+        for j in 0..n {
             // The month being accrued: a loan of age 3 pays its 4th payment in month 1.
-            let m = ((age + month) as usize).min(last);
-            rates.smm[j] = self.smm_by_age[m];
-            rates.mdr[j] = self.mdr_by_age[m];
+            let m = ((ages[j] + month) as usize).min(last);
+            smm[j] = self.smm_by_age[m];
+            mdr[j] = self.mdr_by_age[m];
         }
         rates.severity.fill(self.severity);
         rates.foreclosure_cost = self.foreclosure_cost;

@@ -17,7 +17,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::cashflow::{CashflowTable, SUMMED_COUNT, Summed};
-use crate::money::usd_to_units;
+use crate::money::{rounding_bias_units, usd_to_biased_units};
 use crate::portfolio::Portfolio;
 use crate::risk::LoanSums;
 
@@ -922,8 +922,13 @@ fn step_slices<const ADVANCING: bool, const PER_LOAN: bool>(
             recouped,
         ];
         for (sum, amount) in sums.iter_mut().zip(amounts) {
-            *sum = sum.wrapping_add(usd_to_units(amount));
+            *sum = sum.wrapping_add(usd_to_biased_units(amount));
         }
+    }
+    // The rounding's bias once per column, not once per loan.
+    let bias = rounding_bias_units(n);
+    for sum in &mut sums {
+        *sum = sum.wrapping_sub(bias);
     }
 
     debug_assert_eq!(Summed::RecoupedInterest as usize, SUMMED_COUNT - 1);

@@ -34,6 +34,7 @@ pub mod fastexp;
 pub mod kernel;
 pub mod marks;
 pub mod money;
+pub mod path_kernel;
 pub mod portfolio;
 pub mod risk;
 pub mod sample;

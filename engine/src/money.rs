@@ -27,6 +27,20 @@ pub fn usd_to_units(usd: f64) -> i64 {
     ((usd * SCALE + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64)
 }
 
+/// [`usd_to_units`] before its bias is taken off: the kernels add these up and subtract
+/// [`rounding_bias_units`] once per column, which wrapping integer arithmetic makes
+/// exactly the sum of the [`usd_to_units`] values.
+#[inline(always)]
+pub fn usd_to_biased_units(usd: f64) -> i64 {
+    (usd * SCALE + MAGIC).to_bits() as i64
+}
+
+/// The bias of `count` [`usd_to_biased_units`] values.
+#[inline(always)]
+pub fn rounding_bias_units(count: usize) -> i64 {
+    (MAGIC.to_bits() as i64).wrapping_mul(count as i64)
+}
+
 /// Rounds `usd` to the fixed-point grid for per-loan sums, converted once per
 /// loan-scenario outside the kernel's loops: exact up to 2^53 units (about $9e11; a
 /// loan's present value can be several times its balance, beyond [`usd_to_units`]'s

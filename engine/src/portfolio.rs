@@ -10,6 +10,12 @@ use std::fmt;
 /// Pools bigger than this should be split into several rows.
 pub const MAX_ROW_UPB_USD: f64 = 1.0e11;
 
+/// Largest total balance of a portfolio. Monthly totals are exact 64-bit integers of
+/// 1/10,000 USD, and every summed amount is bounded by a small multiple of the balance
+/// (see [`crate::CashflowTable`]); this bound keeps them from overflowing. It is about
+/// seven times the whole US residential mortgage market.
+pub const MAX_PORTFOLIO_UPB_USD: f64 = 1.0e14;
+
 /// How many problems validation collects before it stops looking, so that a file with a
 /// million bad rows yields a readable error rather than a million lines.
 pub const MAX_REPORTED_PROBLEMS: usize = 50;
@@ -106,6 +112,11 @@ pub enum PortfolioError {
     /// The input held no rows at all.
     #[error("the portfolio has no loans")]
     Empty,
+    /// The balances add up to more than [`MAX_PORTFOLIO_UPB_USD`] by row `row`.
+    #[error(
+        "row {row}, column current_upb: the balances add up to more than the 100,000,000,000,000 USD limit on a portfolio's total (its monthly totals are exact 64-bit sums); split the portfolio into several runs"
+    )]
+    TooLarge { row: usize },
     /// One or more cells broke a rule; `truncated` is set when more problems existed
     /// than [`MAX_REPORTED_PROBLEMS`].
     #[error("{} invalid value(s){}:\n{}", problems.len(), if *truncated { " (first ones only)" } else { "" }, ProblemList(problems))]
@@ -337,6 +348,13 @@ impl Portfolio {
             }
         }
         sink.into_result()?;
+        let mut total_usd = 0.0;
+        for (i, r) in records.iter().enumerate() {
+            total_usd += r.current_upb;
+            if total_usd > MAX_PORTFOLIO_UPB_USD {
+                return Err(PortfolioError::TooLarge { row: i + 1 });
+            }
+        }
 
         let n = records.len();
         let mut p = Portfolio {

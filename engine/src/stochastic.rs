@@ -9,16 +9,15 @@ use rayon::prelude::*;
 
 use crate::bumps::{Bump, RiskBumps};
 use crate::cashflow::CashflowTable;
-use crate::fastexp::exp_rate as exp;
-use crate::kernel::{
-    Behaviour, CHUNK_LOANS, ChunkLoans, Isa, LoanBalances, LossRule, MonthRates, Pipeline, Scratch,
-    annuity_factor, project_chunk,
+use crate::kernel::{CHUNK_LOANS, ChunkLoans, Isa, Pipeline};
+use crate::path_kernel::{
+    BatchScratch, ChunkConstants, ModelConstants, PathJob, PathMonth, project_chunk_paths,
 };
 use crate::portfolio::Portfolio;
 use crate::risk::LoanSums;
 use crate::scenario::{ScenarioPath, ScenarioSet};
 
-const MONTHS_PER_YEAR_INV: f64 = 1.0 / 12.0;
+pub(crate) const MONTHS_PER_YEAR_INV: f64 = 1.0 / 12.0;
 
 /// Month-of-year prepayment multipliers, January first (the Richard-Roll seasonality used
 /// in Monte Carlo MBS teaching models).
@@ -487,6 +486,19 @@ impl StochasticModel {
         out
     }
 
+    pub fn prepay(&self) -> &PrepayParams {
+        &self.prepay
+    }
+    pub fn default_params(&self) -> &DefaultParams {
+        &self.default
+    }
+    pub fn loss(&self) -> &LossParams {
+        &self.loss
+    }
+    /// Calendar month (1-12) of the first projected payment.
+    pub fn first_month_of_year(&self) -> u32 {
+        self.first_month_of_year
+    }
     pub fn scenarios(&self) -> &ScenarioSet {
         &self.scenarios
     }
@@ -534,224 +546,67 @@ impl StochasticModel {
     }
 }
 
-/// The behaviour of every loan along one path.
-struct PathBehaviour<'a> {
-    model: &'a StochasticModel,
-    path: &'a ScenarioPath,
-    discount: &'a [f64],
-    /// The chunk's scenario-independent loan constants, built once per chunk rather
-    /// than once per chunk and scenario.
-    traits: &'a LoanTraits,
-}
-
-/// Per-chunk constants of the behaviour models.
-struct LoanTraits {
-    /// Scheduled balance per unit of annuity factor.
-    upb_per_annuity: Vec<f64>,
-    /// 100 / property value at the run date, so MTM LTV % = scheduled balance x this / HPI.
-    ltv_scale: Vec<f64>,
-    /// Property value at the run date x annuity factor / balance at the run date, so that
-    /// x (balance at default / annuity factor at default) it is the defaulted share's
-    /// property value (see [`crate::kernel::LossRule::NetRecovery`]).
-    value_per_scaled: Vec<f64>,
-    note_rate_pct: Vec<f64>,
-    /// FICO multiplier of the default hazard, divided by 100 (percent to fraction).
-    fico_multiplier: Vec<f64>,
-    /// refi_max x the FICO damping of refinancing.
-    refi_credit: Vec<f64>,
-    /// exp(-burnout_per_pct_year x note / 12) and exp(lock_in_per_pct x note): with the
-    /// month's exp(+b M / 12) and exp(-lock_in M), M the mortgage rate, they give
-    /// exp(-b max(0, incentive) / 12) and exp(lock_in min(0, incentive)) as
-    /// min(1, product), so those two terms cost no exp per loan-month.
-    burnout_note_factor: Vec<f64>,
-    lock_in_note_factor: Vec<f64>,
-    age_months: Vec<f64>,
-}
-
-impl LoanTraits {
-    fn new(model: &StochasticModel, loans: &ChunkLoans<'_>) -> LoanTraits {
-        let (p, d) = (&model.prepay, &model.default);
-        let n = loans.len();
-        let mut t = LoanTraits {
-            upb_per_annuity: Vec::with_capacity(n),
-            ltv_scale: Vec::with_capacity(n),
-            value_per_scaled: Vec::with_capacity(n),
-            note_rate_pct: loans.note_rate_pct().to_vec(),
-            fico_multiplier: Vec::with_capacity(n),
-            refi_credit: Vec::with_capacity(n),
-            burnout_note_factor: loans
-                .note_rate_pct()
-                .iter()
-                .map(|note| libm::exp(-p.burnout_per_pct_year * note * MONTHS_PER_YEAR_INV))
-                .collect(),
-            lock_in_note_factor: loans
-                .note_rate_pct()
-                .iter()
-                .map(|note| libm::exp(p.lock_in_per_pct * note))
-                .collect(),
-            age_months: loans
-                .loan_age_months()
-                .iter()
-                .map(|&a| f64::from(a))
-                .collect(),
-        };
-        for j in 0..n {
-            let upb = loans.current_upb()[j];
-            let rem = loans.orig_term_months()[j] - loans.loan_age_months()[j];
-            let annuity = annuity_factor(loans.note_rate_pct()[j] / 1200.0, rem);
-            t.upb_per_annuity.push(upb / annuity);
-            let value = loans.marked_value()[j]
-                .unwrap_or_else(|| loans.origination_value(j, d.missing_ltv_pct))
-                * model.property_value_factor;
-            t.ltv_scale.push(100.0 / value);
-            t.value_per_scaled.push(value * annuity / upb);
-            let fico = loans.fico()[j].map_or(d.missing_fico, f64::from);
-            t.fico_multiplier
-                .push(libm::exp(-d.fico_slope_per_100 * (fico - 740.0) / 100.0) / 100.0);
-            t.refi_credit.push(
-                p.refi_max_pct / 100.0
-                    * libm::exp(-p.refi_fico_damping_per_100 * (740.0 - fico).max(0.0) / 100.0),
-            );
+impl StochasticModel {
+    /// The kernel's view of the model's constants.
+    fn constants(&self) -> ModelConstants {
+        ModelConstants {
+            prepay: self.prepay,
+            default: self.default,
+            loss: self.loss,
         }
-        t
     }
-}
 
-impl Behaviour for PathBehaviour<'_> {
-    const LOSS_RULE: LossRule = LossRule::NetRecovery;
-    /// Each loan's exp(-burnout_per_pct_year x I), I its accumulated positive refinancing
-    /// incentive in percentage-point years: carried as the factor itself, multiplied by
-    /// each month's exp(-b max(0, incentive) / 12).
-    type State = Vec<f64>;
-
-    fn start_chunk(&self, loans: &ChunkLoans<'_>) -> Vec<f64> {
-        // No rate history: the run date's incentive held over the loan's age, the same on
-        // every path (a stress path's month 0 does not rewrite the past).
-        let mortgage_pct = self.model.scenarios.run_date_mortgage_rate() * 100.0;
-        let b = self.model.prepay.burnout_per_pct_year;
-        loans
-            .note_rate_pct()
-            .iter()
-            .zip(loans.loan_age_months())
-            .map(|(note, &age)| {
-                let seed = (note - mortgage_pct).max(0.0) * f64::from(age) * MONTHS_PER_YEAR_INV;
-                libm::exp(-b * seed)
+    /// A path's month constants for months 1..=`months`, with its discount factors.
+    fn path_months(&self, path: &ScenarioPath, discount: &[f64], months: u32) -> Vec<PathMonth> {
+        let p = &self.prepay;
+        let l = &self.loss;
+        let initial = self.scenarios.house_prices().initial_hpa_pct / 100.0;
+        (1..=months)
+            .map(|month| {
+                let m = month as usize;
+                // Last month's mortgage rate drives this month's refinancing; house prices
+                // at the start of the month drive defaults and at its end the liquidation
+                // value.
+                let mortgage_pct = path.mortgage_rate[m - 1] * 100.0;
+                let hpi_start = path.hpi[m - 1];
+                let hpi_end = path.hpi[m];
+                // Trailing 12-month appreciation; months before the run date grew at the
+                // house price model's initial appreciation.
+                let year_ago = if m >= 13 {
+                    path.hpi[m - 13]
+                } else {
+                    libm::pow(1.0 + initial, (m as f64 - 13.0) / 12.0)
+                };
+                let hpa_pct = 100.0 * (hpi_start / year_ago - 1.0);
+                let month_of_year = (self.first_month_of_year - 1 + month - 1) % 12;
+                PathMonth {
+                    mortgage_pct,
+                    inv_hpi_start: 1.0 / hpi_start,
+                    mobility_hpa: libm::exp(p.turnover_hpa_per_pct * clamp_hpa_pct(hpa_pct)),
+                    burnout_month: libm::exp(
+                        p.burnout_per_pct_year * mortgage_pct * MONTHS_PER_YEAR_INV,
+                    ),
+                    lock_in_month: libm::exp(-p.lock_in_per_pct * mortgage_pct),
+                    seasonal: if p.seasonality {
+                        SEASONALITY[month_of_year as usize]
+                    } else {
+                        1.0
+                    },
+                    recovery_factor: hpi_end
+                        * (1.0 - l.reo_discount_pct / 100.0)
+                        * (1.0 - l.sale_cost_pct / 100.0),
+                    discount: discount[m],
+                }
             })
             .collect()
     }
+}
 
-    // `f64::clamp` asserts its bounds, and that panic path stops loop vectorisation.
-    #[allow(clippy::manual_clamp)]
-    #[inline(always)]
-    fn month_rates(
-        &self,
-        burnt: &mut Vec<f64>,
-        month: u32,
-        _loans: &ChunkLoans<'_>,
-        balances: LoanBalances<'_>,
-        rates: &mut MonthRates,
-    ) {
-        let t = self.traits;
-        let p = &self.model.prepay;
-        let d = &self.model.default;
-        let l = &self.model.loss;
-        let m = month as usize;
-        // Last month's mortgage rate drives this month's refinancing; house prices at the
-        // start of the month drive defaults and at its end the liquidation value.
-        let mortgage_pct = self.path.mortgage_rate[m - 1] * 100.0;
-        let hpi_start = self.path.hpi[m - 1];
-        let hpi_end = self.path.hpi[m];
-        // Trailing 12-month appreciation; months before the run date grew at the house
-        // price model's initial appreciation.
-        let year_ago = if m >= 13 {
-            self.path.hpi[m - 13]
-        } else {
-            let initial = self.model.scenarios.house_prices().initial_hpa_pct / 100.0;
-            libm::pow(1.0 + initial, (m as f64 - 13.0) / 12.0)
-        };
-        let hpa_pct = 100.0 * (hpi_start / year_ago - 1.0);
-        let mobility_hpa = libm::exp(p.turnover_hpa_per_pct * hpa_pct.max(-50.0).min(50.0));
-        let burnout_month = libm::exp(p.burnout_per_pct_year * mortgage_pct * MONTHS_PER_YEAR_INV);
-        let lock_in_month = libm::exp(-p.lock_in_per_pct * mortgage_pct);
-        let month_of_year = (self.model.first_month_of_year - 1 + month - 1) % 12;
-        let seasonal = if p.seasonality {
-            SEASONALITY[month_of_year as usize]
-        } else {
-            1.0
-        };
-        let turnover = p.turnover_pct / 100.0;
-        let inv_hpi_start = 1.0 / hpi_start;
-        let recovery_factor =
-            hpi_end * (1.0 - l.reo_discount_pct / 100.0) * (1.0 - l.sale_cost_pct / 100.0);
-        let month_f = f64::from(month);
-        let n = balances.performing_upb.len();
-        let (smm, mdr, recovery) = (
-            &mut rates.smm[..n],
-            &mut rates.mdr[..n],
-            &mut rates.recovery[..n],
-        );
-        let annuity = &balances.annuity[..n];
-        let (per_annuity, value_per_scaled, ltv_scale) = (
-            &t.upb_per_annuity[..n],
-            &t.value_per_scaled[..n],
-            &t.ltv_scale[..n],
-        );
-        let (burnout_note, lock_in_note) =
-            (&t.burnout_note_factor[..n], &t.lock_in_note_factor[..n]);
-        let (note, fico_mult, refi_credit, age) = (
-            &t.note_rate_pct[..n],
-            &t.fico_multiplier[..n],
-            &t.refi_credit[..n],
-            &t.age_months[..n],
-        );
-        let burnt = &mut burnt[..n];
-        // Logistic arguments are bounded so the product of the two denominators below
-        // stays finite (e^300 squared is far below the f64 range).
-        let bound = |z: f64| z.max(-300.0).min(300.0);
-        // Divisions by loop constants become multiplications: a packed divide costs as
-        // much as a dozen multiplies, and this loop runs once per loan-month.
-        let inv_prepay_seasoning = 1.0 / p.seasoning_months;
-        let inv_default_seasoning = 1.0 / d.seasoning_months;
-        for j in 0..n {
-            let loan_age = age[j] + month_f;
-            let scheduled = per_annuity[j] * annuity[j];
-            let mtm_ltv_pct = scheduled * ltv_scale[j] * inv_hpi_start;
-            let incentive = note[j] - mortgage_pct;
-            // Both S-curves share one division: 1/(d1 d2) gives 1/d1 and 1/d2.
-            let refi_denominator = 1.0
-                + exp(bound(
-                    -p.refi_slope_per_pct * (incentive - p.refi_midpoint_pct),
-                ));
-            let ltv_denominator = 1.0
-                + exp(bound(
-                    -d.ltv_slope_per_pct * (mtm_ltv_pct - d.ltv_midpoint_pct),
-                ));
-            let inv_both = 1.0 / (refi_denominator * ltv_denominator);
-            let equity_damping = exp(bound(
-                -p.refi_ltv_damping_per_pct * (mtm_ltv_pct - p.refi_ltv_threshold_pct).max(0.0),
-            ));
-            let refi = refi_credit[j] * equity_damping * ltv_denominator * inv_both;
-            let ltv_curve = d.max_pct * refi_denominator * inv_both;
-
-            let burnout = p.burnout_floor + (1.0 - p.burnout_floor) * burnt[j];
-            burnt[j] *= (burnout_note[j] * burnout_month).min(1.0);
-            let mobility = mobility_hpa * (lock_in_note[j] * lock_in_month).min(1.0);
-            let prepay_seasoning = (loan_age * inv_prepay_seasoning).min(1.0);
-            let prepay_hazard =
-                (turnover * mobility + refi * burnout) * prepay_seasoning * seasonal;
-            smm[j] = 1.0 - exp(-prepay_hazard * MONTHS_PER_YEAR_INV);
-
-            let default_seasoning = (loan_age * inv_default_seasoning).min(1.0);
-            // fico_mult includes the percent-to-fraction 1/100.
-            let default_hazard = (d.floor_pct + ltv_curve) * fico_mult[j] * default_seasoning;
-            mdr[j] = 1.0 - exp(-default_hazard * MONTHS_PER_YEAR_INV);
-
-            recovery[j] = recovery_factor * value_per_scaled[j];
-        }
-        rates.min_severity = l.min_severity_pct / 100.0;
-        rates.foreclosure_cost = l.foreclosure_cost_pct / 100.0;
-        rates.discount = self.discount[m];
-    }
+/// House-price appreciation bounded to +/-50% a year in the turnover term.
+// `f64::clamp` asserts its bounds; kept as the kernel always wrote it.
+#[allow(clippy::manual_clamp)]
+fn clamp_hpa_pct(hpa_pct: f64) -> f64 {
+    hpa_pct.max(-50.0).min(50.0)
 }
 
 /// A stochastic projection of a range of scenarios.
@@ -785,7 +640,7 @@ pub fn working_table_bytes(
     horizon_months: u32,
     threads: usize,
 ) -> u64 {
-    let table = horizon_months as u64 * crate::cashflow::SUMMED_COUNT as u64 * 16;
+    let table = horizon_months as u64 * crate::cashflow::SUMMED_COUNT as u64 * 8;
     (group_count(loans, threads) as u64 + 1) * scenarios as u64 * table
 }
 
@@ -910,42 +765,50 @@ fn project_block(
             .map(|_| CashflowTable::new(horizon_months, pipeline.advancing))
             .collect()
     };
+    let constants = model.constants();
+    let months: Vec<Vec<PathMonth>> = paths
+        .iter()
+        .zip(&discount)
+        .map(|(path, df)| model.path_months(path, df, horizon_months))
+        .collect();
+    let run_date_mortgage_pct = model.scenarios.run_date_mortgage_rate() * 100.0;
     let results: Vec<(Vec<CashflowTable>, Vec<LoanSums>, u64)> = (0..groups)
         .into_par_iter()
         .map(|g| {
             let mut tables = empty_tables();
             let mut sums = Vec::new();
             let mut loan_months = 0;
-            let mut scratch = Scratch::new(pipeline);
+            let mut scratch = BatchScratch::new(pipeline);
             for c in (g * per_group)..((g + 1) * per_group).min(chunks) {
                 let start = c * CHUNK_LOANS;
                 let end = (start + CHUNK_LOANS).min(portfolio.len());
                 let loans = ChunkLoans::new(portfolio, start..end);
                 let mut chunk_sums = vec![LoanSums::default(); end - start];
-                let traits = LoanTraits::new(model, &loans);
-                for (k, path) in paths.iter().enumerate() {
-                    let is_random = scenarios.start + (k as u32) < random;
-                    let behaviour = PathBehaviour {
-                        model,
-                        path,
-                        discount: &discount[k],
-                        traits: &traits,
-                    };
-                    loan_months += project_chunk(
-                        isa,
-                        &loans,
-                        horizon_months,
-                        pipeline,
-                        &behaviour,
-                        &mut scratch,
-                        &mut tables[k],
-                        if is_random && keep_sums {
-                            Some(&mut chunk_sums[..])
-                        } else {
-                            None
-                        },
-                    );
-                }
+                let chunk = ChunkConstants::new(
+                    &constants,
+                    &loans,
+                    run_date_mortgage_pct,
+                    model.property_value_factor,
+                );
+                let mut jobs: Vec<PathJob<'_>> = tables
+                    .iter_mut()
+                    .zip(&months)
+                    .enumerate()
+                    .map(|(k, (table, months))| PathJob {
+                        months,
+                        table,
+                        keep_loan_sums: keep_sums && scenarios.start + (k as u32) < random,
+                    })
+                    .collect();
+                loan_months += project_chunk_paths(
+                    isa,
+                    &constants,
+                    &chunk,
+                    horizon_months,
+                    &mut jobs,
+                    &mut scratch,
+                    &mut chunk_sums,
+                );
                 sums.extend(chunk_sums);
             }
             (tables, sums, loan_months)

@@ -318,7 +318,7 @@ mod tests {
         let tables = engine::stochastic::working_table_bytes(256, 10, 12, 1) as f64;
         assert_eq!(
             tables,
-            2.0 * 10.0 * 12.0 * engine::cashflow::SUMMED_COUNT as f64 * 16.0
+            2.0 * 10.0 * 12.0 * engine::cashflow::SUMMED_COUNT as f64 * 8.0
         );
     }
 

@@ -228,7 +228,7 @@ pub fn table_columns(
             scenario.push((first_scenario + i as u32) as i32);
             month.push(m as i32 + 1);
             for (c, v) in columns.iter_mut().zip(row) {
-                c.push(*v);
+                c.push(i128::from(*v));
             }
         }
     }
@@ -362,7 +362,7 @@ pub fn read_partial_in(
     let task = &marker.task;
     let horizon = task.horizon_months as usize;
     let scenarios = (task.scenario_end - task.scenario_start) as usize;
-    let mut units: Vec<Vec<i128>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
+    let mut units: Vec<Vec<i64>> = vec![vec![0; horizon * SUMMED_COUNT]; scenarios];
     let table_key = format!("{folder}/{SHARD_CASHFLOWS_FILE}");
     let table_path = store.describe(&table_key);
     let batches = read_batches(&table_key)?
@@ -387,10 +387,20 @@ pub fn read_partial_in(
                 ));
             };
             for k in 0..SUMMED_COUNT {
-                units[s][m * SUMMED_COUNT + k] = batch
+                let value = batch
                     .column(2 + k)
                     .as_primitive::<Decimal128Type>()
                     .value(i);
+                // No month total of a valid portfolio leaves i64 (see `CashflowTable`).
+                units[s][m * SUMMED_COUNT + k] = i64::try_from(value).map_err(|_| {
+                    read_error(
+                        &table_path,
+                        format!(
+                            "row {}, column summed_{k}: {value} units is beyond any valid month total",
+                            i + 1
+                        ),
+                    )
+                })?;
             }
         }
     }

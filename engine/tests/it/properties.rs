@@ -199,4 +199,110 @@ proptest! {
             prop_assert_eq!(&other, &reference, "{:?}", isa);
         }
     }
+
+    /// The same for the stochastic model's batch kernel, with per-loan sums, over any
+    /// pipeline (a lag of 0 included), with and without advancing, and scenario counts
+    /// that fill a batch, part of one, or several.
+    #[test]
+    fn every_instruction_set_gives_identical_stochastic_results(
+        loans in prop::collection::vec(loan(), 1..300),
+        lag in prop_oneof![Just(0u32), 1u32..30],
+        advancing in any::<bool>(),
+        scenarios in 1u32..19,
+    ) {
+        use engine::stochastic::{LossParams, StochasticModel, project_stochastic_on};
+        let p = portfolio_of(loans);
+        let horizon = p.max_remaining_term_months();
+        let base = engine::sample::benchmark_stochastic_model(480, scenarios);
+        let loss = LossParams {
+            pipeline: Pipeline { recovery_lag_months: lag, advancing },
+            ..LossParams::default()
+        };
+        let model = StochasticModel::new(
+            base.scenarios().clone(),
+            *base.prepay(),
+            *base.default_params(),
+            loss,
+            25.0,
+            7,
+        )
+        .expect("valid");
+        let reference = project_stochastic_on(engine::Isa::Baseline, &p, &model, horizon, 0..scenarios);
+        for isa in engine::Isa::available() {
+            let other = project_stochastic_on(isa, &p, &model, horizon, 0..scenarios);
+            prop_assert_eq!(&other.tables, &reference.tables, "{:?}", isa);
+            prop_assert_eq!(&other.loan_sums, &reference.loan_sums, "{:?}", isa);
+        }
+    }
+}
+
+/// The 64-bit month totals at the validator's limits: 1,000 rows of the largest balance
+/// (the portfolio's total limit) at the highest note rate, no servicing strip, the longest
+/// recovery lag, full mortgage insurance and foreclosure costs, and a default rate that
+/// keeps the pipeline full. The totals must equal 1,000 times one row's, computed in
+/// 128 bits, so a wrapped total fails.
+#[test]
+fn month_totals_hold_at_the_portfolio_limits() {
+    use engine::portfolio::{MAX_PORTFOLIO_UPB_USD, MAX_ROW_UPB_USD};
+    let rows = (MAX_PORTFOLIO_UPB_USD / MAX_ROW_UPB_USD) as usize;
+    let row = LoanRecord {
+        loan_id: String::new(),
+        current_upb: MAX_ROW_UPB_USD,
+        note_rate_pct: 29.99,
+        servicing_fee_pct: Some(0.0),
+        orig_term_months: 480,
+        loan_age_months: 0,
+        orig_ltv_pct: Some(100.0),
+        mi_pct: Some(100.0),
+        ..Default::default()
+    };
+    let mut largest = 0i128;
+    for advancing in [true, false] {
+        let model = DeterministicModel::new(
+            PrepaySpeed::SmmPct(0.0),
+            DefaultSpeed::MdrPct(5.0),
+            100.0,
+            Pipeline {
+                recovery_lag_months: 120,
+                advancing,
+            },
+        )
+        .and_then(|m| m.with_foreclosure_cost_pct(100.0))
+        .expect("valid model");
+        let one = project_deterministic(&portfolio_of(vec![row.clone()]), &model, 480).table;
+        let all = project_deterministic(&portfolio_of(vec![row.clone(); rows]), &model, 480).table;
+        for (a, o) in all.units().iter().zip(one.units()) {
+            assert_eq!(i128::from(*a), rows as i128 * i128::from(*o));
+            largest = largest.max(i128::from(*a));
+        }
+    }
+    // The bound in `CashflowTable`'s documentation holds with room to spare.
+    let bound = 5.1 * MAX_PORTFOLIO_UPB_USD * 1e4;
+    assert!((largest as f64) < bound, "{largest} units");
+    assert!(
+        largest > i128::from(i64::MAX) / 100,
+        "not near the limit: {largest}"
+    );
+}
+
+#[test]
+fn a_portfolio_beyond_the_total_limit_is_refused_at_the_row_that_passes_it() {
+    use engine::portfolio::{MAX_PORTFOLIO_UPB_USD, MAX_ROW_UPB_USD};
+    let rows = (MAX_PORTFOLIO_UPB_USD / MAX_ROW_UPB_USD) as usize + 1;
+    let row = LoanRecord {
+        current_upb: MAX_ROW_UPB_USD,
+        note_rate_pct: 5.0,
+        orig_term_months: 360,
+        ..Default::default()
+    };
+    let mut loans = vec![row; rows];
+    for (i, l) in loans.iter_mut().enumerate() {
+        l.loan_id = format!("L{i}");
+    }
+    let e = Portfolio::from_records(loans, ProblemSink::default()).expect_err("too large");
+    assert_eq!(e, engine::PortfolioError::TooLarge { row: rows });
+    assert!(
+        e.to_string()
+            .starts_with(&format!("row {rows}, column current_upb"))
+    );
 }
