@@ -274,9 +274,21 @@ impl RunConfig {
         path: &Path,
         read: crate::stochastic_config::ReadFile<'_>,
     ) -> Result<RunConfig, ConfigError> {
-        let file: RunConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |message: String| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
+        };
+        let document = toml::Deserializer::parse(text).map_err(|e| parse_error(e.to_string()))?;
+        // A value of the wrong type or shape is reported with its full key
+        // (`model.scenarios`), not only the table it sits in.
+        let file: RunConfigFile = serde_path_to_error::deserialize(document).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.inner().message().trim().to_string();
+            parse_error(if key.is_empty() || key == "." {
+                message
+            } else {
+                format!("{key}: {message}")
+            })
         })?;
         let value_error = |key, message| ConfigError::Value {
             path: path.to_path_buf(),
@@ -447,6 +459,12 @@ recovery_lag_months = 18
                 "rates.curve",
             ),
             ("\"hull-white\"", "\"vasicek\"", "vasicek"),
+            // A value of the wrong type names its full key.
+            (
+                "recovery_lag_months = 18",
+                "recovery_lag_months = \"18\"",
+                "loss.recovery_lag_months: invalid type: string \"18\"",
+            ),
         ] {
             let e = parse(&STOCHASTIC.replace(from, to))
                 .expect_err(needle)

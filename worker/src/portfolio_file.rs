@@ -678,13 +678,17 @@ impl ParquetColumns {
 /// Writes records as a portfolio file: CSV when the name ends in `.csv` (any case),
 /// Parquet otherwise.
 pub fn write_portfolio(path: &Path, loans: &[LoanRecord]) -> Result<(), PortfolioFileError> {
-    let is_csv = path
+    let extension = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if is_csv {
-        write_portfolio_csv(path, loans)
-    } else {
-        write_portfolio_parquet(path, loans)
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("csv") => write_portfolio_csv(path, loans),
+        Some("parquet") => write_portfolio_parquet(path, loans),
+        // Writing Parquet into `loans.xlsx` would only fail later, in whatever opens it.
+        _ => Err(PortfolioFileError::Write {
+            path: path.to_path_buf(),
+            message: "the name must end in .csv or .parquet (the two formats mcflow writes)".into(),
+        }),
     }
 }
 

@@ -73,7 +73,9 @@ pub(crate) struct InvokeArgs {
     pub event: PathBuf,
     /// The function's memory size, MB (1..=10240; Lambda accepts 128 and up); the
     /// default is one vCPU's worth.
-    #[arg(long, default_value_t = worker::lambda_facts::MB_PER_VCPU)]
+    // Checked while parsing, so a bad size is refused before the invocation's START line.
+    #[arg(long, default_value_t = worker::lambda_facts::MB_PER_VCPU,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(worker::lambda_facts::MAX_MEMORY_MB)))]
     pub memory: u32,
     /// The function's timeout: 60, 90s, 15m (at most Lambda's 900 s).
     #[arg(long, default_value = "300", value_parser = lambda_timeout)]
@@ -99,7 +101,8 @@ pub(crate) struct SweepArgs {
     #[arg(long)]
     pub scenarios_per_shard: Option<u32>,
     /// Memory sizes, MB, comma-separated (default: 128 to 10240, twelve sizes).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',',
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(worker::lambda_facts::MAX_MEMORY_MB)))]
     pub memory: Vec<u32>,
     /// Invocations per memory size; the median and the spread are reported.
     #[arg(long, default_value_t = 3)]

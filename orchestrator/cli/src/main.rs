@@ -13,6 +13,7 @@ use worker::aws::{AwsSettings, LazyAws};
 fn main() -> ExitCode {
     // An invoked function's init phase counts from here.
     let process_started = std::time::Instant::now();
+    end_quietly_on_a_closed_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -53,8 +54,20 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {:#}", commands::in_flag_terms(e));
+            eprintln!("error: {}", commands::render(&commands::in_flag_terms(e)));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `mcflow report | head` closes the pipe early. Rust ignores SIGPIPE, so the next
+/// `println!` would panic ("failed printing to stdout: Broken pipe", exit 101); with the
+/// signal's default action restored the process ends quietly, as `cat` and `grep` do.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

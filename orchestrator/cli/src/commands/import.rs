@@ -43,6 +43,10 @@ pub(crate) fn import_fannie(args: &FannieArgs) -> Result<()> {
     };
     worker::portfolio_file::write_portfolio(&args.out, &records)?;
     print_summary(&summary);
-    println!("wrote {} loans to {}", records.len(), args.out.display());
+    println!(
+        "wrote {} to {}",
+        mcflow::render::count(records.len() as u64, "loan"),
+        args.out.display()
+    );
     Ok(())
 }

@@ -82,6 +82,24 @@ pub(crate) fn in_flag_terms(e: anyhow::Error) -> anyhow::Error {
     anyhow::anyhow!(parts.join(": "))
 }
 
+/// The error as one message, each cause said once: a cause whose text the message
+/// already holds (a library error that prints its source, say) is left out, so a chain
+/// never repeats itself and a problem list stays one line per problem.
+pub(crate) fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// The message of `e` in flag terms, if a flag controls it.
 fn flag_message(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(s) = e.downcast_ref::<SizingError>() {
@@ -105,6 +123,20 @@ fn flag_message(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_says_is_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading loans.csv: {0}")]
+        struct Reading(#[source] std::io::Error);
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Reading(io)).context("run r1 failed");
+        assert_eq!(render(&e), "run r1 failed: reading loans.csv: no such file");
+        // A cause the message does not hold is kept.
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(io).context("reading loans.csv");
+        assert_eq!(render(&e), "reading loans.csv: no such file");
+    }
 
     #[test]
     fn sizing_errors_name_the_flag_and_keep_their_context() {

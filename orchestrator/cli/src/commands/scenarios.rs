@@ -24,9 +24,9 @@ pub(crate) fn scenarios(args: &ScenariosArgs) -> Result<()> {
         .with_context(|| format!("run config {}", args.config.display()))?;
     worker::results_parquet::write_scenario_paths(&args.out, model.scenarios())?;
     println!(
-        "wrote {} scenarios x {} months to {}",
-        model.scenarios().count(),
-        months + 1,
+        "wrote {} x {} to {}",
+        mcflow::render::count(u64::from(model.scenarios().count()), "scenario"),
+        mcflow::render::count(u64::from(months + 1), "month"),
         args.out.display()
     );
     Ok(())

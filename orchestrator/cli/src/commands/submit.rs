@@ -56,8 +56,12 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
         return Ok(());
     }
     eprintln!(
-        "submitted {} shards ({} sent now), {} loans x {} scenarios, {} loan-months",
-        m.shards, submitted.sent, m.loans, m.scenarios, m.planned_loan_months
+        "submitted {} ({} sent now), {} x {}, {} loan-months",
+        mcflow::render::count(u64::from(m.shards), "shard"),
+        mcflow::render::grouped(u64::from(submitted.sent)),
+        mcflow::render::count(m.loans, "loan"),
+        mcflow::render::count(u64::from(m.scenarios), "scenario"),
+        mcflow::render::grouped(m.planned_loan_months)
     );
     println!("{}", m.run_id);
     Ok(())

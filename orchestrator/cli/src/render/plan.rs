@@ -17,9 +17,9 @@ pub fn table(
     let mut out = String::new();
     writeln!(
         out,
-        "{} loans x {} scenarios = {:.3e} loan-months; concurrency {}; calibration: {}",
-        workload.loans,
-        workload.scenarios,
+        "{} x {} = {:.3e} loan-months; concurrency {}; calibration: {}",
+        super::count(workload.loans, "loan"),
+        super::count(u64::from(workload.scenarios), "scenario"),
         workload.loan_months,
         limits.concurrency,
         calibration.source

@@ -4,15 +4,8 @@ use worker::report::RunReport;
 
 fn money(x: f64) -> String {
     let neg = x <= -0.5;
-    let dollars = (x.abs().round() as u128).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped}", if neg { "-" } else { "" })
+    let dollars = super::grouped(x.abs().round() as u64);
+    format!("{}{dollars}", if neg { "-" } else { "" })
 }
 
 /// Width of the label column, so that lines printed after the table align with it.

@@ -475,7 +475,25 @@ fn bad_portfolio_fails_naming_file_row_column_and_keeps_earlier_result() {
         stderr.contains("row 3, column loan_age_months: \"360\""),
         "{stderr}"
     );
+    // Each problem is said once: the cause chain does not repeat the list.
+    assert_eq!(stderr.matches("column current_upb").count(), 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 3, "{stderr}");
     assert_eq!(std::fs::read(&report_path).expect("report kept"), before);
+
+    // A missing file: the operating system's reason once.
+    let o = mcflow(&[
+        "run",
+        "--portfolio",
+        "no-such-portfolio.csv",
+        "--config",
+        "data/sifma-a.toml",
+        "--out",
+        s(&out),
+    ]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(stderr.contains("no-such-portfolio.csv"), "{stderr}");
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
 }
 
 #[test]
@@ -504,6 +522,19 @@ fn bad_config_fails_naming_file_and_key() {
     let o = mcflow(&["run", "--config", "no/such.toml"]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("no/such.toml"));
+
+    // `validate` reports the config's and the portfolio's problems in one pass.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "loan_id,current_upb,note_rate_pct,orig_term_months,loan_age_months\nb,-5,6.5,360,0\n",
+    )
+    .expect("write");
+    let o = mcflow(&["validate", "--config", s(&config), "--portfolio", s(&bad)]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(stderr.contains("model.severity_pct: 120"), "{stderr}");
+    assert!(stderr.contains("row 1, column current_upb"), "{stderr}");
 }
 
 #[test]
@@ -756,6 +787,20 @@ fn sample_then_validate() {
         assert!(o.status.success(), "{stderr}");
         assert!(stdout.contains("ok: 500 loans"), "{stdout}");
     }
+    // A name that is neither format is refused, and nothing is written.
+    let xlsx = dir.path().join("p.xlsx");
+    let o = mcflow(&["sample", "--loans", "1", "--out", s(&xlsx)]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("p.xlsx") && stderr.contains(".csv or .parquet"),
+        "{stderr}"
+    );
+    assert!(!xlsx.exists());
+    // One loan is one loan.
+    let one = dir.path().join("one.csv");
+    let o = mcflow(&["sample", "--loans", "1", "--out", s(&one)]);
+    assert!(text(&o).0.contains("wrote 1 loan to"), "{:?}", text(&o));
 }
 
 #[test]
@@ -821,9 +866,32 @@ fn plan_prices_a_fannie_scale_run_and_refuses_an_impossible_deadline() {
     assert!(o.status.success(), "{stdout}\n{stderr}");
     // 200 random + 1 stress, then the sample's 22 risk bumps of 200 and the
     // zero-volatility path: the plan prices every block.
-    assert!(stdout.contains("10000 loans x 4602 scenarios"), "{stdout}");
+    assert!(
+        stdout.contains("10,000 loans x 4,602 scenarios"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("[risk] bump blocks: 22.90x the base run"),
         "{stdout}"
     );
+}
+
+/// Output into a pipe whose reader has gone (`mcflow ... | head`) ends the process
+/// quietly instead of panicking with exit code 101.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_mcflow"))
+        .args(["generate-event", "sqs"])
+        .current_dir(repo())
+        .stdout(writer)
+        .output()
+        .expect("spawn mcflow");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // SIGPIPE is signal 13 on Linux and macOS.
+    assert_eq!(o.status.signal(), Some(13), "{:?} {stderr}", o.status);
 }

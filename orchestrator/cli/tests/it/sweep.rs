@@ -235,6 +235,23 @@ fn invoke_fails_like_lambda_out_of_memory_past_its_timeout_and_on_a_handler_erro
     let doc: Value = serde_json::from_str(&stdout).expect("error json");
     assert_eq!(doc["errorType"], "Runtime.OutOfMemory");
 
+    // A size Lambda does not have is a usage error, said before any invocation starts.
+    let o = mcflow(&[
+        "invoke",
+        "worker",
+        "--event",
+        s(&event),
+        "--memory",
+        "20000",
+    ]);
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("START"), "{stderr}");
+    assert!(
+        stderr.contains("20000") && stderr.contains("--memory"),
+        "{stderr}"
+    );
+
     // Past the timeout: stopped, with Lambda's message and status.
     let o = mcflow(&[
         "invoke",
@@ -296,8 +313,11 @@ fn invoke_and_sweep_name_bad_event_files_and_arguments() {
     let o = mcflow(&["invoke", "worker", "--event", s(&event), "--timeout", "901"]);
     assert!(text(&o).1.contains("900 s limit"), "{}", text(&o).1);
     let o = mcflow(&["sweep", "--memory", "0", "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(
-        text(&o).1.contains("0 MB is outside 1..=10240"),
+        text(&o)
+            .1
+            .contains("'0' for '--memory <MEMORY>': 0 is not in 1..=10240"),
         "{}",
         text(&o).1
     );
