@@ -1,9 +1,11 @@
 //! The cash-flow kernel: projects chunks of loans month by month through the SIFMA
 //! standard default cash flow (chapter SF, section C.3) and sums the results exactly.
 //!
-//! One kernel serves every model: a [`Behaviour`] supplies each loan's SMM, MDR and loss
-//! severity for the month; the kernel owns amortization, the foreclosure pipeline,
-//! recovery lag, advancing, interest and the exact aggregation.
+//! It serves any model written as a [`Behaviour`], which supplies each loan's SMM, MDR and
+//! loss severity for the month; the kernel owns amortization, the foreclosure pipeline,
+//! recovery lag, advancing, interest and the exact aggregation. The deterministic model
+//! runs through it; the stochastic model has its own batch kernel with the same step
+//! ([`crate::path_kernel`]), whose bits the golden digest and the stochastic tests pin.
 //!
 //! Layout: structure-of-arrays state for [`CHUNK_LOANS`] loans, so that one month of a
 //! chunk is a pair of branch-free loops the compiler vectorises (per-element choices are

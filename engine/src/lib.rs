@@ -13,10 +13,12 @@
 //!   history since origination, or the origination value).
 //! - Models: [`deterministic`] (SIFMA's PSA/CPR x SDA/CDR conventions, [`speed`]) and
 //!   [`stochastic`] (Hull-White rates and house prices from [`scenario`] and [`curve`],
-//!   with refinancing, turnover, default and severity models), each a
-//!   [`kernel::Behaviour`].
-//! - The kernel: [`kernel`] projects chunks of loans month by month on rayon, compiled
-//!   for AVX-512, AVX2 and a baseline ([`Isa`]); [`fastexp`] keeps `exp` portable.
+//!   with refinancing, turnover, default and severity models).
+//! - The kernels: [`kernel`] projects chunks of loans month by month on rayon for any
+//!   [`kernel::Behaviour`] (the deterministic model is one); [`path_kernel`] is the
+//!   stochastic model's, which advances a chunk under a batch of scenario paths at once.
+//!   Both are compiled for AVX-512, AVX2 and a baseline ([`Isa`]); [`fastexp`] keeps `exp`
+//!   portable.
 //! - Out, exactly: [`money`] rounds each loan-month once to 1/10,000 USD, [`cashflow`]
 //!   sums them in integers, and [`risk`] derives PV, percentiles, VaR/ES and per-loan
 //!   sums. Any split of the work gives the same bits.
