@@ -688,14 +688,14 @@ fn month_step_generic<B: Behaviour, const ADVANCING: bool, const PER_LOAN: bool>
 
 /// The month's constants of [`step_loans`].
 #[derive(Clone, Copy)]
-struct StepConstants {
-    lag: f64,
-    lag_zero: bool,
-    interest_months: f64,
-    min_severity: f64,
-    foreclosure_cost: f64,
-    discount: f64,
-    rule: LossRule,
+pub(crate) struct StepConstants {
+    pub(crate) lag: f64,
+    pub(crate) lag_zero: bool,
+    pub(crate) interest_months: f64,
+    pub(crate) min_severity: f64,
+    pub(crate) foreclosure_cost: f64,
+    pub(crate) discount: f64,
+    pub(crate) rule: LossRule,
 }
 
 /// The loan state [`step_loans`] carries from month to month.
@@ -802,19 +802,8 @@ fn step_slices<const ADVANCING: bool, const PER_LOAN: bool>(
     recovery: &[f64],
 ) -> [i64; SUMMED_COUNT] {
     let n = perf.len();
-    let StepConstants {
-        lag,
-        lag_zero,
-        interest_months,
-        min_severity,
-        foreclosure_cost,
-        discount,
-        rule,
-    } = k;
     let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
-        let perf0 = perf[j];
-        let fcl0 = fcl[j];
         let rem = remaining[j];
         let a0 = annuity[j];
         // Annuity factor after this payment; exactly zero once the loan has matured.
@@ -822,90 +811,198 @@ fn step_slices<const ADVANCING: bool, const PER_LOAN: bool>(
         // The one division per loan-month: next month's 1/annuity, shared with models.
         let inv_a1 = if rem > 1.5 { 1.0 / a1 } else { 0.0 };
         let inv_a0 = inv_annuity[j];
-        let r = a1 * inv_a0;
-        let one_minus_r = 1.0 - r;
         // C.3.j: no new defaults in the last L months before maturity.
-        let mdr = if rem > lag { mdr_in[j] } else { 0.0 };
-        let new_def = perf0 * mdr;
-
+        let mdr = if rem > k.lag { mdr_in[j] } else { 0.0 };
         let sum_before = annuity_sum[j];
         let sum_through = sum_before + a0;
         annuity_sum[j] = sum_through;
-
-        // Liquidation of the defaults of month i-L. With a lag of 0 they are this month's.
-        let (scaled, raw, sum_at_default) = if lag_zero {
-            (new_def * inv_a0, new_def, sum_before)
+        // With a lag of 0 the cohort liquidated is this month's own.
+        let sum_at_default = if k.lag_zero {
+            sum_before
         } else {
-            (ring_scaled[j], ring_raw[j], ring_annuity_sum[j])
+            ring_annuity_sum[j]
         };
-        let adb = if ADVANCING && !lag_zero {
-            scaled * a0
-        } else {
-            raw
-        };
-        let loss = match rule {
-            LossRule::SeverityOfDefaulted => (raw * severity[j]).min(adb),
-            LossRule::NetRecovery => (raw - scaled * recovery[j])
-                .max(min_severity * raw)
-                .min(raw),
-        };
-        ring_scaled[j] = new_def * inv_a0;
-        ring_raw[j] = new_def;
         ring_annuity_sum[j] = sum_before;
-        let interest_loss = raw * interest_months * net[j];
-        // What the servicer advanced on the cohort's amortising balance, recouped now.
-        let recouped = if ADVANCING {
-            scaled * (sum_through - sum_at_default) * net[j]
-        } else {
-            0.0
-        };
-        let cost = raw * foreclosure_cost;
-        let uncovered = loss + interest_loss + cost;
-        // MI in force at default: the scheduled balance then (raw / scaled is the annuity
-        // factor at default) was still above the termination LTV.
-        let insured = if raw > mi_end_annuity[j] * scaled {
-            mi_coverage[j]
-        } else {
-            0.0
-        };
-        let mi = ((raw + interest_loss + cost) * insured).min(uncovered);
-
-        let in_pipeline = (new_def + fcl0 - adb).max(0.0);
-        let exp_am = (perf0 + fcl0 - adb) * one_minus_r;
-        let am_def = if ADVANCING {
-            in_pipeline * one_minus_r
-        } else {
-            0.0
-        };
-        let paying = perf0 - new_def;
-        let act_am = paying * one_minus_r;
-        let vol = (perf0 * r * smm[j]).min(paying * r);
-        let perf1 = paying * r - vol;
-        let fcl1 = if ADVANCING {
-            in_pipeline * r
-        } else {
-            in_pipeline
-        };
-        let exp_int = (perf0 + fcl0) * gross[j];
-        let lost_int = (new_def + fcl0) * gross[j];
-        let interest_base = if ADVANCING { perf0 + fcl0 } else { paying };
-
-        perf[j] = perf1;
-        fcl[j] = fcl1;
+        let o = loan_month::<ADVANCING>(
+            &k,
+            LoanMonthIn {
+                perf0: perf[j],
+                fcl0: fcl[j],
+                a0,
+                inv_a0,
+                ratio: a1 * inv_a0,
+                smm: smm[j],
+                mdr,
+                ring_scaled: ring_scaled[j],
+                ring_raw: ring_raw[j],
+                since_default: sum_through - sum_at_default,
+                gross: gross[j],
+                net: net[j],
+                mi_coverage: mi_coverage[j],
+                mi_end_annuity: mi_end_annuity[j],
+                severity: severity[j],
+                recovery: recovery[j],
+            },
+        );
+        ring_scaled[j] = o.ring_scaled;
+        ring_raw[j] = o.new_default;
+        perf[j] = o.perf;
+        fcl[j] = o.fcl;
         annuity[j] = a1;
         inv_annuity[j] = inv_a1;
         remaining[j] = rem - 1.0;
-
-        let net_int = interest_base * net[j];
         if PER_LOAN {
-            let principal = if ADVANCING { exp_am } else { act_am };
-            loan_pv[j] +=
-                discount * (principal + vol + (adb - loss) + net_int - recouped - cost + mi);
-            loan_loss[j] += loss;
-            loan_credit_loss[j] += uncovered - mi;
-            loan_default[j] += new_def;
+            loan_pv[j] += k.discount * o.cash_flow;
+            loan_loss[j] += o.loss;
+            loan_credit_loss[j] += o.credit_loss;
+            loan_default[j] += o.new_default;
         }
-        let amounts = [
+        add_biased_units(&mut sums, o.amounts);
+    }
+    // The rounding's bias once per column, not once per loan.
+    let bias = rounding_bias_units(n);
+    for sum in &mut sums {
+        *sum = sum.wrapping_sub(bias);
+    }
+    debug_assert_eq!(Summed::RecoupedInterest as usize, SUMMED_COUNT - 1);
+    sums
+}
+
+/// One loan's inputs to a month of the SIFMA step (see [`month_step_generic`]), once the
+/// month's rates and the schedule ratio are known.
+#[derive(Clone, Copy)]
+pub(crate) struct LoanMonthIn {
+    pub(crate) perf0: f64,
+    pub(crate) fcl0: f64,
+    /// Annuity factor at the start of the month and its inverse.
+    pub(crate) a0: f64,
+    pub(crate) inv_a0: f64,
+    /// `BAL(i)/BAL(i-1)`: next month's annuity factor over this month's.
+    pub(crate) ratio: f64,
+    /// The month's prepayment rate, and its default rate (already 0 in the last L
+    /// months).
+    pub(crate) smm: f64,
+    pub(crate) mdr: f64,
+    /// The pipeline slot: the cohort of month i-L, scaled (balance / annuity factor at
+    /// default) and raw.
+    pub(crate) ring_scaled: f64,
+    pub(crate) ring_raw: f64,
+    /// Sum of the annuity factors from that cohort's default month through this one.
+    pub(crate) since_default: f64,
+    pub(crate) gross: f64,
+    pub(crate) net: f64,
+    pub(crate) mi_coverage: f64,
+    pub(crate) mi_end_annuity: f64,
+    /// [`LossRule::SeverityOfDefaulted`]'s severity, or [`LossRule::NetRecovery`]'s net
+    /// recovery per unit of scaled default; the other is ignored.
+    pub(crate) severity: f64,
+    pub(crate) recovery: f64,
+}
+
+/// What one loan's month of the step gives.
+#[derive(Clone, Copy)]
+pub(crate) struct LoanMonthOut {
+    pub(crate) perf: f64,
+    pub(crate) fcl: f64,
+    pub(crate) new_default: f64,
+    /// This month's defaults for the pipeline slot, scaled.
+    pub(crate) ring_scaled: f64,
+    /// The investor's cash flow, undiscounted.
+    pub(crate) cash_flow: f64,
+    pub(crate) loss: f64,
+    pub(crate) credit_loss: f64,
+    /// The summed amounts, in [`Summed`] order.
+    pub(crate) amounts: [f64; SUMMED_COUNT],
+}
+
+/// One loan-month of the SIFMA step and the credit loss (the formulas are on
+/// [`month_step_generic`]): the one place both kernels compute them, so they cannot
+/// drift apart. Inlined into each kernel's loop, where it vectorises.
+#[inline(always)]
+pub(crate) fn loan_month<const ADVANCING: bool>(k: &StepConstants, x: LoanMonthIn) -> LoanMonthOut {
+    let LoanMonthIn {
+        perf0,
+        fcl0,
+        a0,
+        inv_a0,
+        ratio: r,
+        smm,
+        mdr,
+        ring_scaled,
+        ring_raw,
+        since_default,
+        gross,
+        net,
+        mi_coverage,
+        mi_end_annuity,
+        severity,
+        recovery,
+    } = x;
+    let one_minus_r = 1.0 - r;
+    let new_def = perf0 * mdr;
+    // Liquidation of the defaults of month i-L. With a lag of 0 they are this month's.
+    let (scaled, raw) = if k.lag_zero {
+        (new_def * inv_a0, new_def)
+    } else {
+        (ring_scaled, ring_raw)
+    };
+    let adb = if ADVANCING && !k.lag_zero {
+        scaled * a0
+    } else {
+        raw
+    };
+    let loss = match k.rule {
+        LossRule::SeverityOfDefaulted => (raw * severity).min(adb),
+        LossRule::NetRecovery => (raw - scaled * recovery).max(k.min_severity * raw).min(raw),
+    };
+    let interest_loss = raw * k.interest_months * net;
+    // What the servicer advanced on the cohort's amortising balance, recouped now.
+    let recouped = if ADVANCING {
+        scaled * since_default * net
+    } else {
+        0.0
+    };
+    let cost = raw * k.foreclosure_cost;
+    let uncovered = loss + interest_loss + cost;
+    // MI in force at default: the scheduled balance then (raw / scaled is the annuity
+    // factor at default) was still above the termination LTV.
+    let insured = if raw > mi_end_annuity * scaled {
+        mi_coverage
+    } else {
+        0.0
+    };
+    let mi = ((raw + interest_loss + cost) * insured).min(uncovered);
+
+    let in_pipeline = (new_def + fcl0 - adb).max(0.0);
+    let exp_am = (perf0 + fcl0 - adb) * one_minus_r;
+    let am_def = if ADVANCING {
+        in_pipeline * one_minus_r
+    } else {
+        0.0
+    };
+    let paying = perf0 - new_def;
+    let act_am = paying * one_minus_r;
+    let vol = (perf0 * r * smm).min(paying * r);
+    let perf1 = paying * r - vol;
+    let fcl1 = if ADVANCING {
+        in_pipeline * r
+    } else {
+        in_pipeline
+    };
+    let exp_int = (perf0 + fcl0) * gross;
+    let lost_int = (new_def + fcl0) * gross;
+    let interest_base = if ADVANCING { perf0 + fcl0 } else { paying };
+    let net_int = interest_base * net;
+    let principal = if ADVANCING { exp_am } else { act_am };
+    LoanMonthOut {
+        perf: perf1,
+        fcl: fcl1,
+        new_default: new_def,
+        ring_scaled: new_def * inv_a0,
+        cash_flow: principal + vol + (adb - loss) + net_int - recouped - cost + mi,
+        loss,
+        credit_loss: uncovered - mi,
+        amounts: [
             perf1,
             new_def,
             fcl1,
@@ -922,17 +1019,15 @@ fn step_slices<const ADVANCING: bool, const PER_LOAN: bool>(
             cost,
             mi,
             recouped,
-        ];
-        for (sum, amount) in sums.iter_mut().zip(amounts) {
-            *sum = sum.wrapping_add(usd_to_biased_units(amount));
-        }
+        ],
     }
-    // The rounding's bias once per column, not once per loan.
-    let bias = rounding_bias_units(n);
-    for sum in &mut sums {
-        *sum = sum.wrapping_sub(bias);
-    }
+}
 
-    debug_assert_eq!(Summed::RecoupedInterest as usize, SUMMED_COUNT - 1);
-    sums
+/// Adds one loan-month's amounts to the month's sums as biased fixed-point bits; the
+/// caller takes [`rounding_bias_units`] off once per column.
+#[inline(always)]
+pub(crate) fn add_biased_units(sums: &mut [i64; SUMMED_COUNT], amounts: [f64; SUMMED_COUNT]) {
+    for (sum, amount) in sums.iter_mut().zip(amounts) {
+        *sum = sum.wrapping_add(usd_to_biased_units(amount));
+    }
 }

@@ -24,8 +24,11 @@
 
 use crate::cashflow::{CashflowTable, SUMMED_COUNT};
 use crate::fastexp::exp_rate as exp;
-use crate::kernel::{CHUNK_LOANS, ChunkLoans, Isa, MI_TERMINATION_LTV, Pipeline, annuity_factor};
-use crate::money::{rounding_bias_units, usd_to_biased_units};
+use crate::kernel::{
+    CHUNK_LOANS, ChunkLoans, Isa, LoanMonthIn, LossRule, MI_TERMINATION_LTV, Pipeline,
+    StepConstants, add_biased_units, annuity_factor, loan_month,
+};
+use crate::money::rounding_bias_units;
 use crate::risk::LoanSums;
 use crate::stochastic::{DefaultParams, LossParams, MONTHS_PER_YEAR_INV, PrepayParams};
 
@@ -200,7 +203,6 @@ pub struct BatchScratch {
     next_annuity: Vec<f64>,
     next_inv_annuity: Vec<f64>,
     ratio: Vec<f64>,
-    one_minus_ratio: Vec<f64>,
     /// Sum of the annuity factors since the liquidated cohort's default month.
     since_default: Vec<f64>,
     /// Scheduled balance x LTV scale: the MTM LTV before the path's house prices.
@@ -240,7 +242,6 @@ impl BatchScratch {
             next_annuity: v(1),
             next_inv_annuity: v(1),
             ratio: v(1),
-            one_minus_ratio: v(1),
             since_default: v(1),
             ltv_base: v(1),
             prepay_seasoning: v(1),
@@ -366,16 +367,6 @@ fn batch_avx512<const ADVANCING: bool>(
     batch_generic::<ADVANCING>(model, constants, horizon_months, batch, s, loan_sums)
 }
 
-/// The per-path constants of one month, beyond [`PathMonth`].
-#[derive(Clone, Copy)]
-struct Fixed {
-    lag: f64,
-    lag_zero: bool,
-    interest_months: f64,
-    min_severity: f64,
-    foreclosure_cost: f64,
-}
-
 #[inline(always)]
 fn batch_generic<const ADVANCING: bool>(
     model: &ModelConstants,
@@ -389,7 +380,7 @@ fn batch_generic<const ADVANCING: bool>(
     let lag_months = model.loss.pipeline.recovery_lag_months;
     let lag_slots = s.lag_slots;
     let lag = f64::from(lag_months);
-    let fixed = Fixed {
+    let fixed = StepConstants {
         lag,
         lag_zero: lag_months == 0,
         // Months of lost interest of a cohort: its default month, the months in
@@ -397,6 +388,9 @@ fn batch_generic<const ADVANCING: bool>(
         interest_months: lag + 1.0,
         min_severity: model.loss.min_severity_pct / 100.0,
         foreclosure_cost: model.loss.foreclosure_cost_pct / 100.0,
+        // Each path-month's own, set in `cash_flow_pass`.
+        discount: 1.0,
+        rule: LossRule::NetRecovery,
     };
     let paths = batch.len();
     s.annuity[..n].copy_from_slice(&c.annuity);
@@ -451,7 +445,6 @@ fn batch_generic<const ADVANCING: bool>(
             &mut s.next_annuity[..n],
             &mut s.next_inv_annuity[..n],
             &mut s.ratio[..n],
-            &mut s.one_minus_ratio[..n],
             &mut s.since_default[..n],
             &mut s.ltv_base[..n],
             &mut s.prepay_seasoning[..n],
@@ -504,7 +497,6 @@ fn batch_generic<const ADVANCING: bool>(
                 inv_annuity: &s.inv_annuity[..n],
                 remaining: &s.remaining[..n],
                 ratio: &s.ratio[..n],
-                one_minus_ratio: &s.one_minus_ratio[..n],
                 since_default: &s.since_default[..n],
                 gross: &c.gross[..n],
                 net: &c.net[..n],
@@ -599,7 +591,6 @@ fn shared_pass(
     next_annuity: &mut [f64],
     next_inv_annuity: &mut [f64],
     ratio: &mut [f64],
-    one_minus_ratio: &mut [f64],
     since_default: &mut [f64],
     ltv_base: &mut [f64],
     prepay_seasoning: &mut [f64],
@@ -621,11 +612,7 @@ fn shared_pass(
         &mut next_annuity[..n],
         &mut next_inv_annuity[..n],
     );
-    let (ratio, one_minus_ratio, since_default) = (
-        &mut ratio[..n],
-        &mut one_minus_ratio[..n],
-        &mut since_default[..n],
-    );
+    let (ratio, since_default) = (&mut ratio[..n], &mut since_default[..n]);
     let (ltv_base, prepay_seasoning, default_seasoning) = (
         &mut ltv_base[..n],
         &mut prepay_seasoning[..n],
@@ -641,7 +628,6 @@ fn shared_pass(
         next_annuity[j] = a1;
         next_inv_annuity[j] = inv_a1;
         ratio[j] = r;
-        one_minus_ratio[j] = 1.0 - r;
         let sum_before = annuity_sum[j];
         let sum_through = sum_before + a0;
         annuity_sum[j] = sum_through;
@@ -783,7 +769,6 @@ struct StepIn<'a> {
     inv_annuity: &'a [f64],
     remaining: &'a [f64],
     ratio: &'a [f64],
-    one_minus_ratio: &'a [f64],
     since_default: &'a [f64],
     gross: &'a [f64],
     net: &'a [f64],
@@ -800,7 +785,7 @@ struct StepIn<'a> {
 // The path's state columns are separate arguments, as in `shared_pass`.
 #[allow(clippy::too_many_arguments)]
 fn cash_flow_pass<const ADVANCING: bool, const PER_LOAN: bool>(
-    k: Fixed,
+    k: StepConstants,
     pm: &PathMonth,
     i: StepIn<'_>,
     perf: &mut [f64],
@@ -813,12 +798,11 @@ fn cash_flow_pass<const ADVANCING: bool, const PER_LOAN: bool>(
     loan_default: &mut [f64],
 ) -> [i64; SUMMED_COUNT] {
     let n = perf.len();
-    let (annuity, inv_annuity, remaining, ratio, one_minus_ratio, since_default) = (
+    let (annuity, inv_annuity, remaining, ratio, since_default) = (
         &i.annuity[..n],
         &i.inv_annuity[..n],
         &i.remaining[..n],
         &i.ratio[..n],
-        &i.one_minus_ratio[..n],
         &i.since_default[..n],
     );
     let (gross, net, mi_coverage, mi_end_annuity, value_per_scaled, smm, mdr_in) = (
@@ -837,107 +821,43 @@ fn cash_flow_pass<const ADVANCING: bool, const PER_LOAN: bool>(
         &mut loan_credit_loss[..n],
         &mut loan_default[..n],
     );
-    let Fixed {
-        lag,
-        lag_zero,
-        interest_months,
-        min_severity,
-        foreclosure_cost,
-    } = k;
     let recovery_factor = pm.recovery_factor;
     let discount = pm.discount;
     let mut sums = [0i64; SUMMED_COUNT];
     for j in 0..n {
-        let perf0 = perf[j];
-        let fcl0 = fcl[j];
-        let a0 = annuity[j];
-        let inv_a0 = inv_annuity[j];
-        let r = ratio[j];
-        let one_minus_r = one_minus_ratio[j];
-        // C.3.j: no new defaults in the last L months before maturity.
-        let mdr = if remaining[j] > lag { mdr_in[j] } else { 0.0 };
-        let new_def = perf0 * mdr;
-        // Liquidation of the defaults of month i-L. With a lag of 0 they are this month's.
-        let (scaled, raw) = if lag_zero {
-            (new_def * inv_a0, new_def)
-        } else {
-            (ring_scaled[j], ring_raw[j])
-        };
-        let adb = if ADVANCING && !lag_zero {
-            scaled * a0
-        } else {
-            raw
-        };
-        let recovery = recovery_factor * value_per_scaled[j];
-        let loss = (raw - scaled * recovery).max(min_severity * raw).min(raw);
-        ring_scaled[j] = new_def * inv_a0;
-        ring_raw[j] = new_def;
-        let interest_loss = raw * interest_months * net[j];
-        let recouped = if ADVANCING {
-            scaled * since_default[j] * net[j]
-        } else {
-            0.0
-        };
-        let cost = raw * foreclosure_cost;
-        let uncovered = loss + interest_loss + cost;
-        let insured = if raw > mi_end_annuity[j] * scaled {
-            mi_coverage[j]
-        } else {
-            0.0
-        };
-        let mi = ((raw + interest_loss + cost) * insured).min(uncovered);
-
-        let in_pipeline = (new_def + fcl0 - adb).max(0.0);
-        let exp_am = (perf0 + fcl0 - adb) * one_minus_r;
-        let am_def = if ADVANCING {
-            in_pipeline * one_minus_r
-        } else {
-            0.0
-        };
-        let paying = perf0 - new_def;
-        let act_am = paying * one_minus_r;
-        let vol = (perf0 * r * smm[j]).min(paying * r);
-        let perf1 = paying * r - vol;
-        let fcl1 = if ADVANCING {
-            in_pipeline * r
-        } else {
-            in_pipeline
-        };
-        let exp_int = (perf0 + fcl0) * gross[j];
-        let lost_int = (new_def + fcl0) * gross[j];
-        let interest_base = if ADVANCING { perf0 + fcl0 } else { paying };
-        let net_int = interest_base * net[j];
-        perf[j] = perf1;
-        fcl[j] = fcl1;
+        let o = loan_month::<ADVANCING>(
+            &k,
+            LoanMonthIn {
+                perf0: perf[j],
+                fcl0: fcl[j],
+                a0: annuity[j],
+                inv_a0: inv_annuity[j],
+                ratio: ratio[j],
+                smm: smm[j],
+                // C.3.j: no new defaults in the last L months before maturity.
+                mdr: if remaining[j] > k.lag { mdr_in[j] } else { 0.0 },
+                ring_scaled: ring_scaled[j],
+                ring_raw: ring_raw[j],
+                since_default: since_default[j],
+                gross: gross[j],
+                net: net[j],
+                mi_coverage: mi_coverage[j],
+                mi_end_annuity: mi_end_annuity[j],
+                severity: 0.0,
+                recovery: recovery_factor * value_per_scaled[j],
+            },
+        );
+        ring_scaled[j] = o.ring_scaled;
+        ring_raw[j] = o.new_default;
+        perf[j] = o.perf;
+        fcl[j] = o.fcl;
         if PER_LOAN {
-            let principal = if ADVANCING { exp_am } else { act_am };
-            loan_pv[j] +=
-                discount * (principal + vol + (adb - loss) + net_int - recouped - cost + mi);
-            loan_loss[j] += loss;
-            loan_credit_loss[j] += uncovered - mi;
-            loan_default[j] += new_def;
+            loan_pv[j] += discount * o.cash_flow;
+            loan_loss[j] += o.loss;
+            loan_credit_loss[j] += o.credit_loss;
+            loan_default[j] += o.new_default;
         }
-        let amounts = [
-            perf1,
-            new_def,
-            fcl1,
-            exp_am,
-            vol,
-            am_def,
-            act_am,
-            exp_int,
-            lost_int,
-            net_int,
-            adb,
-            loss,
-            interest_loss,
-            cost,
-            mi,
-            recouped,
-        ];
-        for (sum, amount) in sums.iter_mut().zip(amounts) {
-            *sum = sum.wrapping_add(usd_to_biased_units(amount));
-        }
+        add_biased_units(&mut sums, o.amounts);
     }
     let bias = rounding_bias_units(n);
     for sum in &mut sums {
