@@ -631,6 +631,15 @@ pub fn group_count(loans: usize, threads: usize) -> usize {
     loans.div_ceil(CHUNK_LOANS).min(4 * threads.max(1)).max(1)
 }
 
+/// The chunks group `g` of `groups` projects: consecutive, in order, and as even as
+/// integers allow (sizes differ by at most one), so that the pool's halving splits give
+/// each thread the same work. (Rounding every group up instead left 20 chunks as seven
+/// groups of 3 and one of 2 on two threads: 12 chunks against 8, a 1.67x speed-up.)
+/// Any grouping gives the same bits: tables merge exactly and loan sums stay in order.
+fn group_chunks(g: usize, groups: usize, chunks: usize) -> Range<usize> {
+    (g * chunks / groups)..((g + 1) * chunks / groups)
+}
+
 /// Bytes of the cash-flow tables a projection holds at its peak: one table per scenario
 /// for each group while they run, and the merged set. Capacity planning uses it to
 /// predict a shard's memory.
@@ -759,7 +768,6 @@ fn project_block(
     let keep_sums = slot != LoanSlot::Unused;
     let chunks = portfolio.len().div_ceil(CHUNK_LOANS);
     let groups = group_count(portfolio.len(), rayon::current_num_threads());
-    let per_group = chunks.div_ceil(groups);
     let empty_tables = || -> Vec<CashflowTable> {
         (0..paths.len())
             .map(|_| CashflowTable::new(horizon_months, pipeline.advancing))
@@ -779,7 +787,7 @@ fn project_block(
             let mut sums = Vec::new();
             let mut loan_months = 0;
             let mut scratch = BatchScratch::new(pipeline);
-            for c in (g * per_group)..((g + 1) * per_group).min(chunks) {
+            for c in group_chunks(g, groups, chunks) {
                 let start = c * CHUNK_LOANS;
                 let end = (start + CHUNK_LOANS).min(portfolio.len());
                 let loans = ChunkLoans::new(portfolio, start..end);
@@ -829,5 +837,32 @@ fn project_block(
         discount,
         sorted_sums,
         loan_months,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_cover_every_chunk_once_in_order_and_evenly() {
+        for chunks in 1..200 {
+            for threads in 1..6 {
+                let groups = group_count(chunks * CHUNK_LOANS, threads);
+                let ranges: Vec<Range<usize>> = (0..groups)
+                    .map(|g| group_chunks(g, groups, chunks))
+                    .collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[groups - 1].end, chunks);
+                assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+                let sizes: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+                let (min, max) = (sizes.iter().min(), sizes.iter().max());
+                let (min, max) = (min.expect("a group"), max.expect("a group"));
+                assert!(
+                    max - min <= 1,
+                    "{chunks} chunks, {threads} threads: {sizes:?}"
+                );
+            }
+        }
     }
 }

@@ -17,6 +17,14 @@ pub const TARGET_SHARD_SECONDS: f64 = 120.0;
 pub const FANOUT_SHARDS_PER_SECOND: f64 = 3000.0;
 /// Reducer seconds per shard (three small reads each; assumed).
 pub const REDUCE_SECONDS_PER_SHARD: f64 = 0.01;
+/// The least fixed time a shard costs whatever the calibration says (a sweep of one large
+/// shard cannot see it): receiving the message, reading the manifest and the portfolio's
+/// footer, writing two partial files and a marker, at tens of milliseconds a request.
+/// Assumed, not measured on AWS.
+pub const MIN_OVERHEAD_SECONDS_PER_SHARD: f64 = 0.25;
+/// Splitting a run across more workers stops where a shard would compute for less than
+/// this many times its fixed overhead: past that, more shards buy requests, not speed.
+pub const MIN_COMPUTE_PER_OVERHEAD: f64 = 8.0;
 
 /// Throughput and memory of the worker, as measured by `mcflow sweep` (or the default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,11 +159,20 @@ pub fn plan_point(w: &Workload, c: &Calibration, memory_mb: u32, concurrency: u6
         c.loan_months_per_vcpu_second * c.effective_vcpu(vcpu, threads_for_memory(memory_mb));
     let per_shard = rate * (TARGET_SHARD_SECONDS - c.overhead_seconds_per_shard).max(1.0);
     let mut shards = (w.loan_months / per_shard).ceil().max(1.0) as u64;
-    // Fewer shards than workers leaves workers idle: split further, down to one loan.
-    shards = shards.max(concurrency.min(w.loans)).min(w.loans.max(1));
+    // Fewer shards than workers leaves workers idle: split further, down to one loan, but
+    // never into shards that compute for less than a few times their own overhead (a
+    // small run gets few shards, not one per worker).
+    let overhead = c
+        .overhead_seconds_per_shard
+        .max(MIN_OVERHEAD_SECONDS_PER_SHARD);
+    let worth_splitting =
+        (w.loan_months / rate / (MIN_COMPUTE_PER_OVERHEAD * overhead)).floor() as u64;
+    shards = shards
+        .max(concurrency.min(w.loans).min(worth_splitting))
+        .min(w.loans.max(1));
     let loans_per_shard = w.loans.div_ceil(shards).max(1);
     let shards = w.loans.div_ceil(loans_per_shard).max(1);
-    let shard_seconds = w.loan_months / shards as f64 / rate + c.overhead_seconds_per_shard;
+    let shard_seconds = w.loan_months / shards as f64 / rate + overhead;
     let waves = shards.div_ceil(concurrency.max(1));
     let wall_seconds = shards as f64 / FANOUT_SHARDS_PER_SECOND
         + waves as f64 * shard_seconds
@@ -269,6 +286,37 @@ mod tests {
         );
         assert!(b.total_usd < b.lambda_compute_usd + 0.1, "{b:?}");
         assert!(best.shards * best.loans_per_shard >= 20_000_000);
+    }
+
+    #[test]
+    fn a_small_run_gets_few_shards_that_each_outweigh_their_overhead() {
+        let c = Calibration::default();
+        // 10,000 loans x 1 scenario x 360 months: a fraction of a second of work.
+        let small = Workload {
+            loans: 10_000,
+            scenarios: 1,
+            loan_months: 10_000.0 * 360.0,
+            horizon_months: 360,
+            risk_multiplier: 1.0,
+        };
+        for memory_mb in MEMORY_SIZES_MB {
+            let p = plan_point(&small, &c, memory_mb, 1000);
+            assert_eq!(p.shards, 1, "{memory_mb} MB: {p:?}");
+        }
+        // A run with a minute of work splits, but each shard still computes for at least
+        // MIN_COMPUTE_PER_OVERHEAD times its overhead.
+        let medium = Workload {
+            loan_months: c.loan_months_per_vcpu_second * 60.0,
+            loans: 1_000_000,
+            ..small
+        };
+        let p = plan_point(&medium, &c, 1769, 1000);
+        let compute = p.shard_seconds - c.overhead_seconds_per_shard;
+        assert!(p.shards > 1 && p.shards < 1000, "{p:?}");
+        assert!(
+            compute >= MIN_COMPUTE_PER_OVERHEAD * MIN_OVERHEAD_SECONDS_PER_SHARD * 0.99,
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -12,8 +12,11 @@
 //!   (manifest and fan-out), [`cloud::try_reduce`] (the exactly-once claim), status and
 //!   retry, poll-mode workers ([`cloud::poll`]), and the Lambda event handling
 //!   ([`cloud::lambda`]) whose shells are `src/bin/`.
+//! - [`page`]: `report.html` and its charts, written by [`run::finalize`] before
+//!   `report.json`, so local and cloud runs both have them.
 //! - [`capacity`]: worker memory and shard size for a deadline and budget (pure).
 
 pub mod capacity;
 pub mod cloud;
+pub mod page;
 pub mod run;

@@ -252,6 +252,31 @@ pub fn first_payment_month(run_date: NaiveDate) -> u32 {
     run_date.month() % 12 + 1
 }
 
+/// The full key and message of an error inside `[model]`, found by reading the table
+/// as the model its `kind` names; `None` when that finds nothing more precise.
+fn model_error(text: &str) -> Option<(String, String)> {
+    let mut model = text.parse::<toml::Table>().ok()?.remove("model")?;
+    let table = model.as_table_mut()?;
+    let kind = table.remove("kind")?;
+    let result = match kind.as_str()? {
+        "deterministic" => {
+            serde_path_to_error::deserialize::<_, DeterministicConfigFile>(model).map(|_| ())
+        }
+        "stochastic" => {
+            serde_path_to_error::deserialize::<_, StochasticModelFile>(model).map(|_| ())
+        }
+        _ => return None,
+    };
+    let e = result.err()?;
+    let inner = e.path().to_string();
+    let key = if inner.is_empty() || inner == "." {
+        "model".to_string()
+    } else {
+        format!("model.{inner}")
+    };
+    Some((key, e.inner().message().trim().to_string()))
+}
+
 impl RunConfig {
     /// Reads and validates a run configuration file.
     pub fn load(path: &Path) -> Result<RunConfig, ConfigError> {
@@ -284,6 +309,13 @@ impl RunConfig {
         let file: RunConfigFile = serde_path_to_error::deserialize(document).map_err(|e| {
             let key = e.path().to_string();
             let message = e.inner().message().trim().to_string();
+            // `[model]` is tagged by `kind`: serde buffers a tagged table, so the error
+            // stops at `model`; reading the table again as its kind finds the key.
+            let (key, message) = if key == "model" {
+                model_error(text).unwrap_or((key, message))
+            } else {
+                (key, message)
+            };
             parse_error(if key.is_empty() || key == "." {
                 message
             } else {
@@ -464,6 +496,12 @@ recovery_lag_months = 18
                 "recovery_lag_months = 18",
                 "recovery_lag_months = \"18\"",
                 "loss.recovery_lag_months: invalid type: string \"18\"",
+            ),
+            // Inside the `kind`-tagged `[model]` table too.
+            (
+                "scenarios = 100",
+                "scenarios = \"100\"",
+                "model.scenarios: invalid type: string \"100\"",
             ),
         ] {
             let e = parse(&STOCHASTIC.replace(from, to))

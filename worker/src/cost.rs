@@ -52,6 +52,13 @@ pub struct Bill {
     pub prices_read_on: String,
 }
 
+/// `usd` to the nearest 10^-12 USD. A price times a count carries binary noise
+/// (4 x $0.0000002 is 8.000000000000001e-7); rounded, it is the nearest double to the
+/// decimal amount and prints as one (8e-7). No bill line is near a picodollar.
+fn picodollars(usd: f64) -> f64 {
+    (usd * 1e12).round() / 1e12
+}
+
 /// The bill of a run whose shards took `shard_durations_ms` on workers of `memory_mb`
 /// (one shard per invocation), whose worker environments spent `worker_init_ms` in
 /// their INIT phase, plus its reduce taking `reduce_ms` on the reducer.
@@ -84,6 +91,20 @@ pub fn run_bill(
     let s3_usd = (S3_PUTS_PER_SHARD * shards as f64 + S3_PUTS_PER_RUN) * prices.s3_usd_per_put
         + S3_GETS_PER_SHARD * shards as f64 * prices.s3_usd_per_get;
     let scheduler_usd = prices.scheduler_usd_per_invocation;
+    let [
+        lambda_compute_usd,
+        lambda_requests_usd,
+        sqs_usd,
+        s3_usd,
+        scheduler_usd,
+    ] = [
+        lambda_compute_usd,
+        lambda_requests_usd,
+        sqs_usd,
+        s3_usd,
+        scheduler_usd,
+    ]
+    .map(picodollars);
     Bill {
         arch,
         worker_memory_mb: memory_mb,
@@ -96,7 +117,9 @@ pub fn run_bill(
         sqs_usd,
         s3_usd,
         scheduler_usd,
-        total_usd: lambda_compute_usd + lambda_requests_usd + sqs_usd + s3_usd + scheduler_usd,
+        total_usd: picodollars(
+            lambda_compute_usd + lambda_requests_usd + sqs_usd + s3_usd + scheduler_usd,
+        ),
         prices_read_on: PRICES_READ_ON.to_string(),
     }
 }
@@ -122,6 +145,15 @@ mod tests {
         // arm64 is 20% cheaper per GB-s.
         let arm = invocation_usd(&PRICES, Arch::Arm64, 1024, 1466.0) - 0.000_000_2;
         assert!((arm - 1.466 * 0.000_013_333_4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bill_amounts_print_as_the_decimal_amounts_they_are() {
+        let bill = run_bill(&PRICES, Arch::X86_64, 3008, &[1000.0; 2], 0.0, 0.0);
+        let json = serde_json::to_string(&bill).expect("json");
+        assert!(json.contains("\"lambda_requests_usd\":8e-7"), "{json}");
+        assert!(json.contains("\"sqs_usd\":2e-6"), "{json}");
+        assert!(!json.contains("00000000"), "{json}");
     }
 
     #[test]

@@ -41,15 +41,15 @@ pub struct ImportOptions {
 }
 
 /// A line that could not be used, with where it is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Malformed {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
 }
 
-/// What the import kept and skipped, and why.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// What the import kept and skipped, and why (`mcflow import fannie --json` prints it).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ImportSummary {
     pub rows_read: u64,
     pub loans_seen: u64,
@@ -99,6 +99,86 @@ fn period(text: &str) -> Option<u32> {
     (1..=12).contains(&month).then_some(year * 100 + month)
 }
 
+/// How a performance file is compressed, by its first bytes.
+enum Compression {
+    None,
+    Gzip,
+    Zip,
+}
+
+fn sniff_compression(path: &Path) -> std::io::Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    let n = std::io::Read::read(&mut file, &mut magic)?;
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [b'P', b'K', 3, 4] => Compression::Zip,
+        _ => Compression::None,
+    })
+}
+
+/// Reads one file's (or archive entry's) rows, keeping each loan's latest record.
+fn read_rows(
+    reader: &mut dyn BufRead,
+    path: &Path,
+    file_index: usize,
+    summary: &mut ImportSummary,
+    latest: &mut HashMap<String, Latest>,
+) -> Result<(), ImportError> {
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    for (i, line) in reader.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.map_err(io)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        summary.rows_read += 1;
+        let fields: Vec<String> = line.split('|').map(|f| f.trim().to_string()).collect();
+        let mut malformed = |message: String| {
+            summary.malformed_rows += 1;
+            if summary.malformed.len() < KEEP_EXAMPLES {
+                summary.malformed.push(Malformed {
+                    file: path.to_path_buf(),
+                    line: line_no,
+                    message,
+                });
+            }
+        };
+        if fields.len() != COLUMNS {
+            malformed(format!("{} columns, expected {COLUMNS}", fields.len()));
+            continue;
+        }
+        let id = &fields[col::LOAN_ID - 1];
+        if id.is_empty() {
+            malformed("LOAN_ID (column 2) is blank".into());
+            continue;
+        }
+        let Some(p) = period(&fields[col::ACT_PERIOD - 1]) else {
+            malformed(format!(
+                "ACT_PERIOD (column 3) {:?} is not MMYYYY",
+                fields[col::ACT_PERIOD - 1]
+            ));
+            continue;
+        };
+        let newer = latest.get(id).is_none_or(|l| p >= l.period_yyyymm);
+        if newer {
+            latest.insert(
+                id.clone(),
+                Latest {
+                    period_yyyymm: p,
+                    fields,
+                    file: file_index,
+                    line: line_no,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads the files and builds the portfolio records.
 pub fn import(
     files: &[PathBuf],
@@ -106,57 +186,44 @@ pub fn import(
 ) -> Result<(Vec<LoanRecord>, ImportSummary), ImportError> {
     let mut summary = ImportSummary::default();
     let mut latest: HashMap<String, Latest> = HashMap::new();
-    for (file_index, path) in files.iter().enumerate() {
+    // Where rows come from: each file, or each entry of an archive as
+    // `archive.zip/entry.csv`, so that a message names the entry its line is in.
+    let mut sources: Vec<PathBuf> = Vec::new();
+    for path in files {
         let io = |source| ImportError::Io {
             path: path.clone(),
             source,
         };
-        let reader = BufReader::new(std::fs::File::open(path).map_err(io)?);
-        for (i, line) in reader.lines().enumerate() {
-            let line_no = i + 1;
-            let line = line.map_err(io)?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            summary.rows_read += 1;
-            let fields: Vec<String> = line.split('|').map(|f| f.trim().to_string()).collect();
-            let mut malformed = |message: String| {
-                summary.malformed_rows += 1;
-                if summary.malformed.len() < KEEP_EXAMPLES {
-                    summary.malformed.push(Malformed {
-                        file: path.clone(),
-                        line: line_no,
-                        message,
-                    });
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut rows = |reader: &mut dyn BufRead, source: PathBuf| {
+            sources.push(source);
+            let index = sources.len() - 1;
+            read_rows(reader, &sources[index], index, &mut summary, &mut latest)
+        };
+        // Fannie Mae distributes zip archives; gzip is common in pipelines. Both are
+        // recognised by their magic bytes, whatever the name says.
+        match sniff_compression(path).map_err(io)? {
+            Compression::None => rows(&mut BufReader::new(file), path.clone())?,
+            Compression::Gzip => rows(
+                &mut BufReader::new(flate2::read::MultiGzDecoder::new(file)),
+                path.clone(),
+            )?,
+            Compression::Zip => {
+                let bad_zip = |e: zip::result::ZipError| {
+                    io(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("not a readable zip archive: {e}"),
+                    ))
+                };
+                let mut archive = zip::ZipArchive::new(file).map_err(bad_zip)?;
+                for entry in 0..archive.len() {
+                    let entry = archive.by_index(entry).map_err(bad_zip)?;
+                    if entry.is_file() {
+                        // Named as written, even an absolute or `..` entry name.
+                        let source = PathBuf::from(format!("{}/{}", path.display(), entry.name()));
+                        rows(&mut BufReader::new(entry), source)?;
+                    }
                 }
-            };
-            if fields.len() != COLUMNS {
-                malformed(format!("{} columns, expected {COLUMNS}", fields.len()));
-                continue;
-            }
-            let id = &fields[col::LOAN_ID - 1];
-            if id.is_empty() {
-                malformed("LOAN_ID (column 2) is blank".into());
-                continue;
-            }
-            let Some(p) = period(&fields[col::ACT_PERIOD - 1]) else {
-                malformed(format!(
-                    "ACT_PERIOD (column 3) {:?} is not MMYYYY",
-                    fields[col::ACT_PERIOD - 1]
-                ));
-                continue;
-            };
-            let newer = latest.get(id).is_none_or(|l| p >= l.period_yyyymm);
-            if newer {
-                latest.insert(
-                    id.clone(),
-                    Latest {
-                        period_yyyymm: p,
-                        fields,
-                        file: file_index,
-                        line: line_no,
-                    },
-                );
             }
         }
     }
@@ -190,7 +257,7 @@ pub fn import(
             if summary.invalid.len() < KEEP_EXAMPLES {
                 summary.invalid.push(format!(
                     "{id} ({}, line {}): balance, rate, term or age is blank",
-                    files[l.file].display(),
+                    sources[l.file].display(),
                     l.line
                 ));
             }
@@ -229,7 +296,7 @@ pub fn import(
                 if summary.invalid.len() < KEEP_EXAMPLES {
                     summary.invalid.push(format!(
                         "{id} ({}, line {}): {what}",
-                        files[l.file].display(),
+                        sources[l.file].display(),
                         l.line
                     ));
                 }
@@ -263,6 +330,52 @@ pub fn sample_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zip_and_gzip_files_import_as_the_plain_file_does() {
+        use std::io::Write;
+        let plain = std::fs::read(sample_path()).expect("sample");
+        let dir = tempfile::tempdir().expect("tmp");
+        // Names that say nothing: the format is recognised by its magic bytes.
+        let gz = dir.path().join("2023Q1.data");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&plain).expect("gzip");
+        std::fs::write(&gz, enc.finish().expect("gzip")).expect("write");
+        let zipped = dir.path().join("2023Q1.zip");
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zipped).expect("create"));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        z.add_directory("2023Q1/", options).expect("dir");
+        z.start_file("2023Q1/2023Q1.csv", options).expect("entry");
+        z.write_all(&plain).expect("zip");
+        z.finish().expect("zip");
+        let expected = import(&[sample_path()], ImportOptions::default()).expect("plain");
+        for path in [gz, zipped] {
+            let got = import(std::slice::from_ref(&path), ImportOptions::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(got.0, expected.0, "{}", path.display());
+            assert_eq!(got.1.rows_read, expected.1.rows_read);
+            assert_eq!(
+                got.1.malformed[0].line, 12,
+                "line numbers count within the entry"
+            );
+            // A line in an archive is named by its entry.
+            if path.extension().is_some_and(|e| e == "zip") {
+                assert_eq!(
+                    got.1.malformed[0].file,
+                    path.join("2023Q1/2023Q1.csv"),
+                    "{:?}",
+                    got.1.malformed[0]
+                );
+            }
+        }
+        // A corrupt archive is named, not read as text.
+        let broken = dir.path().join("broken.zip");
+        std::fs::write(&broken, b"PK\x03\x04 and then nothing").expect("write");
+        let e = import(&[broken], ImportOptions::default()).expect_err("corrupt");
+        assert!(e.to_string().contains("broken.zip"), "{e}");
+        assert!(e.to_string().contains("zip"), "{e}");
+    }
 
     #[test]
     fn imports_the_bundled_sample() {

@@ -30,6 +30,14 @@ use chrono::NaiveDate;
 pub const RUNS: &str = "runs";
 /// A run's report, the last file a run writes.
 pub const REPORT_FILE: &str = "report.json";
+/// The run's report page, beside `report.json` (written just before it).
+pub const PAGE_FILE: &str = "report.html";
+/// The run's charts, beside its page (which inlines them): the cash-flow fan, the PV
+/// histogram and PV by parallel shift.
+pub const FAN_CHART_FILE: &str = "cashflow_fan.svg";
+pub const PV_HISTOGRAM_FILE: &str = "pv_histogram.svg";
+pub const PV_BY_SHIFT_FILE: &str = "pv_by_shift.svg";
+pub const CHART_FILES: [&str; 3] = [FAN_CHART_FILE, PV_HISTOGRAM_FILE, PV_BY_SHIFT_FILE];
 /// A shard's completion marker, written after its partial files.
 pub const MARKER_FILE: &str = "_SUCCESS.json";
 /// A shard's partial cash-flow tables (one per scenario).
@@ -164,6 +172,12 @@ pub fn reissued_key(run_id: &str) -> String {
 /// `_partials/run_id=<id>`: intermediate results, safe to delete once reduced.
 pub fn partials_prefix(run_id: &str) -> String {
     format!("_partials/run_id={run_id}")
+}
+
+/// What a local run's partials belong to (build, inputs, shard plan), written before any
+/// shard runs, so an interrupted attempt is resumed only into the same run.
+pub fn partials_plan_key(run_id: &str) -> String {
+    format!("{}/plan.json", partials_prefix(run_id))
 }
 
 /// `_partials/run_id=<id>/shard-NNNNN`: one shard's folder.

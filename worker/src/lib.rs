@@ -5,7 +5,8 @@
 //!
 //! A guided tour:
 //! - Inputs, validated at the boundary: [`config`] (`RunConfigFile` -> [`config::RunConfig`],
-//!   with [`stochastic_config`]), [`portfolio_file`] (CSV or Parquet -> `engine::Portfolio`),
+//!   with [`stochastic_config`]; [`config_override`] applies `--set key=value`),
+//!   [`portfolio_file`] (CSV or Parquet -> `engine::Portfolio`),
 //!   [`fannie`] (Fannie Mae loan-level import).
 //! - One shard: [`shard`] ([`shard::ShardTask`], [`shard::run_shard`], [`shard::read_partial`]),
 //!   run from any transport by [`runner::ShardRunner`]; [`manifest`] is what a cloud run
@@ -22,8 +23,10 @@
 
 pub mod atomic;
 pub mod aws;
+pub mod aws_failure;
 pub mod cashflow_parquet;
 pub mod config;
+pub mod config_override;
 pub mod cost;
 pub mod dead_letter;
 pub mod fannie;

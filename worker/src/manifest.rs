@@ -30,6 +30,13 @@ impl ConfigText {
             path: path.to_path_buf(),
             source,
         })?;
+        ConfigText::capture_text(path, text)
+    }
+
+    /// Validates configuration `text` named `path` (files it names resolve against
+    /// `path`'s folder; a bare name such as `<stdin>` resolves against the working
+    /// directory), capturing the files it names.
+    pub fn capture_text(path: &Path, text: String) -> Result<(ConfigText, RunConfig), ConfigError> {
         let files = std::cell::RefCell::new(BTreeMap::new());
         let config = RunConfig::parse_with(&text, path, &|p| {
             let bytes = std::fs::read(p)?;
@@ -45,6 +52,44 @@ impl ConfigText {
             files: files.into_inner(),
         };
         Ok((captured, config))
+    }
+
+    /// SHA-256 of the run's settings: the config as TOML (so comments and layout do not
+    /// count) without `run_id` and `as_of`, which name the run and its business date
+    /// (reported apart) rather than what it computes. The same for a local run and a
+    /// cloud run of the same config, and for yesterday's and today's run of it.
+    pub fn config_sha256(&self) -> String {
+        let canonical = match self.text.parse::<toml::Table>() {
+            Ok(mut document) => {
+                document.remove("run_id");
+                document.remove("as_of");
+                toml::to_string(&document).unwrap_or_else(|_| self.text.clone())
+            }
+            Err(_) => self.text.clone(),
+        };
+        crate::report::sha256_bytes(canonical.as_bytes())
+    }
+
+    /// SHA-256 of the market inputs: the `[rates]` and `[house_prices]` sections (as
+    /// TOML, so comments and layout do not count) and the contents of every file the
+    /// config names, wherever they were read from.
+    pub fn market_sha256(&self) -> String {
+        let mut market = toml::Table::new();
+        if let Ok(mut document) = self.text.parse::<toml::Table>() {
+            for section in ["rates", "house_prices"] {
+                if let Some(v) = document.remove(section) {
+                    market.insert(section.to_string(), v);
+                }
+            }
+        }
+        let mut text = toml::to_string(&market).unwrap_or_default();
+        let mut files: Vec<&String> = self.files.values().collect();
+        files.sort();
+        for f in files {
+            text.push('\u{0}');
+            text.push_str(f);
+        }
+        crate::report::sha256_bytes(text.as_bytes())
     }
 
     /// Validates the captured configuration again, its files read from the capture.
@@ -197,6 +242,22 @@ pub struct ShardMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_config_checksum_is_of_the_settings_not_the_run_name_date_or_layout() {
+        let text = |t: &str| ConfigText {
+            name: "c.toml".into(),
+            text: t.into(),
+            files: BTreeMap::new(),
+        };
+        let base = text("run_id = \"a\"\n[model]\nkind = \"stochastic\"\nseed = 1\n");
+        let renamed = text(
+            "# daily\nrun_id = \"b\"\nas_of = \"2026-12-01\"\n\n[model]\nkind = \"stochastic\"\nseed   = 1\n",
+        );
+        assert_eq!(base.config_sha256(), renamed.config_sha256());
+        let reseeded = text("run_id = \"a\"\n[model]\nkind = \"stochastic\"\nseed = 2\n");
+        assert_ne!(base.config_sha256(), reseeded.config_sha256());
+    }
 
     #[test]
     fn a_captured_config_parses_without_the_disk() {

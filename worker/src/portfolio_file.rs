@@ -495,6 +495,18 @@ fn read_csv(
         .headers()
         .map_err(|e| format_error(e.to_string()))?
         .clone();
+    // Two common mistakes say what they are instead of "no column loan_id".
+    if headers.iter().all(str::is_empty) {
+        return Err(format_error(
+            "the file is empty: it needs a header row naming the columns".into(),
+        ));
+    }
+    if headers.len() == 1 && headers[0].contains(';') {
+        return Err(format_error(format!(
+            "the header {:?} is separated by semicolons; mcflow reads comma-separated CSV",
+            &headers[0]
+        )));
+    }
     // Each schema column's position in this file, if it has it.
     let mut positions = Vec::with_capacity(COLUMNS.len());
     for column in &COLUMNS {
@@ -756,6 +768,29 @@ pub fn write_portfolio_csv(path: &Path, loans: &[LoanRecord]) -> Result<(), Port
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_and_semicolon_files_say_what_they_are() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").expect("write");
+        let e = read_csv(&empty, std::fs::File::open(&empty).expect("open"))
+            .expect_err("empty")
+            .to_string();
+        assert!(
+            e.contains("empty.csv") && e.contains("the file is empty"),
+            "{e}"
+        );
+        let semi = dir.path().join("semi.csv");
+        std::fs::write(&semi, "loan_id;current_upb\nA;100\n").expect("write");
+        let e = read_csv(&semi, std::fs::File::open(&semi).expect("open"))
+            .expect_err("semicolons")
+            .to_string();
+        assert!(
+            e.contains("semi.csv") && e.contains("separated by semicolons"),
+            "{e}"
+        );
+    }
     use std::io::Write;
 
     fn csv_file(text: &str) -> tempfile::NamedTempFile {

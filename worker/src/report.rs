@@ -237,6 +237,10 @@ pub struct StressReport {
 pub struct ModelSummary {
     pub kind: String,
     pub description: String,
+    /// Whether the random scenarios are antithetic pairs (2k, 2k+1): standard errors are
+    /// then those of the pair means. False in reports written before it.
+    #[serde(default)]
+    pub antithetic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,6 +255,24 @@ pub struct PortfolioSummary {
 pub struct InputFingerprint {
     pub portfolio_sha256: String,
     pub config_sha256: String,
+    /// The market inputs alone: the config's `[rates]` and `[house_prices]` sections and
+    /// the files it names (house-price history, stress paths), so that `mcflow diff` can
+    /// tell a market move from a model change. Empty in reports written before it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub market_sha256: String,
+}
+
+impl InputFingerprint {
+    /// Whether two runs had the same inputs. The market checksum counts only when both
+    /// have one: reports written before it existed leave it empty, and their portfolio
+    /// and config checksums already cover the market files' names and sections.
+    pub fn same_as(&self, other: &InputFingerprint) -> bool {
+        self.portfolio_sha256 == other.portfolio_sha256
+            && self.config_sha256 == other.config_sha256
+            && (self.market_sha256.is_empty()
+                || other.market_sha256.is_empty()
+                || self.market_sha256 == other.market_sha256)
+    }
 }
 
 /// Hex SHA-256 of a file's bytes, streamed.

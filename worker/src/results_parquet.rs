@@ -273,3 +273,89 @@ pub fn write_scenario_paths(
     ];
     write_batch(path, schema, columns)
 }
+
+/// A column of `batch` by name, as the array type the table's schema gives it.
+fn column<'a, T: 'static>(
+    batch: &'a arrow::record_batch::RecordBatch,
+    name: &str,
+) -> Result<&'a T, String> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column {name}"))?
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("column {name} has an unexpected type"))
+}
+
+/// USD of a DECIMAL(18,2) cell.
+fn usd(column: &Decimal128Array, row: usize) -> f64 {
+    column.value(row) as f64 / 100.0
+}
+
+/// One random scenario of a `scenario_results` file, as `mcflow diff` pairs them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScenarioRow {
+    pub pv: f64,
+    pub lifetime_loss: f64,
+}
+
+/// The random scenarios of a `scenario_results` file, in scenario order (stress paths
+/// are left out: they are in no Monte Carlo figure).
+pub fn read_random_scenarios(bytes: bytes::Bytes) -> Result<Vec<ScenarioRow>, String> {
+    let mut rows = Vec::new();
+    for batch in crate::parquet_file::decode_batches(bytes)? {
+        let scenario = column::<Int32Array>(&batch, "scenario")?;
+        let kind = column::<StringArray>(&batch, "kind")?;
+        let pv = column::<Float64Array>(&batch, "pv")?;
+        let loss = column::<Decimal128Array>(&batch, "lifetime_loss")?;
+        for i in 0..batch.num_rows() {
+            if kind.value(i) == "random" {
+                rows.push((
+                    scenario.value(i),
+                    ScenarioRow {
+                        pv: pv.value(i),
+                        lifetime_loss: usd(loss, i),
+                    },
+                ));
+            }
+        }
+    }
+    rows.sort_by_key(|&(k, _)| k);
+    Ok(rows.into_iter().map(|(_, r)| r).collect())
+}
+
+/// One loan of a `loan_results` file: the columns `mcflow diff --by state` sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoanRow {
+    pub state: Option<String>,
+    pub current_upb: f64,
+    pub pv_mean: f64,
+    pub pv_std: f64,
+    pub expected_loss: f64,
+    pub default_probability: f64,
+}
+
+/// Every loan of a `loan_results` file.
+pub fn read_loan_results(bytes: bytes::Bytes) -> Result<Vec<LoanRow>, String> {
+    use arrow::array::Array;
+    let mut rows = Vec::new();
+    for batch in crate::parquet_file::decode_batches(bytes)? {
+        let state = column::<StringArray>(&batch, "state")?;
+        let upb = column::<Float64Array>(&batch, "current_upb")?;
+        let pv_mean = column::<Float64Array>(&batch, "pv_mean")?;
+        let pv_std = column::<Float64Array>(&batch, "pv_std")?;
+        let loss = column::<Float64Array>(&batch, "expected_loss")?;
+        let default = column::<Float64Array>(&batch, "default_probability")?;
+        for i in 0..batch.num_rows() {
+            rows.push(LoanRow {
+                state: (!state.is_null(i)).then(|| state.value(i).to_string()),
+                current_upb: upb.value(i),
+                pv_mean: pv_mean.value(i),
+                pv_std: pv_std.value(i),
+                expected_loss: loss.value(i),
+                default_probability: default.value(i),
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -101,6 +101,15 @@ pub enum ShardError {
     Read { path: PathBuf, message: String },
 }
 
+/// What projecting one shard's loans gives: the tables of its scenarios, the per-loan sums
+/// (stochastic runs), and the loan-months computed.
+#[derive(Debug)]
+pub struct ShardProjection {
+    pub tables: Vec<CashflowTable>,
+    pub loan_sums: Option<Vec<LoanSums>>,
+    pub loan_months: u64,
+}
+
 /// Runs one shard and writes its partial results, the marker last.
 pub fn run_shard(
     task: &ShardTask,
@@ -109,42 +118,13 @@ pub fn run_shard(
     store: &Store,
     lambda: Option<LambdaInvocation>,
 ) -> Result<ShardMarker, ShardError> {
-    let task_error = |message: String| ShardError::Task {
-        shard: task.shard,
-        message,
-    };
-    let run_date = NaiveDate::parse_from_str(&task.run_date, "%Y-%m-%d")
-        .map_err(|_| task_error(format!("run_date {:?} is not YYYY-MM-DD", task.run_date)))?;
     let started = Instant::now();
     let portfolio = load_portfolio_range(portfolio, task.loans())?;
-    let (tables, loan_sums, loan_months) = match &config.model {
-        Model::Deterministic(m) => {
-            if task.scenarios() != (0..1) {
-                return Err(task_error(
-                    "deterministic runs have exactly scenario 0".into(),
-                ));
-            }
-            let p = project_deterministic(&portfolio, m, task.horizon_months);
-            (vec![p.table], None, p.loan_months)
-        }
-        Model::Stochastic(spec) => {
-            let model = spec.model(task.horizon_months, first_payment_month(run_date))?;
-            let range = task.scenarios();
-            if range.is_empty() || range.end > model.scenario_count() || model.splits_a_pair(&range)
-            {
-                return Err(task_error(format!(
-                    "scenario range {range:?} is empty, beyond {} scenarios, or splits an antithetic pair",
-                    model.scenario_count()
-                )));
-            }
-            // Properties valued at the run date; a pure function of each loan, so every
-            // shard and the reducer agree on it.
-            let marks = spec.marks(&portfolio, run_date);
-            let portfolio = portfolio.with_marked_values(marks.value_usd);
-            let p = project_stochastic(&portfolio, &model, task.horizon_months, range);
-            (p.tables, Some(p.loan_sums), p.loan_months)
-        }
-    };
+    let ShardProjection {
+        tables,
+        loan_sums,
+        loan_months,
+    } = project_task(task, portfolio, config)?;
     let marker = ShardMarker {
         task: task.clone(),
         loan_months,
@@ -163,6 +143,57 @@ pub fn run_shard(
         loan_sums.as_deref(),
     )?;
     Ok(marker)
+}
+
+/// Projects `task` over `portfolio`, which holds exactly the task's loans: the shard's
+/// computation without its reading and writing (`mcflow bench --config` times it alone).
+pub fn project_task(
+    task: &ShardTask,
+    portfolio: engine::Portfolio,
+    config: &RunConfig,
+) -> Result<ShardProjection, ShardError> {
+    let task_error = |message: String| ShardError::Task {
+        shard: task.shard,
+        message,
+    };
+    let run_date = NaiveDate::parse_from_str(&task.run_date, "%Y-%m-%d")
+        .map_err(|_| task_error(format!("run_date {:?} is not YYYY-MM-DD", task.run_date)))?;
+    match &config.model {
+        Model::Deterministic(m) => {
+            if task.scenarios() != (0..1) {
+                return Err(task_error(
+                    "deterministic runs have exactly scenario 0".into(),
+                ));
+            }
+            let p = project_deterministic(&portfolio, m, task.horizon_months);
+            Ok(ShardProjection {
+                tables: vec![p.table],
+                loan_sums: None,
+                loan_months: p.loan_months,
+            })
+        }
+        Model::Stochastic(spec) => {
+            let model = spec.model(task.horizon_months, first_payment_month(run_date))?;
+            let range = task.scenarios();
+            if range.is_empty() || range.end > model.scenario_count() || model.splits_a_pair(&range)
+            {
+                return Err(task_error(format!(
+                    "scenario range {range:?} is empty, beyond {} scenarios, or splits an antithetic pair",
+                    model.scenario_count()
+                )));
+            }
+            // Properties valued at the run date; a pure function of each loan, so every
+            // shard and the reducer agree on it.
+            let marks = spec.marks(&portfolio, run_date);
+            let portfolio = portfolio.with_marked_values(marks.value_usd);
+            let p = project_stochastic(&portfolio, &model, task.horizon_months, range);
+            Ok(ShardProjection {
+                tables: p.tables,
+                loan_sums: Some(p.loan_sums),
+                loan_months: p.loan_months,
+            })
+        }
+    }
 }
 
 /// Writes partial results into `folder`: the tables of scenarios from

@@ -9,10 +9,9 @@
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
@@ -31,6 +30,21 @@ pub enum StoreError {
     },
     #[error("{location} does not exist")]
     NotFound { location: String },
+    #[error(transparent)]
+    Aws(#[from] crate::aws_failure::AwsFailure),
+}
+
+/// The `Content-Type` an object is stored with, for the documents people open from the
+/// bucket (the console, a presigned URL): a page opens as a page instead of downloading.
+/// Tables and markers need none.
+fn content_type(key: &str) -> Option<&'static str> {
+    let extension = key.rsplit_once('.')?.1;
+    match extension {
+        "html" => Some("text/html; charset=utf-8"),
+        "svg" => Some("image/svg+xml"),
+        "json" => Some("application/json"),
+        _ => None,
+    }
 }
 
 /// Which bytes of an input object a run reads, recorded in its manifest when it is
@@ -136,6 +150,14 @@ impl Store {
     pub fn open(location: &str, aws: impl FnOnce() -> Arc<Aws>) -> Result<Store, StoreError> {
         match parse_s3_uri(location) {
             Some((bucket, prefix)) => Store::s3(aws(), bucket, prefix),
+            // A store is a folder (created when missing); a file there is a mistyped
+            // location, refused before any write can fail under it.
+            None if Path::new(location).is_file() => Err(StoreError::Location {
+                location: location.to_string(),
+                message:
+                    "it is a file; name a directory (created if missing) or s3://bucket/prefix"
+                        .to_string(),
+            }),
             None => Ok(Store::local(location)),
         }
     }
@@ -174,6 +196,24 @@ impl Store {
         }
     }
 
+    fn aws_failed<E, R>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        e: &aws_sdk_s3::error::SdkError<E, R>,
+    ) -> StoreError
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        StoreError::Aws(crate::aws_failure::AwsFailure::new(
+            "S3",
+            operation,
+            self.describe(key),
+            e,
+        ))
+    }
+
     fn check_key(&self, key: &str) -> Result<(), StoreError> {
         let bad = key.is_empty()
             || key.starts_with('/')
@@ -204,11 +244,12 @@ impl Store {
                         .put_object()
                         .bucket(bucket)
                         .key(format!("{prefix}{key}"))
+                        .set_content_type(content_type(key).map(str::to_string))
                         .body(ByteStream::from(bytes))
                         .send(),
                 )
                 .map(|_| ())
-                .map_err(|e| self.failed("write", key, DisplayErrorContext(e))),
+                .map_err(|e| self.aws_failed("PutObject", key, &e)),
         }
     }
 
@@ -343,11 +384,6 @@ impl Store {
                 .body(ByteStream::from(bytes))
                 .send(),
         );
-        let op = if expected.is_some() {
-            "update"
-        } else {
-            "create"
-        };
         match sent {
             Ok(_) => Ok(true),
             // 412: the key exists (create-only) or changed (swap). 409: a concurrent
@@ -356,7 +392,7 @@ impl Store {
             Err(e) => match http_status(&e) {
                 Some(409 | 412) => Ok(false),
                 Some(404) if expected.is_some() => Ok(false),
-                _ => Err(self.failed(op, key, DisplayErrorContext(e))),
+                _ => Err(self.aws_failed("PutObject", key, &e)),
             },
         }
     }
@@ -414,7 +450,7 @@ impl Store {
                     }
                     Err(e) if http_status(&e) == Some(404) => Ok(None),
                     Err(e) if http_status(&e) == Some(412) => Err(self.changed(key, pin)),
-                    Err(e) => Err(self.failed("read", key, DisplayErrorContext(e))),
+                    Err(e) => Err(self.aws_failed("GetObject", key, &e)),
                 }
             }),
         }
@@ -471,7 +507,7 @@ impl Store {
                     .await
                     .map_err(|e| match http_status(&e) {
                         Some(412) => self.changed(key, pin),
-                        _ => self.failed("read", key, DisplayErrorContext(e)),
+                        _ => self.aws_failed("GetObject", key, &e),
                     })?;
                 let bytes = out
                     .body
@@ -525,10 +561,46 @@ impl Store {
                     Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
                     Err(e) if http_status(&e) == Some(404) => Ok(None),
                     Err(e) if http_status(&e) == Some(412) => Err(self.changed(key, pin)),
-                    Err(e) => Err(self.failed("inspect", key, DisplayErrorContext(e))),
+                    Err(e) => Err(self.aws_failed("HeadObject", key, &e)),
                 }
             }
         }
+    }
+
+    /// Removes the temporary files of interrupted writes (`.mcflow-tmp-*`) under the folder
+    /// `prefix`, recursively, and returns how many there were. A process killed mid-write
+    /// leaves them behind; readers never list them. S3 writes leave none.
+    pub fn remove_temporaries(&self, prefix: &str) -> Result<usize, StoreError> {
+        let Backend::Local(root) = &*self.backend else {
+            return Ok(0);
+        };
+        let folder = prefix.trim_end_matches('/');
+        let mut removed = 0;
+        let mut stack = vec![root.join(folder)];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.failed("list", folder, e)),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".mcflow-tmp-")
+                {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(self.failed("delete", folder, e)),
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Every key under the folder `prefix` (recursively), sorted. Temporary files of
@@ -595,8 +667,7 @@ impl Store {
                     .into_paginator()
                     .send();
                 while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(|e| self.failed("list", folder, DisplayErrorContext(e)))?;
+                    let page = page.map_err(|e| self.aws_failed("ListObjectsV2", folder, &e))?;
                     for object in page.contents() {
                         if let Some(k) = object.key().and_then(|k| k.strip_prefix(root.as_str())) {
                             keys.push(k.to_string());
@@ -646,8 +717,7 @@ impl Store {
                     .into_paginator()
                     .send();
                 while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(|e| self.failed("list", folder, DisplayErrorContext(e)))?;
+                    let page = page.map_err(|e| self.aws_failed("ListObjectsV2", folder, &e))?;
                     for p in page.common_prefixes() {
                         if let Some(name) = p
                             .prefix()
@@ -687,7 +757,7 @@ impl Store {
                         .send(),
                 )
                 .map(|_| ())
-                .map_err(|e| self.failed("delete", key, DisplayErrorContext(e))),
+                .map_err(|e| self.aws_failed("DeleteObject", key, &e)),
         }
     }
 
@@ -726,7 +796,7 @@ impl Store {
                         .map_err(|e| self.failed("delete", folder, e))?;
                     let out = aws
                         .block_on(client.delete_objects().bucket(bucket).delete(delete).send())
-                        .map_err(|e| self.failed("delete", folder, DisplayErrorContext(e)))?;
+                        .map_err(|e| self.aws_failed("DeleteObjects", folder, &e))?;
                     if let Some(e) = out.errors().first() {
                         return Err(self.failed(
                             "delete",

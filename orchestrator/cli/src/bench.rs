@@ -115,3 +115,117 @@ pub fn bench(
         assumptions,
     })
 }
+
+/// `mcflow bench --config`: a run's own inputs measured two ways, alternated so the
+/// machine's drift falls on both: the kernel alone (the whole portfolio as one in-memory
+/// shard, already read and validated) and the whole local run (reading, shards, partial
+/// files, the exact reduce, the final tables and report).
+#[derive(Debug, Clone, Serialize)]
+pub struct InputsBenchResult {
+    pub portfolio: String,
+    pub config: String,
+    pub loans: usize,
+    pub scenarios: u32,
+    pub threads: usize,
+    pub isa: &'static str,
+    pub loan_months: u64,
+    /// Median seconds of the kernel alone.
+    pub kernel_seconds: f64,
+    pub kernel_loan_months_per_second: f64,
+    /// Median wall seconds of the whole run, as `mcflow run` runs it.
+    pub run_seconds: f64,
+    pub run_loan_months_per_second: f64,
+    /// The run's rate over the kernel's: the share of the kernel's speed a run keeps.
+    pub end_to_end_ratio: f64,
+    pub kernel_repetitions_seconds: Vec<f64>,
+    pub run_repetitions_seconds: Vec<f64>,
+}
+
+/// Times the kernel on `config`'s run over `source` and the whole local run, `repeat`
+/// times each, alternated, after one untimed warm-up of each. Runs write into a temporary
+/// directory that is removed afterwards.
+pub fn bench_inputs(
+    source: &worker::portfolio_file::PortfolioSource,
+    config: &worker::config::RunConfig,
+    config_path: &std::path::Path,
+    inputs: worker::report::InputFingerprint,
+    default_run_date: chrono::NaiveDate,
+    threads: usize,
+    repeat: usize,
+) -> Result<InputsBenchResult> {
+    use orchestrator::run::local::{LocalRun, run_sharded};
+    use orchestrator::run::plan::{RunShape, Sizing, plan};
+
+    anyhow::ensure!(repeat > 0, "repeat must be at least 1");
+    let portfolio = worker::portfolio_file::load_portfolio_from(source)?;
+    let shape = RunShape::of(config, &portfolio, default_run_date)?;
+    let whole = plan(&shape, Sizing::WHOLE)?;
+    let [task] = whole.as_slice() else {
+        anyhow::bail!("a whole-run plan has one shard, not {}", whole.len());
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")?;
+    let out = tempfile::tempdir().context("cannot create a temporary output directory")?;
+    let store = worker::store::Store::local(out.path());
+    let kernel = || -> Result<(f64, u64)> {
+        let copy = portfolio.clone();
+        let started = Instant::now();
+        let p = worker::shard::project_task(task, copy, config)?;
+        Ok((started.elapsed().as_secs_f64(), p.loan_months))
+    };
+    let run = || -> Result<(f64, u64)> {
+        let started = Instant::now();
+        let outputs = run_sharded(
+            LocalRun {
+                portfolio: source,
+                config,
+                store: &store,
+                default_run_date,
+                // As `mcflow run` sizes it: one shard per thread.
+                sizing: Sizing::Count(threads as u32),
+                inputs: inputs.clone(),
+                overwrite: true,
+                fresh: true,
+            },
+            &|_| {},
+        )?;
+        Ok((started.elapsed().as_secs_f64(), outputs.report.loan_months))
+    };
+    let (_, loan_months) = pool.install(kernel)?;
+    let (_, run_loan_months) = pool.install(run)?;
+    anyhow::ensure!(
+        run_loan_months == loan_months,
+        "the run computed {run_loan_months} loan-months, the kernel {loan_months}"
+    );
+    let (mut kernel_times, mut run_times) = (Vec::new(), Vec::new());
+    for _ in 0..repeat {
+        kernel_times.push(pool.install(kernel)?.0);
+        run_times.push(pool.install(run)?.0);
+    }
+    let (kernel_seconds, run_seconds) = (median(&kernel_times), median(&run_times));
+    let lm = loan_months as f64;
+    Ok(InputsBenchResult {
+        portfolio: source.location(),
+        config: config_path.display().to_string(),
+        loans: portfolio.len(),
+        scenarios: shape.scenarios,
+        threads,
+        isa: Isa::detect().name(),
+        loan_months,
+        kernel_seconds,
+        kernel_loan_months_per_second: lm / kernel_seconds,
+        run_seconds,
+        run_loan_months_per_second: lm / run_seconds,
+        end_to_end_ratio: kernel_seconds / run_seconds,
+        kernel_repetitions_seconds: kernel_times,
+        run_repetitions_seconds: run_times,
+    })
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use worker::config_override::ConfigOverride;
 use worker::lambda_facts::MAX_TIMEOUT;
 
 /// Monte Carlo cash-flow projections for mortgage portfolios.
@@ -24,7 +25,15 @@ pub(crate) enum Command {
     /// Project a portfolio under a run configuration and write tables and a report.
     Run(RunArgs),
     /// Check a portfolio and a run configuration without running.
-    Validate(InputArgs),
+    Validate(ValidateArgs),
+    /// Start a new run in a directory: a commented run configuration, the files it names
+    /// and a sample portfolio.
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write the man pages, one per command, into a directory.
+    #[command(name = "man")]
+    Man(ManArgs),
     /// Measure kernel throughput on a synthetic portfolio.
     Bench(BenchArgs),
     /// Write a seeded synthetic portfolio (Parquet, or CSV when the name ends in .csv).
@@ -33,6 +42,9 @@ pub(crate) enum Command {
     Scenarios(ScenariosArgs),
     /// Reprint the summary of stored runs in an output directory.
     Report(ReportArgs),
+    /// Compare two runs: PV, losses and their tails, WAL and default rate, with each
+    /// difference's Monte Carlo standard error, and which inputs changed.
+    Diff(DiffArgs),
     /// Turn loan-level data from public datasets into a portfolio file.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -41,7 +53,7 @@ pub(crate) enum Command {
     /// Show a submitted run's progress, failures and estimated cost.
     Status(StatusArgs),
     /// Re-issue only the shards of a run that have not completed.
-    Retry(StatusArgs),
+    Retry(RetryArgs),
     /// Poll-mode worker: run shards from the queue (EC2, ECS, on-premises hosts).
     Worker(WorkerArgs),
     /// Print a sample event for one of the functions' triggers.
@@ -93,6 +105,8 @@ pub(crate) struct SweepArgs {
     /// Run configuration (default: the bundled sample run).
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub set: SetArgs,
     /// Loans in the measured shard (the portfolio's first rows); 2,000 of the sample
     /// take about 1.4 s at one vCPU.
     #[arg(long, default_value_t = 2000)]
@@ -119,6 +133,9 @@ pub(crate) struct SweepArgs {
     /// Directory for sweep.json, sweep.csv, sweep.svg and calibration.json.
     #[arg(long, default_value = "mcflow-sweep")]
     pub out: PathBuf,
+    /// Print the sweep (sweep.json) on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -146,8 +163,11 @@ pub(crate) struct PlanArgs {
     /// Run configuration (TOML) of the portfolio's run (default: data/run.toml).
     #[arg(long, conflicts_with = "loans")]
     pub config: Option<PathBuf>,
-    /// Loans of a hypothetical run (e.g. 20000000).
-    #[arg(long, requires = "scenarios")]
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// Loans of a hypothetical run (e.g. 20000000). A hypothetical run reads no
+    /// configuration, so `--set` is refused beside it.
+    #[arg(long, requires = "scenarios", conflicts_with = "set")]
     pub loans: Option<u64>,
     /// Scenarios of a hypothetical run.
     #[arg(long)]
@@ -167,8 +187,10 @@ pub(crate) struct PlanArgs {
     /// Architecture whose price decides.
     #[arg(long, value_enum, default_value_t = ArchArg::Arm64)]
     pub arch: ArchArg,
-    /// Calibration JSON {loan_months_per_vcpu_second, overhead_seconds_per_shard,
-    /// source} (default: this project's measured bench rate).
+    /// Calibration JSON from `mcflow sweep` {loan_months_per_vcpu_second,
+    /// overhead_seconds_per_shard, parallel_efficiency, base_memory_mb,
+    /// bytes_per_scenario_month, source} (default: the reference sweep's,
+    /// data/sweep/calibration.json).
     #[arg(long)]
     pub calibration: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -194,8 +216,11 @@ pub(crate) struct StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SubmitArgs {
     /// Run configuration (TOML); it and the files it names travel in the run manifest.
+    /// `-` reads it from standard input.
     #[arg(long)]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub set: SetArgs,
     /// Portfolio: s3://bucket/key (or a path every worker can read).
     #[arg(long)]
     pub portfolio: String,
@@ -223,6 +248,9 @@ pub(crate) struct SubmitArgs {
     /// Run id, overriding the config's (and the `<config run_id>-<as_of>` naming).
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn as_of_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -235,17 +263,30 @@ pub(crate) struct StatusArgs {
     pub run_id: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The shard queue's URL: needed by `retry`; lets `status` look in the
-    /// dead-letter queue.
+    /// The shard queue's URL: lets `status` look in the dead-letter queue.
     #[arg(long)]
     pub queue: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// `retry` only: re-issue just the stragglers (unfinished shards of a run that has
-    /// been quiet for 3 x the median shard time plus 60 s, with no message waiting).
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RetryArgs {
+    /// The run id.
+    pub run_id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The shard queue's URL (given by --stack otherwise).
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Re-issue just the stragglers (unfinished shards of a run that has been quiet for
+    /// 3 x the median shard time plus 60 s, with no message waiting).
     #[arg(long)]
     pub stragglers: bool,
+    /// Print one JSON object (`run_id`, `reissued`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -306,6 +347,9 @@ pub(crate) struct FannieArgs {
     /// Servicing fee to assign to every loan, percent a year (the files carry none).
     #[arg(long)]
     pub servicing_fee_pct: Option<f64>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -316,13 +360,18 @@ pub(crate) struct ReportArgs {
     /// Only this run (default: every run in the directory).
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Print the reports as one JSON array (each run's report.json) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ScenariosArgs {
-    /// Run configuration (TOML) with model.kind = "stochastic".
+    /// Run configuration (TOML) with model.kind = "stochastic"; `-` reads standard input.
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub set: SetArgs,
     /// Output Parquet file.
     #[arg(long)]
     pub out: PathBuf,
@@ -346,9 +395,27 @@ pub(crate) struct InputArgs {
     /// Portfolio file, Parquet or CSV: a local path or `s3://bucket/key`.
     #[arg(long, default_value = "data/sample_portfolio.parquet")]
     pub portfolio: String,
-    /// Run configuration (TOML).
+    /// Run configuration (TOML); `-` reads it from standard input, and the files it
+    /// names then resolve against the working directory.
     #[arg(long, default_value = "data/run.toml")]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub set: SetArgs,
+}
+
+/// `--set key=value`, for every command that reads a run configuration.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct SetArgs {
+    /// Override a run-configuration key before it is validated, e.g. `--set
+    /// model.scenarios=500` (repeatable; a later one wins). Numbers, booleans, quoted
+    /// strings and arrays are read as TOML; anything else is a string.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = config_override)]
+    pub set: Vec<ConfigOverride>,
+}
+
+fn config_override(s: &str) -> Result<ConfigOverride, String> {
+    s.parse()
+        .map_err(|e: worker::config_override::OverrideError| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -373,6 +440,29 @@ pub(crate) struct RunArgs {
     /// Replace an existing run of the same run_id whose inputs differ.
     #[arg(long)]
     pub overwrite: bool,
+    /// Run id, overriding the config's `run_id` (the same as `--set run_id=ID`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Business date, YYYY-MM-DD, overriding the config's `as_of` (the same as `--set
+    /// as_of=DATE`).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Recompute every shard. Without it, a run interrupted with the same inputs and
+    /// shards resumes: the shards it completed are kept.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print the run's report (report.json) on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Print one JSON object: `ok`, and `loans`, `run_id` and `model`, or `problems`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -398,6 +488,71 @@ pub(crate) struct BenchArgs {
     /// Scenarios per run (stochastic model).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub scenarios: u32,
+    /// Measure this run configuration's own work instead of a synthetic portfolio: the
+    /// kernel alone and the whole local run, alternated, and the share of the kernel's
+    /// speed the run keeps.
+    #[arg(long, conflicts_with_all = ["loans", "months", "model", "scenarios"])]
+    pub config: Option<PathBuf>,
+    /// The portfolio for `--config` (default: the bundled sample).
+    #[arg(
+        long,
+        requires = "config",
+        default_value = "data/sample_portfolio.parquet"
+    )]
+    pub portfolio: String,
+    /// Override a key of `--config`'s run configuration, as `mcflow run --set` does
+    /// (repeatable; a later one wins). Needs `--config`: the synthetic bench reads none.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = config_override, requires = "config")]
+    pub set: Vec<ConfigOverride>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DiffArgs {
+    /// The first run: `DIR/runs/RUN_ID` or `s3://bucket/prefix/runs/RUN_ID`, or an output
+    /// location holding one run.
+    pub run_a: String,
+    /// The second run, named the same ways; differences are B - A.
+    pub run_b: String,
+    /// Also compare per state (`--by state`): PV, expected loss and default rate, from
+    /// the runs' `loan_results` tables.
+    #[arg(long, value_enum)]
+    pub by: Option<DiffBy>,
+    /// Print one JSON object (`a, b, inputs, rows, paired_scenarios`, and `by_state`)
+    /// instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `mcflow diff --by` breaks the comparison down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DiffBy {
+    /// The loan's state (`loan_results.state`).
+    State,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct InitArgs {
+    /// The directory (created if missing; existing files in it are never replaced).
+    pub dir: PathBuf,
+    /// Loans in the sample portfolio.
+    #[arg(long, default_value_t = 1000)]
+    pub loans: usize,
+    /// The sample portfolio's seed.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell, e.g. `mcflow completions bash > ~/.local/share/bash-completion/completions/mcflow`.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ManArgs {
+    /// Directory for mcflow.1 and one mcflow-COMMAND.1 per command.
+    #[arg(long, default_value = "man")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,12 +11,14 @@
 //!   child process ([`sandbox::invoke`]), reported as Lambda reports it.
 //! - [`sweep`]: the memory/cost sweep's summary, recommendations and calibration, built
 //!   on [`sandbox`] invocations.
-//! - [`bench`]: kernel throughput on a synthetic portfolio.
+//! - [`bench`]: kernel throughput on a synthetic portfolio, or on a run's own inputs.
+//! - [`diff`]: two runs' headline figures compared, with standard errors.
 //!
 //! None of this is linked into the Lambda functions: they live in the `worker` and
 //! `orchestrator` packages, which depend on no CLI, chart or sandbox code.
 
 pub mod bench;
+pub mod diff;
 pub mod render;
 pub mod sandbox;
 pub mod sweep;

@@ -281,6 +281,8 @@ pub fn invoke(
             source,
         })?;
     let pid = child.id();
+    // Registered before anything else can fail or wait: an interrupt kills it.
+    let _registered = LiveChild::register(pid);
     let stdout = child.stdout.take().expect("piped");
     let (ready_tx, ready_rx) = mpsc::channel::<(f64, f64)>();
     let (line_tx, line_rx) = mpsc::channel::<String>();
@@ -520,6 +522,86 @@ impl Watch {
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
+/// What an interrupt must clean up: the measured children still running (registered as
+/// soon as they are spawned, in a group or not) and the CPU groups not yet removed.
+#[derive(Debug, Default)]
+struct Live {
+    children: Vec<u32>,
+    groups: Vec<PathBuf>,
+    /// Set by the interrupt handler: no group is created after it.
+    interrupted: bool,
+}
+
+static LIVE: std::sync::Mutex<Live> = std::sync::Mutex::new(Live {
+    children: Vec::new(),
+    groups: Vec::new(),
+    interrupted: false,
+});
+
+fn live() -> std::sync::MutexGuard<'static, Live> {
+    // A panic elsewhere while holding the list leaves it usable: it is only ids and paths.
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A spawned child, registered until it has been waited for.
+struct LiveChild(u32);
+
+impl LiveChild {
+    fn register(pid: u32) -> LiveChild {
+        live().children.push(pid);
+        LiveChild(pid)
+    }
+}
+
+impl Drop for LiveChild {
+    fn drop(&mut self) {
+        live().children.retain(|&p| p != self.0);
+    }
+}
+
+/// Installs the handler `mcflow invoke` and `mcflow sweep` run under: on Ctrl-C or
+/// SIGTERM it kills the measured child, removes the CPU groups created for it, says so,
+/// and exits 130.
+pub fn clean_up_on_interrupt() -> Result<(), ctrlc::Error> {
+    ctrlc::set_handler(|| {
+        let removed = stop_live_children();
+        eprintln!(
+            "\ninterrupted: the measured child stopped; {} removed",
+            crate::render::count(removed as u64, "CPU cgroup")
+        );
+        std::process::exit(130);
+    })
+}
+
+/// Kills the live children and removes the live groups once they are empty; how many
+/// groups were removed. Holds the list to the end, so that nothing is spawned into a
+/// group or created meanwhile.
+fn stop_live_children() -> usize {
+    let mut live = live();
+    live.interrupted = true;
+    for &pid in &live.children {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            // SAFETY: kill(2) with a pid this process spawned and a valid signal reads
+            // no memory of ours.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+    let mut removed = 0;
+    for dir in live.groups.drain(..) {
+        // A killed task leaves its group as it exits; wait briefly for that.
+        for _ in 0..200 {
+            if fs::remove_dir(&dir).is_ok() {
+                removed += 1;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    removed
+}
+
 /// A request id shaped like Lambda's: a random (version 4) UUID.
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -550,7 +632,7 @@ impl CpuGroup {
             let path = own_group(&own, Some("cpu")).ok_or("no cpu line in /proc/self/cgroup")?;
             let dir = mount.join(path.trim_start_matches('/')).join(&name);
             fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let group = CpuGroup { dir };
+            let group = CpuGroup::live(dir)?;
             group.write("cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
             group.write("cpu.cfs_quota_us", &quota_us.to_string())?;
             return Ok(group);
@@ -569,7 +651,7 @@ impl CpuGroup {
             }
             let dir = parent.join(&name);
             fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let group = CpuGroup { dir };
+            let group = CpuGroup::live(dir)?;
             group.write("cpu.max", &format!("{quota_us} {CPU_PERIOD_US}"))?;
             return Ok(group);
         }
@@ -581,6 +663,18 @@ impl CpuGroup {
         fs::write(&path, value).map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
+    /// A group just created, registered so that an interrupt removes it; refused (and
+    /// removed) once an interrupt is under way.
+    fn live(dir: PathBuf) -> Result<CpuGroup, String> {
+        let mut live = live();
+        if live.interrupted {
+            let _ = fs::remove_dir(&dir);
+            return Err("interrupted".into());
+        }
+        live.groups.push(dir.clone());
+        Ok(CpuGroup { dir })
+    }
+
     fn add(&self, pid: u32) -> Result<(), String> {
         self.write("cgroup.procs", &pid.to_string())
     }
@@ -589,6 +683,7 @@ impl CpuGroup {
 impl Drop for CpuGroup {
     fn drop(&mut self) {
         // The child has been reaped, so the group is empty and can go.
+        live().groups.retain(|d| *d != self.dir);
         let _ = fs::remove_dir(&self.dir);
     }
 }

@@ -55,7 +55,7 @@ pub fn prepare(store: &Store, now: DateTime<Utc>) -> Result<ShardMessage> {
         portfolio_sha256: worker::report::sha256_bytes(PORTFOLIO),
         // Written just now by this check, which then waits for its own shard.
         portfolio_pin: None,
-        config_sha256: worker::report::sha256_bytes(CONFIG.as_bytes()),
+        config_sha256: config.config_sha256(),
         config,
         loans: LOANS,
         scenarios: SCENARIOS,

@@ -156,7 +156,7 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     config.as_of = s.as_of.or(config.as_of);
     let run_id = config.run_id.to_string();
     let store = s.store;
-    let config_sha256 = worker::report::sha256_bytes(serde_json::to_string(&s.config)?.as_bytes());
+    let config_sha256 = s.config.config_sha256();
     let run_date = config
         .as_of
         .unwrap_or(s.default_run_date)
@@ -167,6 +167,9 @@ pub fn prepare(s: &Submission<'_>, portfolio: &PortfolioSource) -> Result<Prepar
     let same_run = |earlier: RunManifest| -> Result<Prepared> {
         ensure!(
             earlier.config_sha256 == config_sha256
+                // The settings' checksum leaves out the files the config names (a stress
+                // path, the house-price history): they are the market inputs.
+                && earlier.config.market_sha256() == s.config.market_sha256()
                 && earlier.run_date == run_date
                 && earlier.portfolio == portfolio.location(),
             "run {run_id} was already submitted to {} with a different config, business date or portfolio; choose another run_id",
@@ -570,6 +573,7 @@ fn reduce_claimed(
         inputs: InputFingerprint {
             portfolio_sha256: manifest.portfolio_sha256.clone(),
             config_sha256: manifest.config_sha256.clone(),
+            market_sha256: manifest.config.market_sha256(),
         },
     };
     let result = finalize(&facts, projected)?;

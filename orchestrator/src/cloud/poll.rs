@@ -44,6 +44,9 @@ pub enum PollEvent {
         seconds: f64,
     },
     ShardFailed {
+        /// The run and shard, when the message body says (a malformed one does not).
+        run_id: Option<String>,
+        shard: Option<u32>,
         message_id: String,
         error: String,
         retryable: bool,
@@ -219,7 +222,12 @@ pub fn run_poll_worker(
                         }
                     }
                 }
+                let task = serde_json::from_str::<worker::manifest::ShardMessage>(&message.body)
+                    .ok()
+                    .map(|m| m.task);
                 report(PollEvent::ShardFailed {
+                    run_id: task.as_ref().map(|t| t.run_id.clone()),
+                    shard: task.as_ref().map(|t| t.shard),
                     message_id: message.message_id.clone(),
                     error: e.to_string(),
                     retryable: e.retryable(),

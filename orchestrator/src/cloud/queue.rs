@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use worker::aws::Aws;
+use worker::aws_failure::AwsFailure;
 
 /// SQS takes at most ten messages per `SendMessageBatch`.
 pub const SEND_BATCH: usize = 10;
@@ -94,8 +94,7 @@ impl Queue {
                     )
                     .send(),
             )
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot receive from {}", self.url))?;
+            .map_err(|e| sdk_error("ReceiveMessage", &self.url, &e))?;
         Ok(out
             .messages
             .unwrap_or_default()
@@ -123,8 +122,7 @@ impl Queue {
                     .receipt_handle(receipt_handle)
                     .send(),
             )
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot delete a message from {}", self.url))?;
+            .map_err(|e| sdk_error("DeleteMessage", &self.url, &e))?;
         Ok(())
     }
 
@@ -139,8 +137,7 @@ impl Queue {
                     .visibility_timeout(seconds)
                     .send(),
             )
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot extend a message's visibility on {}", self.url))?;
+            .map_err(|e| sdk_error("ChangeMessageVisibility", &self.url, &e))?;
         Ok(())
     }
 
@@ -155,8 +152,7 @@ impl Queue {
                     .attribute_names(name.clone())
                     .send(),
             )
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot read the attributes of {}", self.url))?;
+            .map_err(|e| sdk_error("GetQueueAttributes", &self.url, &e))?;
         Ok(out.attributes.and_then(|mut a| a.remove(&name)))
     }
 
@@ -197,8 +193,7 @@ impl Queue {
                     .queue_owner_aws_account_id(account)
                     .send(),
             )
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot find the dead-letter queue {name}"))?
+            .map_err(|e| sdk_error("GetQueueUrl", &name, &e))?
             .queue_url
             .with_context(|| format!("no URL for the dead-letter queue {name}"))?;
         Ok(Some(Queue::new(self.aws.clone(), &url)))
@@ -224,9 +219,17 @@ impl Queue {
     }
 }
 
-/// An SDK error with its whole cause chain, as `anyhow` text.
-fn sdk_error<E: std::error::Error>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("{}", DisplayErrorContext(e))
+/// One line naming the SQS operation and queue, with a hint; see [`AwsFailure`].
+fn sdk_error<E, R>(
+    operation: &'static str,
+    queue: &str,
+    e: &aws_sdk_sqs::error::SdkError<E, R>,
+) -> anyhow::Error
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    AwsFailure::new("SQS", operation, queue, e).into()
 }
 
 async fn send_batch(
@@ -257,8 +260,8 @@ async fn send_batch(
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(sdk_error)
-            .with_context(|| format!("cannot send batch {batch} of shard messages to {url}"))?;
+            .map_err(|e| sdk_error("SendMessageBatch", url, &e))
+            .with_context(|| format!("cannot send batch {batch} of shard messages"))?;
         let failed: std::collections::BTreeSet<String> =
             out.failed.iter().map(|f| f.id.clone()).collect();
         if failed.is_empty() {

@@ -2,8 +2,8 @@
 //! (one source of truth for the template and the CLI), and `--stack NAME` reading them.
 
 use anyhow::{Context, Result};
-use aws_sdk_cloudformation::error::DisplayErrorContext;
 use worker::aws::Aws;
+use worker::aws_failure::AwsFailure;
 
 /// The results bucket's name.
 pub const OUTPUT_BUCKET: &str = "ResultsBucketName";
@@ -24,8 +24,7 @@ pub fn read_stack(aws: &Aws, name: &str) -> Result<Deployment> {
     let client = aws_sdk_cloudformation::Client::new(aws.sdk_config());
     let out = aws
         .block_on(client.describe_stacks().stack_name(name).send())
-        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
-        .with_context(|| format!("cannot describe stack {name}"))?;
+        .map_err(|e| AwsFailure::new("CloudFormation", "DescribeStacks", name, &e))?;
     let stack = out
         .stacks()
         .first()

@@ -1,6 +1,6 @@
 //! The last step of a run: from the reduced tables, the risk measures; then the final
 //! tables (`portfolio_cashflows`, and in stochastic mode `scenario_results` and
-//! `loan_results`) and `report.json`, in that order, so a run is never complete before
+//! `loan_results`), the report page and its charts, and `report.json`, in that order, so a run is never complete before
 //! its tables are whole. The embedded run and the cloud reducer both end here.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use worker::cashflow_parquet::{self, CashflowFileError};
 use worker::config::{Model, RunConfig, first_payment_month};
 use worker::cost::{BILL_MEMORY_MB, run_bill};
 use worker::lambda_facts::{Arch, PRICES};
-use worker::layout::{report_key, table_key};
+use worker::layout::{CHART_FILES, PAGE_FILE, report_key, run_file_key, table_key};
 use worker::report::{
     InputFingerprint, ModelSummary, PortfolioSummary, ReportError, RunReport, ShardCounts,
     StressReport, Timing, Totals,
@@ -32,8 +32,9 @@ pub struct RunOutputs {
     /// One exact table per scenario.
     pub tables: Vec<CashflowTable>,
     pub loan_months: u64,
-    /// PV of each random scenario (stochastic mode; empty otherwise).
-    pub random_pvs: Vec<f64>,
+    /// `report.html` and the charts it inlines, also written as SVG files beside it.
+    pub page_key: String,
+    pub chart_keys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,10 @@ pub enum FinalizeError {
     Invalidate { path: PathBuf, message: String },
     #[error("risk.price_pct: {0}")]
     Oas(#[from] engine::risk::OasError),
+    #[error("report page: {0}")]
+    Page(#[from] crate::page::charts::ChartError),
+    #[error(transparent)]
+    Store(#[from] worker::store::StoreError),
 }
 
 /// Stochastic extras: per-scenario results, the summary and per-loan sums.
@@ -263,13 +268,18 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
 
     // A rerun of the same run id first withdraws the old report, so that the run is
     // never "complete" while its tables are being replaced.
+    // Its page and charts go too: none is left beside a report it was not drawn from
+    // (a rerun without rate shocks draws no `pv_by_shift.svg`).
     let report_key = report_key(config.run_id.as_str());
-    store
-        .delete(&report_key)
-        .map_err(|e| FinalizeError::Invalidate {
-            path: store.describe(&report_key).into(),
+    let page_files = std::iter::once(PAGE_FILE).chain(CHART_FILES);
+    for key in std::iter::once(report_key.clone())
+        .chain(page_files.map(|f| run_file_key(config.run_id.as_str(), f)))
+    {
+        store.delete(&key).map_err(|e| FinalizeError::Invalidate {
+            path: store.describe(&key).into(),
             message: e.to_string(),
         })?;
+    }
     let part_key = |table: &str| table_key(table, run_date, config.run_id.as_str());
     let cashflows_key = part_key(cashflow_parquet::TABLE);
     // The config's horizon bounds this table only; every figure below is full-life.
@@ -321,6 +331,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         model: ModelSummary {
             kind: config.model.kind().to_string(),
             description: config.model.describe(),
+            antithetic: matches!(&config.model, Model::Stochastic(spec) if spec.antithetic),
         },
         inputs: facts.inputs.clone(),
         portfolio: PortfolioSummary {
@@ -374,6 +385,23 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         bill: bills(facts),
         outputs,
     };
+    // The page and its charts go before report.json, which marks the run complete.
+    let random_pvs: Vec<f64> = stochastic
+        .as_ref()
+        .map(|s| s.results[..s.random].iter().map(|r| r.pv).collect())
+        .unwrap_or_default();
+    let charts = crate::page::charts::draw(&report, &random_pvs)?;
+    let mut chart_keys = Vec::with_capacity(charts.len());
+    for chart in &charts {
+        let key = run_file_key(&report.run_id, chart.file);
+        store.put(&key, chart.svg.clone().into_bytes())?;
+        chart_keys.push(key);
+    }
+    let page_key = run_file_key(&report.run_id, PAGE_FILE);
+    store.put(
+        &page_key,
+        crate::page::render(&report, &charts).into_bytes(),
+    )?;
     report.put(store)?;
     Ok(RunOutputs {
         report,
@@ -381,9 +409,7 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         cashflows_key,
         tables,
         loan_months,
-        random_pvs: stochastic
-            .as_ref()
-            .map(|s| s.results[..s.random].iter().map(|r| r.pv).collect())
-            .unwrap_or_default(),
+        page_key,
+        chart_keys,
     })
 }

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use worker::config::RunConfig;
-use worker::layout::partials_prefix;
+use worker::layout::{partials_plan_key, partials_prefix, run_prefix};
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::report::{InputFingerprint, RunReport, ShardCounts};
-use worker::shard::run_shard;
+use worker::shard::{ShardMarker, ShardTask, read_marker, run_shard};
 use worker::store::Store;
 
 use super::finalize::{RunFacts, RunOutputs, finalize};
@@ -22,8 +22,17 @@ use super::reduce::reduce;
 /// Events for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    Planned { shards: u32, loan_months: u64 },
-    ShardDone { loan_months: u64 },
+    Planned {
+        shards: u32,
+        loan_months: u64,
+    },
+    /// Shards an interrupted attempt with the same inputs completed, kept, not rerun.
+    Resumed {
+        shards: u32,
+    },
+    ShardDone {
+        loan_months: u64,
+    },
     Reducing,
 }
 
@@ -40,6 +49,36 @@ pub struct LocalRun<'a> {
     pub inputs: InputFingerprint,
     /// Replace an earlier run of the same id whose inputs differ.
     pub overwrite: bool,
+    /// Recompute every shard, even those an interrupted attempt with the same inputs
+    /// completed.
+    pub fresh: bool,
+}
+
+/// Which inputs and shard plan the partial results under `_partials/` belong to, written
+/// before any shard runs: a later attempt keeps the completed shards only when all of it
+/// matches (same build, same portfolio and config checksums, same shards).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct PartialsPlan {
+    build: String,
+    inputs: InputFingerprint,
+    tasks: Vec<ShardTask>,
+}
+
+/// The running binary: its version, size and modification time. The version alone would
+/// let a rebuilt binary with a changed model reuse an older build's shards.
+fn build_identity() -> String {
+    let binary = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{} bytes, modified {modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!("mcflow {} ({binary})", env!("CARGO_PKG_VERSION"))
 }
 
 /// Runs a whole run through shards on the current rayon pool: plan, shards, reduce,
@@ -53,31 +92,47 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
         sizing,
         inputs,
         overwrite,
+        fresh,
     } = run;
     let started = Instant::now();
     // Validate everything once, up front: a bad row fails the run before any shard.
     let portfolio = load_portfolio_from(source)?;
-    let earlier = check_existing_run(store, config.run_id.as_str(), &inputs, overwrite)?;
+    let run_date = config.as_of.unwrap_or(default_run_date);
+    let earlier = check_existing_run(
+        store,
+        config.run_id.as_str(),
+        &inputs,
+        &run_date.format("%Y-%m-%d").to_string(),
+        overwrite,
+    )?;
     let shape = RunShape::of(config, &portfolio, default_run_date)?;
-    let (horizon, run_date) = (
-        shape.horizon_months,
-        config.as_of.unwrap_or(default_run_date),
-    );
+    let horizon = shape.horizon_months;
     let tasks = plan(&shape, sizing)?;
-    // Stale partials of an earlier attempt must not be mistaken for this run's.
     let partials = partials_prefix(config.run_id.as_str());
-    store
-        .delete_folder(&partials)
-        .context("cannot clear old partial results")?;
+    let kept = kept_shards(store, config.run_id.as_str(), &inputs, &tasks, fresh)?;
+    // An interrupted attempt's half-written files; readers never list them.
+    for folder in [partials.as_str(), &run_prefix(config.run_id.as_str())] {
+        store
+            .remove_temporaries(folder)
+            .context("cannot remove the temporary files of an interrupted run")?;
+    }
     progress(Progress::Planned {
         shards: tasks.len() as u32,
         loan_months: shape.planned_loan_months,
     });
+    let resumed = kept.iter().flatten().count() as u32;
+    if resumed > 0 {
+        progress(Progress::Resumed { shards: resumed });
+    }
     let shard_seconds = tasks
         .par_iter()
-        .map(|task| {
-            let marker = run_shard(task, source, config, store, None)
-                .with_context(|| format!("shard {} failed", task.shard))?;
+        .zip(kept)
+        .map(|(task, kept)| {
+            let marker = match kept {
+                Some(marker) => marker,
+                None => run_shard(task, source, config, store, None)
+                    .with_context(|| format!("shard {} failed", task.shard))?,
+            };
             progress(Progress::ShardDone {
                 loan_months: marker.loan_months,
             });
@@ -117,20 +172,69 @@ pub fn run_sharded(run: LocalRun<'_>, progress: &(dyn Fn(Progress) + Sync)) -> R
     Ok(result)
 }
 
+/// The markers of shards an interrupted attempt completed, task by task (`None`: run it),
+/// when its partials belong to the same build, inputs and shard plan and `fresh` is not
+/// set. Otherwise the partials are cleared, so that stale results are never mistaken for
+/// this run's, and this attempt's plan is written before any shard runs.
+fn kept_shards(
+    store: &Store,
+    run_id: &str,
+    inputs: &InputFingerprint,
+    tasks: &[ShardTask],
+    fresh: bool,
+) -> Result<Vec<Option<ShardMarker>>> {
+    let plan = PartialsPlan {
+        build: build_identity(),
+        inputs: inputs.clone(),
+        tasks: tasks.to_vec(),
+    };
+    let key = partials_plan_key(run_id);
+    let earlier = store
+        .get(&key)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<PartialsPlan>(&bytes).ok());
+    if !fresh && earlier.as_ref() == Some(&plan) {
+        return Ok(tasks
+            .iter()
+            .map(|t| {
+                read_marker(store, &t.run_id, t.shard)
+                    .ok()
+                    .flatten()
+                    .filter(|m| m.task == *t)
+            })
+            .collect());
+    }
+    store
+        .delete_folder(&partials_prefix(run_id))
+        .context("cannot clear old partial results")?;
+    store
+        .put(
+            &key,
+            serde_json::to_vec_pretty(&plan).expect("a plan serialises"),
+        )
+        .context("cannot write the run's shard plan")?;
+    Ok(vec![None; tasks.len()])
+}
+
 /// Why an earlier run of the same id blocks this one; [`LocalRun::overwrite`] lets the
 /// new run replace it (the CLI says which flag sets it).
 #[derive(Debug, thiserror::Error)]
 pub enum ExistingRunError {
     #[error(
-        "run {run_id} already exists in {root} with different inputs (portfolio sha256 {old_portfolio}, config sha256 {old_config}; now {new_portfolio} and {new_config})"
+        "run {run_id} already exists in {root} with different inputs (business date {old_date}, portfolio sha256 {old_portfolio}, config sha256 {old_config}, market sha256 {old_market}; now {new_date}, {new_portfolio}, {new_config} and {new_market})"
     )]
     DifferentInputs {
         run_id: String,
         root: String,
+        old_date: String,
+        new_date: String,
         old_portfolio: String,
         old_config: String,
+        old_market: String,
         new_portfolio: String,
         new_config: String,
+        new_market: String,
     },
     #[error("run {run_id} already exists in {root} but its report cannot be read ({reason})")]
     Unreadable {
@@ -141,26 +245,33 @@ pub enum ExistingRunError {
 }
 
 /// Guards an existing run of the same id in the same output directory. A rerun with the
-/// same inputs is allowed (it rewrites the same bytes); different inputs are refused
-/// unless `overwrite`. Returns the earlier report, whose outputs the caller removes once
+/// same inputs and business date `run_date` is allowed (it rewrites the same bytes);
+/// different ones are refused unless `overwrite`. Returns the earlier report, whose outputs the caller removes once
 /// the new run has succeeded.
 pub fn check_existing_run(
     store: &Store,
     run_id: &str,
     inputs: &InputFingerprint,
+    run_date: &str,
     overwrite: bool,
 ) -> Result<Option<RunReport>> {
     let earlier = RunReport::get(store, run_id);
     match earlier {
         Ok(None) => Ok(None),
-        Ok(Some(r)) if r.inputs == *inputs || overwrite => Ok(Some(r)),
+        Ok(Some(r)) if (r.inputs.same_as(inputs) && r.run_date == run_date) || overwrite => {
+            Ok(Some(r))
+        }
         Ok(Some(r)) => Err(ExistingRunError::DifferentInputs {
             run_id: run_id.to_string(),
             root: store.root(),
+            old_date: r.run_date,
+            new_date: run_date.to_string(),
             old_portfolio: r.inputs.portfolio_sha256,
             old_config: r.inputs.config_sha256,
+            old_market: r.inputs.market_sha256,
             new_portfolio: inputs.portfolio_sha256.clone(),
             new_config: inputs.config_sha256.clone(),
+            new_market: inputs.market_sha256.clone(),
         }
         .into()),
         Err(_) if overwrite => Ok(None),

@@ -53,6 +53,7 @@ fn local_run(dir: &Path, portfolio: &Path, config: &Path) -> Store {
             sizing: Sizing::Count(1),
             inputs: Default::default(),
             overwrite: false,
+            fresh: false,
         },
         &|_| {},
     )
@@ -146,9 +147,52 @@ fn two_poll_workers_and_the_reducer_match_the_local_run_bit_for_bit() {
     assert_eq!(cloud_report.loss, local_report.loss);
     assert_eq!(cloud_report.totals, local_report.totals);
     assert_eq!(cloud_report.risk, local_report.risk);
+    // The config checksum is the one a local run of the same config records.
+    let (captured, _) = ConfigText::capture(&config).expect("config");
+    assert_eq!(cloud_report.inputs.config_sha256, captured.config_sha256());
     let risk = cloud_report.risk.as_ref().expect("risk");
     assert!(risk.effective_duration.is_some() && risk.shocks.len() == 1);
     assert_eq!(cloud_report.shards.completed, sent);
+    // The reducer writes the report page and its charts as the local run does: the same
+    // charts (drawn from the same figures), and a page showing the cloud run's report.
+    for chart in ["cashflow_fan.svg", "pv_histogram.svg", "pv_by_shift.svg"] {
+        let key = worker::layout::run_file_key("cloud-it", chart);
+        let drawn = store.get(&key).expect("get");
+        assert!(drawn.is_some(), "the reducer wrote no {key}");
+        assert_eq!(drawn, local.get(&key).expect("get"), "{key}");
+    }
+    let page_key = worker::layout::run_file_key("cloud-it", worker::layout::PAGE_FILE);
+    let page = String::from_utf8(
+        store
+            .get(&page_key)
+            .expect("get")
+            .expect("report.html")
+            .to_vec(),
+    )
+    .expect("utf-8");
+    let pv_mean = orchestrator::page::figures::money(cloud_report.pv.as_ref().expect("pv").mean);
+    assert!(
+        page.contains(&format!("<span data-key=\"/pv/mean\">{pv_mean}</span>")),
+        "the cloud page shows the PV mean {pv_mean}"
+    );
+    assert!(
+        page.contains(&format!(">{uri}</span>")),
+        "the page names {uri}"
+    );
+    // Stored as a page, so that it opens from the bucket instead of downloading.
+    let content_type = {
+        let a = cloud.aws.get();
+        a.block_on(
+            a.s3()
+                .head_object()
+                .bucket(&cloud.bucket)
+                .key(format!("results/{page_key}"))
+                .send(),
+        )
+        .expect("head report.html")
+        .content_type
+    };
+    assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
     let st = status(&store, "cloud-it", Some(&cloud.queue)).expect("status");
     assert_eq!(st.state, RunState::Succeeded);
     assert_eq!((st.done, st.planned), (sent, sent));
@@ -242,9 +286,31 @@ fn poison_shards_dead_letter_fail_the_run_and_retry_completes_it() {
         ..poll_options("w")
     };
     assert!(options.stragglers.is_none());
-    let summary =
-        run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|_| {}).expect("poll");
+    let events = std::sync::Mutex::new(Vec::new());
+    let summary = run_poll_worker(&cloud.queue, &runner, &cloud.aws, &options, &now, &|e| {
+        events.lock().expect("events").push(e)
+    })
+    .expect("poll");
     assert_eq!(summary.shards_done, 0);
+    // Each failure names its run and shard, read from the message.
+    let mut failed: Vec<(Option<String>, Option<u32>)> = events
+        .into_inner()
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e {
+            orchestrator::cloud::poll::PollEvent::ShardFailed { run_id, shard, .. } => {
+                Some((run_id, shard))
+            }
+            _ => None,
+        })
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        (0..sent)
+            .map(|k| (Some("cloud-it".to_string()), Some(k)))
+            .collect::<Vec<_>>()
+    );
     // Not retryable (the input is gone): each shard failed once and went straight to the
     // dead-letter queue with its reason, instead of waiting out the redrive policy.
     assert_eq!(summary.shards_failed, u64::from(sent), "{summary:?}");
@@ -344,7 +410,14 @@ fn an_emulator_gone_mid_run_fails_clearly_and_marks_nothing_complete() {
         "{text}"
     );
     let err = try_reduce(&store, "cloud-it", "r", now(), &cloud.aws).expect_err("no emulator");
-    assert!(format!("{err:#}").contains("cannot read"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("S3 GetObject on s3://mcflow-it/gone/runs/cloud-it/manifest.json failed: Connection refused"),
+        "{err:#}"
+    );
+    assert!(
+        format!("{err:#}").contains("hint: the service did not answer"),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -704,11 +777,22 @@ fn requests_per_shard(shards: usize) -> f64 {
     });
     // A progress update that gave up (its retry budget spent while the emulator was
     // slow) leaves the shard done but unrecorded; in production the sweeper reconciles
-    // the progress documents with the markers. Do the same here, counted like the rest.
+    // the progress documents with the markers. So does a lost update: moto checks a
+    // conditional PUT's If-Match and writes in two steps, so two workers racing on one
+    // group document can both succeed (S3 itself is atomic here). Reconcile from the
+    // markers on the store, as the sweeper does, counted like the rest.
     let progress_errors = progress_errors.into_inner().expect("lock");
-    if !progress_errors.is_empty() {
-        eprintln!("progress updates that gave up: {progress_errors:?}; reconciling");
-        let marked: std::collections::BTreeSet<u32> = (0..shards as u32).collect();
+    // The reconcile is the emulator's repair, not the completion path being counted:
+    // its requests are left out of the count.
+    let reconcile_started = cloud.aws.get().requests_sent();
+    if !progress_errors.is_empty() || completed_by.is_empty() {
+        eprintln!(
+            "progress updates that gave up: {progress_errors:?}; run completed by a worker: {}; reconciling",
+            !completed_by.is_empty()
+        );
+        let manifest = worker::manifest::RunManifest::get(&store, "cloud-it").expect("manifest");
+        let marked = orchestrator::cloud::completed_shards(&store, &manifest).expect("markers");
+        assert_eq!(marked.len(), shards, "every shard ran and wrote its marker");
         for recorded in worker::progress::reconcile(&store, "cloud-it", shards as u32, &marked)
             .expect("reconcile")
         {
@@ -722,6 +806,7 @@ fn requests_per_shard(shards: usize) -> f64 {
             }
         }
     }
+    let reconcile_requests = cloud.aws.get().requests_sent() - reconcile_started;
     // A shard's record completed the run (a redelivered shard, recorded again, would
     // report the completed run too: recording is idempotent).
     assert!(
@@ -730,7 +815,7 @@ fn requests_per_shard(shards: usize) -> f64 {
     );
     let outcome = try_reduce(&store, "cloud-it", "counted", now(), &cloud.aws).expect("reduce");
     assert!(matches!(outcome, ReduceOutcome::Reduced(_)), "{outcome:?}");
-    let requests = cloud.aws.get().requests_sent() - before;
+    let requests = cloud.aws.get().requests_sent() - before - reconcile_requests;
     requests as f64 / shards as f64
 }
 
@@ -1051,4 +1136,26 @@ fn a_repeated_submission_resumes_a_fan_out_that_died_and_leaves_a_live_one_alone
     let again = submit(&submission(later), &source, &cloud.queue).expect("again");
     assert_eq!(again.sent, 0);
     assert_eq!(cloud.queue.visible_messages().expect("count"), 3);
+    // The same run id with an edited stress path (a file the config names, not the
+    // config text) is different inputs: refused, not taken for the earlier run.
+    let mut edited = text.clone();
+    let stress = edited
+        .files
+        .values_mut()
+        .find(|f| f.contains("month"))
+        .expect("the stress path is captured");
+    *stress = stress.replacen('4', "5", 1);
+    let refused = submit(
+        &Submission {
+            config: edited,
+            ..submission(later)
+        },
+        &source,
+        &cloud.queue,
+    )
+    .expect_err("different market inputs");
+    assert!(
+        refused.to_string().contains("already submitted"),
+        "{refused:#}"
+    );
 }

@@ -64,6 +64,7 @@ fn run_with(
             sizing: Sizing::Count(shards),
             inputs: Default::default(),
             overwrite: false,
+            fresh: false,
         },
         &|_| {},
     )
@@ -119,9 +120,9 @@ fn a_rerun_rewrites_identical_bytes_and_leaves_no_partials() {
         std::fs::read(out.join(&second.cashflows_key)).expect("read"),
         bytes
     );
-    // Only the table file and the report exist: no partials or temporaries behind.
+    // Only the table file, the page and the report exist: no partials or temporaries.
     let files = walk(&out);
-    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files.len(), 3, "{files:?}");
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -819,7 +820,7 @@ fn the_pv_control_variate_beats_plain_antithetics() {
     let pv = outcome.report.pv.as_ref().expect("pv");
     let cv = pv.control_variate.expect("cv");
     assert!(
-        cv.std_error < pv.std_error && cv.variance_reduction > 1.0,
+        cv.std_error < pv.std_error && cv.variance_reduction.is_some_and(|v| v > 1.0),
         "control variate {cv:?} vs plain SE {}",
         pv.std_error
     );
@@ -967,6 +968,7 @@ fn a_sobol_run_is_the_same_bits_for_any_shard_layout() {
                 sizing,
                 inputs: Default::default(),
                 overwrite: false,
+                fresh: false,
             },
             &|_| {},
         )

@@ -42,6 +42,17 @@ pub(crate) fn import_fannie(args: &FannieArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     worker::portfolio_file::write_portfolio(&args.out, &records)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out": args.out.display().to_string(),
+                "loans_written": records.len(),
+                "summary": summary,
+            })
+        );
+        return Ok(());
+    }
     print_summary(&summary);
     println!(
         "wrote {} to {}",

@@ -11,6 +11,7 @@ use crate::cli::{InvokeArgs, InvokeChildArgs};
 
 pub(crate) fn invoke_worker(args: &InvokeArgs, endpoint_url: Option<&str>) -> Result<()> {
     read_event(&args.event)?;
+    mcflow::sandbox::clean_up_on_interrupt().context("cannot install the interrupt handler")?;
     let request = InvokeRequest {
         exe: std::env::current_exe().context("cannot find the mcflow executable")?,
         event: args.event.clone(),

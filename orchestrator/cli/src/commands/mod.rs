@@ -3,8 +3,11 @@
 //! flags, and the mapping of the libraries' errors onto flag names.
 
 pub(crate) mod bench;
+pub(crate) mod diff;
 pub(crate) mod import;
+pub(crate) mod init;
 pub(crate) mod invoke;
+pub(crate) mod manual;
 pub(crate) mod plan;
 pub(crate) mod poll_worker;
 pub(crate) mod report;
@@ -23,6 +26,8 @@ use orchestrator::run::local::ExistingRunError;
 use orchestrator::run::plan::SizingError;
 use worker::aws::LazyAws;
 use worker::config::RunConfig;
+use worker::config_override::{ConfigOverride, apply_overrides};
+use worker::manifest::ConfigText;
 
 /// The thread count from `--threads`, or every core.
 pub(crate) fn threads(requested: Option<usize>) -> Result<usize> {
@@ -33,17 +38,51 @@ pub(crate) fn threads(requested: Option<usize>) -> Result<usize> {
     }
 }
 
-/// The run configuration at `path`, with a hint when there is no file there.
-pub(crate) fn load_config(path: &Path) -> Result<RunConfig> {
-    RunConfig::load(path).with_context(|| {
-        if path.exists() {
-            "invalid run configuration".to_string()
-        } else {
-            format!(
-                "no run configuration at {} (run from the repository root for the bundled sample, or pass --config)",
-                path.display()
-            )
-        }
+/// A run configuration as the user gave it: `--config` (a file, or `-` for standard
+/// input) with the `--set` overrides applied, validated.
+pub(crate) struct LoadedConfig {
+    pub config: RunConfig,
+    /// The effective text and the files it names, as a cloud run's manifest carries them.
+    pub text: ConfigText,
+    /// Checksum of the run's settings ([`ConfigText::config_sha256`]): the same for a
+    /// cloud run of this config, and for any run id or business date.
+    pub sha256: String,
+}
+
+/// The name standard input goes by in messages; files a config read from it names
+/// resolve against the working directory.
+const STDIN_NAME: &str = "<stdin>";
+
+/// Reads `--config` (`-` is standard input), applies `set` in order and validates the
+/// result, with a hint when there is no file at `path`.
+pub(crate) fn load_config(path: &Path, set: &[ConfigOverride]) -> Result<LoadedConfig> {
+    let (name, text) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read the run configuration from standard input (--config -)")?;
+        (Path::new(STDIN_NAME), text)
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            if path.exists() {
+                format!("cannot read run config {}", path.display())
+            } else {
+                format!(
+                    "no run configuration at {} (run from the repository root for the bundled sample, or pass --config)",
+                    path.display()
+                )
+            }
+        })?;
+        (path, text)
+    };
+    let effective = apply_overrides(&text, set)
+        .with_context(|| format!("cannot override run config {}", name.display()))?;
+    let (text, config) =
+        ConfigText::capture_text(name, effective).context("invalid run configuration")?;
+    let sha256 = text.config_sha256();
+    Ok(LoadedConfig {
+        config,
+        text,
+        sha256,
     })
 }
 
@@ -67,6 +106,50 @@ pub(crate) fn deployment(
         (None, None) => anyhow::bail!("give --bucket, --store or --stack"),
     };
     Ok((location, queue.map(str::to_string)))
+}
+
+/// The exit codes (README, "Exit codes"). Usage errors exit 2 through clap.
+pub(crate) mod exit {
+    /// The run, or the command's work, failed.
+    pub(crate) const FAILED: u8 = 1;
+    /// An input is wrong: the config, a `--set`, the portfolio, a missing file.
+    pub(crate) const BAD_INPUT: u8 = 3;
+    /// AWS (or the emulator at `--endpoint-url`) could not be reached or would not accept
+    /// the credentials.
+    pub(crate) const UNREACHABLE: u8 = 4;
+}
+
+/// Problems with the inputs, already rendered (for example both of `validate`'s inputs'
+/// problems together): exit code 3 like the typed input errors it was made from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BadInput(pub String);
+
+/// The exit code for `e`: the first cause that says what kind of failure it is.
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
+    use worker::aws_failure::{CREDENTIALS_HINT, UNREACHABLE_HINT};
+    // An AWS failure is found by the hint it carries, whatever wraps it.
+    let said = render(e);
+    if said.contains(UNREACHABLE_HINT) || said.contains(CREDENTIALS_HINT) {
+        return exit::UNREACHABLE;
+    }
+    for cause in e.chain() {
+        let bad_input = cause.is::<BadInput>()
+            || cause.is::<worker::config::ConfigError>()
+            || cause.is::<worker::config_override::OverrideError>()
+            || cause.is::<worker::portfolio_file::PortfolioFileError>()
+            || cause.is::<engine::PortfolioError>()
+            || cause
+                .downcast_ref::<worker::store::StoreError>()
+                .is_some_and(|s| matches!(s, worker::store::StoreError::Location { .. }))
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound);
+        if bad_input {
+            return exit::BAD_INPUT;
+        }
+    }
+    exit::FAILED
 }
 
 /// The error as the user typed the command: a library error that a flag controls names

@@ -30,7 +30,7 @@ pub(crate) fn plan_capacity(args: &PlanArgs, aws: &LazyAws) -> Result<()> {
     };
     let workload = match (&portfolio, &config, args.loans, args.scenarios) {
         (Some(p), Some(c), _, _) => {
-            let config = load_config(c)?;
+            let config = load_config(c, &args.set.set)?.config;
             let source = PortfolioSource::open(p, || aws.get())?;
             let portfolio = load_portfolio_from(&source)?;
             let shape = RunShape::of(&config, &portfolio, chrono::Utc::now().date_naive())?;

@@ -58,12 +58,15 @@ fn log_line(event: &PollEvent) -> Value {
             "loan_months": loan_months, "seconds": seconds
         }),
         PollEvent::ShardFailed {
+            run_id,
+            shard,
             message_id,
             error,
             retryable,
             dead_lettered,
         } => json!({
-            "level": "ERROR", "message": "shard failed", "message_id": message_id,
+            "level": "ERROR", "message": "shard failed", "run_id": run_id, "shard": shard,
+            "message_id": message_id,
             "error": error, "retryable": retryable, "dead_lettered": dead_lettered
         }),
         PollEvent::Reduced { run_id } => json!({"message": "run reduced", "run_id": run_id}),

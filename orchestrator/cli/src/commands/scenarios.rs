@@ -6,7 +6,7 @@ use super::load_config;
 use crate::cli::ScenariosArgs;
 
 pub(crate) fn scenarios(args: &ScenariosArgs) -> Result<()> {
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.config, &args.set.set)?.config;
     let worker::config::Model::Stochastic(spec) = &config.model else {
         anyhow::bail!(
             "{}: model.kind is {:?}; scenario paths need model.kind = \"stochastic\"",

@@ -7,7 +7,7 @@ use worker::aws::LazyAws;
 use worker::store::Store;
 
 use super::deployment;
-use crate::cli::StatusArgs;
+use crate::cli::{RetryArgs, StatusArgs};
 
 pub(crate) fn status(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
     let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
@@ -29,7 +29,7 @@ pub(crate) fn status(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn retry(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
+pub(crate) fn retry(args: &RetryArgs, aws: &LazyAws) -> Result<()> {
     let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
     let queue_url = queue_url.context("retry needs --queue URL (or --stack NAME)")?;
     let store = Store::open(&location, || aws.get())?;
@@ -45,11 +45,18 @@ pub(crate) fn retry(args: &StatusArgs, aws: &LazyAws) -> Result<()> {
     } else {
         orchestrator::cloud::retry(&store, &args.run_id, &queue, 16)?
     };
-    println!(
-        "re-issued {} shard(s) of run {}: {:?}",
-        shards.len(),
-        args.run_id,
-        shards
-    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "run_id": args.run_id, "reissued": shards })
+        );
+    } else {
+        println!(
+            "re-issued {} of run {}: {:?}",
+            mcflow::render::count(shards.len() as u64, "shard"),
+            args.run_id,
+            shards
+        );
+    }
     Ok(())
 }

@@ -5,16 +5,14 @@ use orchestrator::cloud::queue::Queue;
 use orchestrator::cloud::{DispatchOptions, Submission};
 use orchestrator::run::plan::Sizing;
 use worker::aws::LazyAws;
-use worker::manifest::ConfigText;
 use worker::portfolio_file::PortfolioSource;
 use worker::store::Store;
 
-use super::deployment;
+use super::{deployment, load_config};
 use crate::cli::SubmitArgs;
 
 pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
-    let (config, _) = ConfigText::capture(&args.config)
-        .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
+    let config = load_config(&args.config, &args.set.set)?.text;
     let (location, queue_url) = deployment(&args.store, args.queue.as_deref(), aws)?;
     let store = Store::open(&location, || aws.get())?;
     let source = PortfolioSource::open(&args.portfolio, || aws.get())?;
@@ -47,6 +45,22 @@ pub(crate) fn submit(args: &SubmitArgs, aws: &LazyAws) -> Result<()> {
         &queue,
     )?;
     let m = &submitted.manifest;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "run_id": m.run_id,
+                "shards": m.shards,
+                "sent": submitted.sent,
+                "loans": m.loans,
+                "scenarios": m.scenarios,
+                "planned_loan_months": m.planned_loan_months,
+                "already_submitted": submitted.already_submitted.is_some(),
+                "shards_done": submitted.already_submitted,
+            })
+        );
+        return Ok(());
+    }
     if let Some(done) = submitted.already_submitted {
         eprintln!(
             "run {} was already submitted ({done} of {} shards done; its inputs are those of the first submission, portfolio SHA-256 {}); {} sent now. `mcflow retry {}` re-issues the shards that have not completed.",

@@ -12,7 +12,7 @@ use orchestrator::cloud::Submission;
 use orchestrator::run::plan::Sizing;
 use worker::aws::LazyAws;
 use worker::lambda_facts::{MAX_MEMORY_MB, PRICES_READ_ON};
-use worker::manifest::{ConfigText, ShardMessage};
+use worker::manifest::ShardMessage;
 use worker::portfolio_file::PortfolioSource;
 use worker::store::Store;
 
@@ -20,6 +20,7 @@ use super::invoke::function_env;
 use crate::cli::SweepArgs;
 
 pub(crate) fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: Option<&str>) -> Result<()> {
+    mcflow::sandbox::clean_up_on_interrupt().context("cannot install the interrupt handler")?;
     let sizes: Vec<u32> = if args.memory.is_empty() {
         DEFAULT_MEMORY_SIZES_MB.to_vec()
     } else {
@@ -55,8 +56,7 @@ pub(crate) fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: Option<&str>)
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", store_dir.display()))?;
     let store = Store::local(&store_dir);
-    let (config, _) = ConfigText::capture(&args.config)
-        .with_context(|| format!("invalid run configuration {}", args.config.display()))?;
+    let config = super::load_config(&args.config, &args.set.set)?.text;
     let portfolio = match worker::store::is_s3(&args.portfolio) {
         true => args.portfolio.clone(),
         false => Path::new(&args.portfolio)
@@ -175,7 +175,11 @@ pub(crate) fn sweep(args: &SweepArgs, aws: &LazyAws, endpoint_url: Option<&str>)
     if let Some(c) = &report.calibration {
         write("calibration.json", serde_json::to_vec_pretty(c)?)?;
     }
-    print!("{}", table(&report));
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
     eprintln!(
         "wrote {}/sweep.json, sweep.csv, sweep.svg{}",
         out.display(),

@@ -37,6 +37,9 @@ impl ProgressDisplay {
                 self.bar.set_length(loan_months);
                 self.bar.set_message(format!("{shards} shards"));
             }
+            Progress::Resumed { shards } => {
+                self.bar.set_message(format!("{shards} kept"));
+            }
             Progress::ShardDone { loan_months } => self.bar.inc(loan_months),
             Progress::Reducing => self.bar.set_message("reducing"),
         }

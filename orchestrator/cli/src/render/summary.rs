@@ -1,12 +1,7 @@
 //! The run summary printed to the terminal.
 
+use super::{money, pct_of};
 use worker::report::RunReport;
-
-fn money(x: f64) -> String {
-    let neg = x <= -0.5;
-    let dollars = super::grouped(x.abs().round() as u64);
-    format!("{}{dollars}", if neg { "-" } else { "" })
-}
 
 /// Width of the label column, so that lines printed after the table align with it.
 pub const LABEL_WIDTH: usize = 20;
@@ -115,11 +110,11 @@ pub fn render(r: &RunReport) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("run", format!("{} ({})", r.run_id, r.run_date)),
         ("model", r.model.description.clone()),
-        ("loans", r.loans.to_string()),
+        ("loans", super::grouped(r.loans)),
         ("balance (USD)", money(r.portfolio.total_upb)),
         ("scenarios", scenarios(r)),
         ("horizon (months)", r.horizon_months.to_string()),
-        ("loan-months", r.loan_months.to_string()),
+        ("loan-months", super::grouped(r.loan_months)),
         (
             "shards",
             format!(
@@ -132,6 +127,21 @@ pub fn render(r: &RunReport) -> String {
             "loan-months/s",
             format!("{:.3e}", r.timing.loan_months_per_second),
         ),
+    ];
+    let mut rows = rows;
+    // Every figure from here to the stress section is a Monte Carlo statistic: said once,
+    // so that no one reads a stress path into a mean.
+    // A deterministic run has no Monte Carlo figures (and no PV): nothing to say.
+    if r.random_scenarios > 0 && r.pv.is_some() {
+        rows.push((
+            "Monte Carlo",
+            format!(
+                "means over {}; stress paths are apart, below",
+                super::count(u64::from(r.random_scenarios), "random scenario")
+            ),
+        ));
+    }
+    rows.extend([
         ("scheduled principal", money(t.scheduled_principal)),
         ("prepayments", money(t.voluntary_prepayment)),
         (
@@ -168,12 +178,17 @@ pub fn render(r: &RunReport) -> String {
                 None => format!("{:.2}", t.wal_years),
             },
         ),
-    ];
-    let mut rows = rows;
+    ]);
+    let par = r.portfolio.total_upb;
     if let Some(pv) = &r.pv {
         rows.push((
             "PV mean +/- SE",
-            format!("{} +/- {}", money(pv.mean), money(pv.std_error)),
+            format!(
+                "{} +/- {} ({} of par)",
+                money(pv.mean),
+                money(pv.std_error),
+                pct_of(pv.mean, par)
+            ),
         ));
         rows.push((
             "PV p1/p5/p50/p95/p99",
@@ -249,10 +264,20 @@ pub fn render(r: &RunReport) -> String {
             ),
         ));
     }
+    if !r.stress.is_empty() {
+        rows.push((
+            "stress paths",
+            format!(
+                "{}, each on its own and in no figure above",
+                super::count(r.stress.len() as u64, "path")
+            ),
+        ));
+    }
     for st in &r.stress {
         let mut line = format!(
-            "PV {}, loss {}, credit loss {}",
+            "PV {} ({} of par), loss {}, credit loss {}",
             money(st.pv),
+            pct_of(st.pv, par),
             money(st.lifetime_loss),
             money(st.credit_loss)
         );
@@ -287,16 +312,4 @@ pub fn render(r: &RunReport) -> String {
         out.push_str(&format!("  {:<width$}  {o}\n", "table"));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn money_groups_thousands() {
-        assert_eq!(super::money(1_234_567.891), "1,234,568");
-        assert_eq!(super::money(-999.4), "-999");
-        assert_eq!(super::money(2_776_018.6), "2,776,019");
-        assert_eq!(super::money(-0.2), "0");
-        assert_eq!(super::money(0.0), "0");
-    }
 }

@@ -86,6 +86,22 @@ pub fn table(report: &SweepReport) -> String {
     out
 }
 
+/// An axis tick with three significant digits: costs per million loan-scenarios of a small
+/// shard are fractions of a cent, which plotters' default format printed as identical
+/// zeros, leaving the axis unreadable.
+fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".to_string();
+    }
+    let magnitude = v.abs().log10().floor();
+    if (-3.0..5.0).contains(&magnitude) {
+        let decimals = (2.0 - magnitude).max(0.0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
 /// `sweep.svg`: duration and cost per million loan-scenarios against memory, both
 /// architectures; failed points are red crosses at their measured duration.
 pub fn chart(report: &SweepReport) -> Result<String> {
@@ -139,6 +155,7 @@ fn draw_chart(svg: &mut String, report: &SweepReport) -> Result<()> {
         .configure_mesh()
         .x_desc("memory, MB")
         .y_desc("ms")
+        .y_label_formatter(&|v| tick(*v))
         .draw()?;
     let blue = RGBColor(70, 130, 180);
     let orange = RGBColor(230, 120, 30);
@@ -178,6 +195,7 @@ fn draw_chart(svg: &mut String, report: &SweepReport) -> Result<()> {
         .configure_mesh()
         .x_desc("memory, MB")
         .y_desc("USD")
+        .y_label_formatter(&|v| tick(*v))
         .draw()?;
     for (points, color, label) in [(costs_x86, blue, "x86_64"), (costs_arm, orange, "arm64")] {
         chart
@@ -195,4 +213,18 @@ fn draw_chart(svg: &mut String, report: &SweepReport) -> Result<()> {
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tick_tests {
+    #[test]
+    fn ticks_keep_three_significant_digits_at_any_scale() {
+        assert_eq!(super::tick(0.0), "0");
+        assert_eq!(super::tick(1234.0), "1234");
+        assert_eq!(super::tick(12.5), "12.5");
+        assert_eq!(super::tick(0.0123), "0.0123");
+        assert_eq!(super::tick(0.00012), "1.20e-4");
+        // Neighbouring ticks of a small cost axis stay distinct.
+        assert_ne!(super::tick(0.000002), super::tick(0.000004));
+    }
 }

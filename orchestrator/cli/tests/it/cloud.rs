@@ -57,6 +57,31 @@ fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
     let (ok, out, err) = mcflow(&["status", "cloud-it", "--bucket", &cloud.bucket]);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("0 / 2"), "{out}");
+    // retry --json, while both shards are unfinished, re-issues them to a side queue that
+    // no worker reads (so the run below still sees each shard once).
+    let side_url = {
+        let a = cloud.aws.get();
+        let sqs = aws_sdk_sqs::Client::new(a.sdk_config());
+        a.block_on(sqs.create_queue().queue_name("side").send())
+            .expect("side queue")
+            .queue_url
+            .expect("url")
+    };
+    let (ok, out, err) = mcflow(&[
+        "retry",
+        "cloud-it",
+        "--bucket",
+        &cloud.bucket,
+        "--queue",
+        &side_url,
+        "--json",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    let retried: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        retried,
+        serde_json::json!({"run_id": "cloud-it", "reissued": [0, 1]})
+    );
     let (ok, out, err) = mcflow(&[
         "worker",
         "--queue",
@@ -75,9 +100,57 @@ fn the_cli_submits_runs_workers_and_reports_status_against_the_emulator() {
     assert!(ok, "{out}\n{err}");
     let st: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(st["state"], "succeeded");
+    // status refuses retry's --stragglers instead of ignoring it.
+    let (ok, _, err) = mcflow(&[
+        "status",
+        "cloud-it",
+        "--bucket",
+        &cloud.bucket,
+        "--stragglers",
+    ]);
+    assert!(!ok && err.contains("--stragglers"), "{err}");
     let (ok, out, err) = mcflow(&["report", &format!("s3://{}", cloud.bucket)]);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("mcflow run cloud-it"), "{out}");
+    assert!(
+        out.contains(&format!("s3://{}/runs/cloud-it/report.html", cloud.bucket)),
+        "the cloud run has its page: {out}"
+    );
+    // The same run made locally: diff reads both stores, and finds the same inputs
+    // (the config checksum is the same local and cloud) and the same figures.
+    let local = dir.path().join("local");
+    let (ok, out, err) = mcflow(&[
+        "run",
+        "--config",
+        &config_arg,
+        "--portfolio",
+        portfolio.to_str().expect("utf-8"),
+        "--out",
+        local.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{out}\n{err}");
+    let (ok, out, err) = mcflow(&[
+        "diff",
+        &format!("s3://{}/runs/cloud-it", cloud.bucket),
+        &format!("{}/runs/cloud-it", local.display()),
+        "--by",
+        "state",
+        "--json",
+    ]);
+    assert!(ok, "{out}\n{err}");
+    let d: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        d["inputs"],
+        serde_json::json!({"portfolio": false, "config": false, "market": false, "as_of": false}),
+        "{d}"
+    );
+    for row in d["rows"].as_array().expect("rows") {
+        assert_eq!(row["difference"].as_f64(), Some(0.0), "{row}");
+    }
+    assert!(
+        !d["by_state"].as_array().expect("by_state").is_empty(),
+        "{d}"
+    );
     // A bad bucket name is refused with the location in the message.
     let (ok, _, err) = mcflow(&["status", "x", "--bucket", "Bad_Bucket"]);
     assert!(!ok);
@@ -115,18 +188,27 @@ fn submit_and_status_find_the_bucket_and_queue_from_a_stack() {
         (ok, out + &err)
     };
     let config_arg = config.display().to_string();
-    let (ok, out) = run(&[
-        "submit",
-        "--config",
-        &config_arg,
-        "--portfolio",
-        &uri,
-        "--stack",
-        "mcflow-it",
-        "--shards",
-        "2",
-    ]);
-    assert!(ok, "{out}");
+    let (ok, out, err) = mcflow_on(
+        &cloud,
+        &[
+            "submit",
+            "--config",
+            &config_arg,
+            "--portfolio",
+            &uri,
+            "--stack",
+            "mcflow-it",
+            "--shards",
+            "2",
+            "--json",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+    let submitted: serde_json::Value = serde_json::from_str(&out).expect("submit --json");
+    assert_eq!(submitted["run_id"], "cloud-it");
+    assert_eq!(submitted["shards"], 2);
+    assert_eq!(submitted["sent"], 2);
+    assert_eq!(submitted["already_submitted"], false);
     let manifest = worker::manifest::RunManifest::get(
         &Store::s3(cloud.aws.get(), "stack-results", "").expect("store"),
         "cloud-it",

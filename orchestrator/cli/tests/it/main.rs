@@ -1,9 +1,16 @@
 //! End-to-end tests of the `mcflow` binary as a user runs it: local runs, inputs and
-//! errors here; the Athena queries on its tables (`athena`); `invoke` and `sweep`
+//! errors here; the Athena queries on its tables (`athena`); the report page in a
+//! browser (`page`); `invoke` and `sweep`
 //! (`sweep`); and the cloud commands against an emulator (`cloud`).
 
 mod athena;
 mod cloud;
+mod diff;
+mod exits;
+mod interrupt;
+mod json;
+mod page;
+mod setup;
 // The orchestrator's emulator helper, shared rather than copied; this binary uses only
 // part of it.
 #[allow(dead_code)]
@@ -26,6 +33,25 @@ fn mcflow(args: &[&str]) -> Output {
         .expect("spawn mcflow")
 }
 
+/// `mcflow ARGS` from `dir` with `stdin` on its standard input (`--config -`).
+fn mcflow_with_stdin(args: &[&str], stdin: &[u8], dir: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcflow"));
+    command.args(args).current_dir(dir);
+    feed_and_wait(&mut command, stdin)
+}
+
+/// Runs `command` with `stdin` written to its standard input, and collects its output.
+fn feed_and_wait(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mcflow");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin).expect("stdin");
+    child.wait_with_output().expect("mcflow ends")
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -39,6 +65,39 @@ fn has_line(stdout: &str, label: &str, value: &str) -> bool {
         let l = l.trim();
         l.starts_with(label) && l[label.len()..].trim() == value
     })
+}
+
+/// The bundled run configuration without its `[risk]` section: the sample's base run, for
+/// tests that feed it on standard input from `data/` (where its relative files are).
+fn base_run_config() -> Vec<u8> {
+    let bundled = std::fs::read_to_string(repo().join("data/run.toml")).expect("bundled");
+    let base = bundled.split("\n[risk]").next().expect("text");
+    base.as_bytes().to_vec()
+}
+
+/// `mcflow run --config - --portfolio PORTFOLIO --out OUT ARGS...` from `data/`, with
+/// `config` (the bundled base run, say) on standard input.
+fn run_from_data(portfolio: &Path, out: &Path, config: &[u8], args: &[&str]) -> Output {
+    let mut all = vec![
+        "run",
+        "--config",
+        "-",
+        "--portfolio",
+        s(portfolio),
+        "--out",
+        s(out),
+    ];
+    all.extend_from_slice(args);
+    mcflow_with_stdin(&all, config, &repo().join("data"))
+}
+
+/// A synthetic portfolio of `loans` loans (`mcflow sample`) at `dir/p.parquet`.
+fn sample_portfolio(dir: &Path, loans: u32) -> PathBuf {
+    let portfolio = dir.join("p.parquet");
+    let loans = loans.to_string();
+    let o = mcflow(&["sample", "--loans", &loans, "--out", s(&portfolio)]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    portfolio
 }
 
 fn s(p: &Path) -> &str {
@@ -63,6 +122,8 @@ fn run_sifma_example_through_the_cli() {
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(has_line(&stdout, "loan-months", "360"), "{stdout}");
+    // A deterministic run has no Monte Carlo figures, and its summary says none.
+    assert!(!stdout.contains("Monte Carlo"), "{stdout}");
     let report: serde_json::Value = serde_json::from_slice(
         &std::fs::read(out.join("runs/sifma-a/report.json")).expect("report"),
     )

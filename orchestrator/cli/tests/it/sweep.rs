@@ -322,3 +322,113 @@ fn invoke_and_sweep_name_bad_event_files_and_arguments() {
         text(&o).1
     );
 }
+
+/// The CPU groups `mcflow` process `pid` has created: they sit beside it, in this
+/// process's own group of each CPU hierarchy (v1 `cpu`, or v2), named
+/// `mcflow-invoke-<pid>-<n>`.
+fn cpu_groups_of(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("mcflow-invoke-{pid}-");
+    let mounts = std::fs::read_to_string("/proc/self/mounts").expect("mounts");
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("cgroup");
+    let mut found = Vec::new();
+    for line in mounts.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (mount, fstype, options) = (fields[1], fields[2], fields[3]);
+        let group = match fstype {
+            "cgroup" if options.split(',').any(|o| o == "cpu") => own.lines().find_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+                controllers.split(',').any(|c| c == "cpu").then_some(path)
+            }),
+            "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
+            _ => None,
+        };
+        let Some(group) = group else { continue };
+        let dir = Path::new(mount).join(group.trim_start_matches('/'));
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn an_interrupted_invoke_stops_its_child_and_removes_its_cpu_group() {
+    // SAFETY: geteuid reads no memory of ours.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test creates a CPU cgroup and needs root (CI runs as root)"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let event = swept_event(dir.path());
+    // 128 MB is 0.07 vCPU: the shard runs for seconds, inside its group.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcflow"))
+        .args([
+            "invoke",
+            "worker",
+            "--event",
+            s(&event),
+            "--memory",
+            "128",
+            "--timeout",
+            "120",
+            "--cpu-limit",
+            "cgroup",
+        ])
+        .current_dir(super::repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mcflow");
+    // Wait until the measured child is running inside its group.
+    let started = std::time::Instant::now();
+    let (groups, measured) = loop {
+        let groups = cpu_groups_of(child.id());
+        let procs: Vec<i32> = groups
+            .iter()
+            .filter_map(|g| std::fs::read_to_string(g.join("cgroup.procs")).ok())
+            .flat_map(|t| {
+                t.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if let Some(&pid) = procs.first() {
+            break (groups, pid);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no child ran in a CPU group within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: signalling our own child, which is still running (it has not been waited).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let o = child.wait_with_output().expect("wait");
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("1 CPU cgroup removed"), "{stderr}");
+    for group in groups {
+        assert!(!group.exists(), "{} is left behind", group.display());
+    }
+    // The measured child was killed, not orphaned (gone, or a zombie until reaped).
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|rest| rest.starts_with('Z'))
+        })
+    };
+    let waited = std::time::Instant::now();
+    while !gone(measured) {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(10),
+            "the measured child {measured} still runs"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -1,44 +1,74 @@
-//! Charts written next to a run's report: the fan of monthly investor cash flow
+//! The report page's charts, drawn as SVG: the fan of monthly investor cash flow
 //! (p5/p50/p95 and mean across scenarios), the histogram of scenario PV, and PV against
-//! parallel rate shifts (with `[risk] shocks_bp`), as SVG.
+//! parallel rate shifts (with `[risk] shocks_bp`). Each is written beside the report and
+//! inlined in `report.html`.
 
-use anyhow::{Context, Result};
 use engine::risk::CashflowBand;
 use plotters::prelude::*;
+use worker::layout::{FAN_CHART_FILE, PV_BY_SHIFT_FILE, PV_HISTOGRAM_FILE};
 use worker::report::RunReport;
-use worker::store::Store;
 
-/// Writes the charts for `report` beside it (`runs/<run_id>/`) and returns their keys.
-pub fn write_charts(store: &Store, report: &RunReport, pvs: &[f64]) -> Result<Vec<String>> {
-    let mut written = Vec::new();
-    let key = |name: &str| worker::layout::run_file_key(&report.run_id, name);
+/// A chart plotters could not draw: which, and plotters' reason.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the {chart}: {message}")]
+pub struct ChartError {
+    pub chart: &'static str,
+    pub message: String,
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// One drawn chart: its file name in the run's folder, a heading, and the SVG text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub file: &'static str,
+    pub title: &'static str,
+    pub svg: String,
+}
+
+/// The charts `report` has data for, in page order; `pvs` are the random scenarios' PVs.
+pub fn draw(report: &RunReport, pvs: &[f64]) -> Result<Vec<Chart>, ChartError> {
+    let mut charts = Vec::new();
     if !report.cashflow_bands.is_empty() {
         let mut svg = String::new();
         fan_chart(&mut svg, &report.run_id, &report.cashflow_bands)
-            .context("cannot draw the cash-flow fan chart")?;
-        written.push((key("cashflow_fan.svg"), svg));
+            .map_err(|e| failed("cash-flow fan chart", e))?;
+        charts.push(Chart {
+            file: FAN_CHART_FILE,
+            title: "Monthly investor cash flow across random scenarios",
+            svg,
+        });
     }
     if pvs.len() > 1 {
         let mut svg = String::new();
-        pv_histogram(&mut svg, &report.run_id, pvs).context("cannot draw the PV histogram")?;
-        written.push((key("pv_histogram.svg"), svg));
+        pv_histogram(&mut svg, &report.run_id, pvs).map_err(|e| failed("PV histogram", e))?;
+        charts.push(Chart {
+            file: PV_HISTOGRAM_FILE,
+            title: "PV by random scenario",
+            svg,
+        });
     }
     if let Some(risk) = report.risk.as_ref().filter(|r| !r.shocks.is_empty()) {
         let mut svg = String::new();
         pv_by_shift(&mut svg, &report.run_id, risk)
-            .context("cannot draw the PV by rate shift chart")?;
-        written.push((key("pv_by_shift.svg"), svg));
+            .map_err(|e| failed("PV by rate shift chart", e))?;
+        charts.push(Chart {
+            file: PV_BY_SHIFT_FILE,
+            title: "PV by parallel rate shift",
+            svg,
+        });
     }
-    written
-        .into_iter()
-        .map(|(key, svg)| {
-            store.put(&key, svg.into_bytes())?;
-            Ok(key)
-        })
-        .collect()
+    Ok(charts)
 }
 
-fn fan_chart(svg: &mut String, run_id: &str, bands: &[CashflowBand]) -> Result<()> {
+fn failed(chart: &'static str, e: Box<dyn std::error::Error>) -> ChartError {
+    ChartError {
+        chart,
+        message: e.to_string(),
+    }
+}
+
+fn fan_chart(svg: &mut String, run_id: &str, bands: &[CashflowBand]) -> Drawn {
     let millions = |x: f64| x / 1e6;
     let months = bands.len() as u32;
     let top = bands.iter().map(|b| millions(b.p95)).fold(0.0, f64::max) * 1.05;
@@ -99,7 +129,7 @@ fn fan_chart(svg: &mut String, run_id: &str, bands: &[CashflowBand]) -> Result<(
     Ok(())
 }
 
-fn pv_histogram(svg: &mut String, run_id: &str, pvs: &[f64]) -> Result<()> {
+fn pv_histogram(svg: &mut String, run_id: &str, pvs: &[f64]) -> Drawn {
     let millions: Vec<f64> = pvs.iter().map(|p| p / 1e6).collect();
     let lo = millions.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = millions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -139,7 +169,7 @@ fn pv_histogram(svg: &mut String, run_id: &str, pvs: &[f64]) -> Result<()> {
 /// PV (at the run's OAS) under each parallel shock and the base, with 2-standard-error
 /// bars, and the effective duration and convexity's quadratic approximation beside it:
 /// where the two part is where the book's optionality is.
-fn pv_by_shift(svg: &mut String, run_id: &str, risk: &worker::report::RiskReport) -> Result<()> {
+fn pv_by_shift(svg: &mut String, run_id: &str, risk: &worker::report::RiskReport) -> Drawn {
     let millions = |x: f64| x / 1e6;
     let first = &risk.shocks[0];
     let base = first.pv.value - first.pv_change.value;
