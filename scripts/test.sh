@@ -18,6 +18,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '== %s (%ds)\n' "$1" "$SECONDS"; }
 
+# The debug build of every target takes about 3.5 GB (3.3 GB measured on a fresh clone,
+# 2026-11-30) and the tools about 1.5 GB. A full disk shows up deep in a compile as an
+# LLVM "IO failure on output stream", so say what is free before starting.
+free_mb=$(df -Pm . | awk 'NR == 2 { print $4 }')
+step "disk: ${free_mb} MB free here; the suite needs about 5,000 MB (target/ and .tools/)"
+if [ "${free_mb:-0}" -lt 5000 ]; then
+  echo "warning: less than 5,000 MB free; the build may fail with 'No space left on device'" >&2
+fi
+
 step "tools: installing in the background (log: .tools/setup.log)"
 mkdir -p .tools
 ./scripts/setup-tools.sh >.tools/setup.log 2>&1 &
