@@ -256,13 +256,7 @@ pub fn render(r: &RunReport) -> String {
         risk_rows(risk, &mut rows);
     }
     if let Some(m) = &r.marks {
-        rows.push((
-            "marks",
-            format!(
-                "{} current LTV, {} HPI history, {} origination value",
-                m.current_ltv, m.history, m.origination
-            ),
-        ));
+        rows.push(("marks", marks_line(m)));
     }
     if !r.stress.is_empty() {
         rows.push((
@@ -312,4 +306,32 @@ pub fn render(r: &RunReport) -> String {
         out.push_str(&format!("  {:<width$}  {o}\n", "table"));
     }
     out
+}
+
+/// How many loans were marked each way, with separators like every other count.
+fn marks_line(m: &engine::marks::MarkCounts) -> String {
+    format!(
+        "{} current LTV, {} HPI history, {} origination value",
+        super::grouped(m.current_ltv),
+        super::grouped(m.history),
+        super::grouped(m.origination)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mark_counts_carry_thousands_separators() {
+        let m = engine::marks::MarkCounts {
+            current_ltv: 0,
+            history: 10_000,
+            origination: 1_234_567,
+        };
+        assert_eq!(
+            marks_line(&m),
+            "0 current LTV, 10,000 HPI history, 1,234,567 origination value"
+        );
+    }
 }
