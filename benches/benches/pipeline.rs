@@ -12,6 +12,7 @@ use engine::stochastic::project_stochastic;
 use orchestrator::run::plan::{RunShape, Sizing, plan};
 use worker::config::{Model, RunConfig, first_payment_month};
 use worker::manifest::ConfigText;
+use worker::parquet_file::Readers;
 use worker::portfolio_file::{PortfolioSource, load_portfolio_from};
 use worker::shard::run_shard;
 use worker::store::Store;
@@ -96,7 +97,8 @@ fn parquet_encoding(c: &mut Criterion) {
     group.bench_function("partial_table_201x360", |b| {
         b.iter(|| {
             let (schema, columns) = worker::shard::table_columns(0, &projection.tables);
-            worker::parquet_file::encode_columns(schema, columns).expect("encodes")
+            worker::parquet_file::encode_columns(schema, columns, Readers::Reducer)
+                .expect("encodes")
         })
     });
     group.finish();

@@ -8,6 +8,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Int32Array};
 use arrow::datatypes::{DataType, Decimal128Type, Field, Int32Type, Schema};
 use engine::{CashflowRow, CashflowTable, Money};
 
+use crate::parquet_file::Readers;
 use crate::store::Store;
 
 /// Name of the table folder under the output directory.
@@ -102,7 +103,8 @@ pub fn write_cashflows<'a>(
             .map_err(|e| write_error(e.to_string()))?;
         columns.push(Arc::new(array));
     }
-    crate::parquet_file::put_columns(store, key, schema, columns).map_err(write_error)
+    crate::parquet_file::put_columns(store, key, schema, columns, Readers::Queries)
+        .map_err(write_error)
 }
 
 /// One row read back from the table.

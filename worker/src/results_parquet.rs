@@ -11,6 +11,7 @@ use engine::Portfolio;
 use engine::risk::{LoanSums, ScenarioResult};
 
 use crate::cashflow_parquet::{CashflowFileError, MONEY_PRECISION, MONEY_SCALE};
+use crate::parquet_file::Readers;
 use crate::store::Store;
 
 pub const SCENARIO_TABLE: &str = "scenario_results";
@@ -27,7 +28,8 @@ fn put_batch(
         path: store.describe(key).into(),
         message,
     };
-    crate::parquet_file::put_columns(store, key, schema, columns).map_err(write_error)
+    crate::parquet_file::put_columns(store, key, schema, columns, Readers::Queries)
+        .map_err(write_error)
 }
 
 fn write_batch(

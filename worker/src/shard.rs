@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, RunConfig, first_payment_month};
 use crate::layout::{MARKER_FILE, SHARD_CASHFLOWS_FILE, SHARD_LOANS_FILE, shard_prefix};
+use crate::parquet_file::Readers;
 use crate::portfolio_file::{PortfolioSource, load_portfolio_range};
 use crate::store::Store;
 
@@ -208,12 +209,12 @@ pub fn write_partial(
 ) -> Result<(), ShardError> {
     let put = |name: &str, schema, columns| {
         let key = format!("{folder}/{name}");
-        crate::parquet_file::put_columns(store, &key, schema, columns).map_err(|message| {
-            ShardError::Write {
+        crate::parquet_file::put_columns(store, &key, schema, columns, Readers::Reducer).map_err(
+            |message| ShardError::Write {
                 path: store.describe(&key).into(),
                 message,
-            }
-        })
+            },
+        )
     };
     let (schema, columns) = table_columns(marker.task.scenario_start, tables);
     put(SHARD_CASHFLOWS_FILE, schema, columns)?;

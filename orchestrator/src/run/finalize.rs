@@ -289,32 +289,51 @@ pub fn finalize(facts: &RunFacts<'_>, projected: Projected) -> Result<RunOutputs
         facts.table_months
     };
     let shown: Vec<CashflowTable> = tables.iter().map(|t| t.truncated(table_months)).collect();
-    cashflow_parquet::write_cashflows(
-        store,
-        &cashflows_key,
-        shown.iter().enumerate().map(|(k, t)| (k as i32, t)),
-    )?;
-    let mut outputs = vec![cashflows_key.clone()];
-    if let Some(s) = &stochastic {
-        let key = part_key(SCENARIO_TABLE);
-        results_parquet::write_scenario_results(store, &key, &s.results, s.random)?;
-        outputs.push(key);
-        let key = part_key(LOAN_TABLE);
-        results_parquet::write_loan_results(store, &key, portfolio, &s.loan_sums, &s.marks)?;
-        outputs.push(key);
-        if let Some((shift_bp, oas_base_bp)) = s.loan_risk {
-            let key = part_key(LOAN_RISK_TABLE);
-            results_parquet::write_loan_risk(
+    // The cash-flow table and the per-scenario and per-loan tables are independent files,
+    // so they are encoded on both sides of a join: the kernel's threads are idle by now,
+    // and encoding is most of what finalize does.
+    let (cashflows_written, stochastic_keys) = rayon::join(
+        || {
+            cashflow_parquet::write_cashflows(
                 store,
-                &key,
-                portfolio,
-                &s.loan_sums,
-                shift_bp,
-                oas_base_bp,
-            )?;
-            outputs.push(key);
-        }
-    }
+                &cashflows_key,
+                shown.iter().enumerate().map(|(k, t)| (k as i32, t)),
+            )
+        },
+        || -> Result<Vec<String>, CashflowFileError> {
+            let mut keys = Vec::new();
+            if let Some(s) = &stochastic {
+                let key = part_key(SCENARIO_TABLE);
+                results_parquet::write_scenario_results(store, &key, &s.results, s.random)?;
+                keys.push(key);
+                let key = part_key(LOAN_TABLE);
+                results_parquet::write_loan_results(
+                    store,
+                    &key,
+                    portfolio,
+                    &s.loan_sums,
+                    &s.marks,
+                )?;
+                keys.push(key);
+                if let Some((shift_bp, oas_base_bp)) = s.loan_risk {
+                    let key = part_key(LOAN_RISK_TABLE);
+                    results_parquet::write_loan_risk(
+                        store,
+                        &key,
+                        portfolio,
+                        &s.loan_sums,
+                        shift_bp,
+                        oas_base_bp,
+                    )?;
+                    keys.push(key);
+                }
+            }
+            Ok(keys)
+        },
+    );
+    cashflows_written?;
+    let mut outputs = vec![cashflows_key.clone()];
+    outputs.extend(stochastic_keys?);
 
     // Totals of the exact sum over the Monte Carlo scenarios (stress paths are reported
     // apart), then the mean: the WAL is that of the mean cash flow.
