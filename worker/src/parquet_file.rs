@@ -43,34 +43,27 @@ pub fn encode_columns(
     readers: Readers,
 ) -> Result<Vec<u8>, String> {
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
-    let mut props = WriterProperties::builder()
+    let builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("mcflow {}", env!("CARGO_PKG_VERSION")));
-    props = match readers {
-        Readers::Queries => {
-            props = props.set_statistics_enabled(EnabledStatistics::Page);
-            // Amounts and rates are nearly all distinct: a dictionary would hash every
-            // value only to fall back to plain encoding. Keys (ids, states, scenario and
-            // month numbers) repeat, and keep theirs.
-            for field in schema.fields() {
-                if matches!(
-                    field.data_type(),
-                    DataType::Float64 | DataType::Decimal128(..)
-                ) {
-                    props = props.set_column_dictionary_enabled(
-                        ColumnPath::from(field.name().as_str()),
-                        false,
-                    );
-                }
-            }
-            props
-        }
-        Readers::Reducer => props
+    let props = match readers {
+        // Amounts and rates are nearly all distinct: a dictionary would hash every value
+        // only to fall back to plain encoding. Keys (ids, states, scenario and month
+        // numbers) repeat, and keep theirs.
+        Readers::Queries => schema
+            .fields()
+            .iter()
+            .filter(|f| matches!(f.data_type(), DataType::Float64 | DataType::Decimal128(..)))
+            .fold(
+                builder.set_statistics_enabled(EnabledStatistics::Page),
+                |b, f| b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false),
+            ),
+        Readers::Reducer => builder
             .set_statistics_enabled(EnabledStatistics::None)
             .set_dictionary_enabled(false),
-    };
-    let props = props.build();
+    }
+    .build();
     let mut buffer = Vec::new();
     let mut writer =
         ArrowWriter::try_new(&mut buffer, schema, Some(props)).map_err(|e| e.to_string())?;

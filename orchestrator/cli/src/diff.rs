@@ -123,10 +123,14 @@ fn row(
     }
 }
 
-/// `row` with the standard error of the mean of `differences` (pair means when
-/// `antithetic`).
-fn paired_row(mut r: Row, differences: &[f64], antithetic: bool) -> Row {
-    let se = engine::risk::standard_error(differences, antithetic);
+/// `row` with the standard error of the mean of the scenario-by-scenario `differences`
+/// (pair means when `antithetic`); without them (the runs cannot be paired), `row` as it
+/// is, with the independent-runs error.
+fn paired_row(mut r: Row, differences: Option<Vec<f64>>, antithetic: bool) -> Row {
+    let Some(differences) = differences else {
+        return r;
+    };
+    let se = engine::risk::standard_error(&differences, antithetic);
     r.std_error = Some(se);
     r.z = (se > 0.0).then(|| r.difference / se);
     r.paired = true;
@@ -169,20 +173,18 @@ pub fn diff(a: &RunReport, b: &RunReport, paired: Option<Paired<'_>>) -> RunDiff
             (pa.mean, Some(pa.std_error)),
             (pb.mean, Some(pb.std_error)),
         );
-        rows.push(match differences(&|s, _| s.pv) {
-            Some(d) => paired_row(pv, &d, antithetic),
-            None => pv,
-        });
+        rows.push(paired_row(pv, differences(&|s, _| s.pv), antithetic));
         let pct = row(
             "PV, % of par",
             "%",
             (par(a, pa.mean), Some(par(a, pa.std_error))),
             (par(b, pb.mean), Some(par(b, pb.std_error))),
         );
-        rows.push(match differences(&|s, r| par(r, s.pv)) {
-            Some(d) => paired_row(pct, &d, antithetic),
-            None => pct,
-        });
+        rows.push(paired_row(
+            pct,
+            differences(&|s, r| par(r, s.pv)),
+            antithetic,
+        ));
     }
     if let (Some(la), Some(lb)) = (&a.loss, &b.loss) {
         let expected = row(
@@ -191,10 +193,11 @@ pub fn diff(a: &RunReport, b: &RunReport, paired: Option<Paired<'_>>) -> RunDiff
             (la.expected, Some(la.std_error)),
             (lb.expected, Some(lb.std_error)),
         );
-        rows.push(match differences(&|s, _| s.lifetime_loss) {
-            Some(d) => paired_row(expected, &d, antithetic),
-            None => expected,
-        });
+        rows.push(paired_row(
+            expected,
+            differences(&|s, _| s.lifetime_loss),
+            antithetic,
+        ));
         type Tail = fn(&engine::risk::LossSummary) -> (f64, [f64; 2]);
         let tails: [(&'static str, Tail); 4] = [
             ("loss VaR95", |l| (l.var_95, l.intervals.var_95)),
