@@ -554,8 +554,19 @@ impl LiveChild {
 }
 
 impl Drop for LiveChild {
+    /// Runs when the invocation is done with its child, whatever the outcome. If an
+    /// interrupt killed the child, this thread must not go on to report the death as a
+    /// failed invocation (exit 1) while the handler is still removing groups: taking the
+    /// list waits for the handler's clean-up, and parking leaves the exit (130) to it.
     fn drop(&mut self) {
-        live().children.retain(|&p| p != self.0);
+        let mut live = live();
+        live.children.retain(|&p| p != self.0);
+        if live.interrupted {
+            drop(live);
+            loop {
+                std::thread::park();
+            }
+        }
     }
 }
 
